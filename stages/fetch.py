@@ -1,0 +1,143 @@
+"""Stage ``fetch``: put the four MNIST IDX files in ``paths.dataset``, each verified by SHA-256.
+
+Inputs: files a user placed in ``dataset/`` (raw ``train-images.idx3-ubyte`` or gzip
+``train-images-idx3-ubyte.gz`` naming), otherwise the mirrors in ``fetch.mirrors`` (URLs or folders).
+Outputs: ``dataset/`` holding all four files. Command: ``python -m stages.fetch``.
+"""
+from __future__ import annotations
+
+import hashlib
+import http.client
+import shutil
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from tqdm import tqdm
+
+from stages import config
+from stages.common import atomic_path, run_stage
+from stages.idx import decompress
+
+
+@dataclass(frozen=True)
+class IdxFile:
+    raw_name: str  # the seed's naming, placed by hand
+    gz_name: str  # the mirrors' naming
+    sha256: str  # of the decompressed bytes
+
+
+MNIST_FILES = (
+    IdxFile("train-images.idx3-ubyte", "train-images-idx3-ubyte.gz",
+            "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db"),
+    IdxFile("train-labels.idx1-ubyte", "train-labels-idx1-ubyte.gz",
+            "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5"),
+    IdxFile("t10k-images.idx3-ubyte", "t10k-images-idx3-ubyte.gz",
+            "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7"),
+    IdxFile("t10k-labels.idx1-ubyte", "t10k-labels-idx1-ubyte.gz",
+            "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2"),
+)
+CHUNK = 1 << 16
+
+
+def find_local(folder: Path, spec: IdxFile) -> Path | None:
+    """Return the file a user placed for ``spec`` (raw naming first), or None."""
+    for name in (spec.raw_name, spec.gz_name):
+        if (folder / name).is_file():
+            return folder / name
+    return None
+
+
+def verify(path: Path, spec: IdxFile) -> None:
+    """Raise ValueError naming ``path`` unless its decompressed bytes have the pinned SHA-256."""
+    try:
+        digest = hashlib.sha256(decompress(path.read_bytes())).hexdigest()
+    except ValueError as err:
+        raise ValueError(f"{path}: {err}") from None
+    if digest != spec.sha256:
+        raise ValueError(f"{path}: SHA-256 of the decompressed bytes is {digest}, expected {spec.sha256}")
+
+
+def _copy_url(url: str, dest: Path, timeout: float) -> None:
+    """Download ``url`` into ``dest`` with a progress bar; a short read is an error, not a file."""
+    with urllib.request.urlopen(url, timeout=timeout) as resp, dest.open("wb") as out:
+        total = int(resp.headers.get("Content-Length") or 0) or None
+        done = 0
+        with tqdm(total=total, unit="B", unit_scale=True, desc=dest.name.split(".tmp")[0].lstrip(".")) as bar:
+            while chunk := resp.read(CHUNK):
+                out.write(chunk)
+                done += len(chunk)
+                bar.update(len(chunk))
+        if total is not None and done != total:
+            raise OSError(f"connection closed after {done} of {total} bytes")
+
+
+def _copy(mirror: str, spec: IdxFile, dest: Path, timeout: float) -> None:
+    if urllib.parse.urlsplit(mirror).scheme in ("http", "https", "ftp", "file"):
+        _copy_url(urllib.parse.urljoin(mirror.rstrip("/") + "/", spec.gz_name), dest, timeout)
+    else:
+        shutil.copyfile(Path(mirror) / spec.gz_name, dest)
+
+
+def download(mirror: str, spec: IdxFile, dest: Path, retries: int, timeout: float) -> None:
+    """Fetch ``spec`` from one mirror (URL or folder) to ``dest``, verified, retrying transient errors.
+
+    Only a complete, verified file is renamed to ``dest``; a failed attempt leaves nothing behind.
+    """
+    reason = "no attempt"
+    for attempt in range(retries):
+        if attempt:
+            time.sleep(min(0.5 * 2**attempt, 8))
+        try:
+            with atomic_path(dest) as tmp:
+                _copy(mirror, spec, tmp, timeout)
+                verify(tmp, spec)
+            return
+        except urllib.error.HTTPError as err:
+            reason = f"HTTP {err.code} {err.reason}"
+            if err.code < 500:  # a missing file will not appear by asking again
+                break
+        except FileNotFoundError as err:
+            reason = f"no such file {err.filename}"
+            break
+        except (OSError, http.client.HTTPException) as err:
+            reason = str(getattr(err, "reason", err)) or type(err).__name__
+    raise OSError(reason)
+
+
+def fetch_file(folder: Path, spec: IdxFile, cfg: config.FetchConfig) -> Path:
+    """Return the verified local file for ``spec``, downloading it if none was placed."""
+    placed = find_local(folder, spec)
+    if placed is not None:
+        verify(placed, spec)  # never overwrite a user's file; a bad one is theirs to replace
+        return placed
+    dest = folder / spec.gz_name
+    errors = []
+    for mirror in cfg.mirrors:
+        try:
+            download(mirror, spec, dest, cfg.retries, cfg.timeout)
+            return dest
+        except (OSError, ValueError) as err:
+            print(f"fetch: {mirror}: {spec.gz_name}: {err}")
+            errors.append(f"{mirror} ({err})")
+    raise OSError(
+        f"could not get {spec.gz_name}: " + "; ".join(errors or ["no mirrors configured"])
+        + f". Offline? Put the MNIST files in {folder}/ or point fetch.mirrors in params.yaml"
+        " at a folder or a local server holding them"
+    )
+
+
+def main() -> None:
+    params = config.load_params()
+    folder = Path(params.paths.dataset)
+    folder.mkdir(parents=True, exist_ok=True)
+    for spec in MNIST_FILES:
+        path = fetch_file(folder, spec, params.fetch)
+        print(f"fetch: {path} verified")
+
+
+if __name__ == "__main__":
+    run_stage(main)

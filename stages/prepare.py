@@ -1,0 +1,59 @@
+"""Stage ``prepare``: parse the MNIST IDX files into cached arrays with a seeded validation split.
+
+Inputs: ``dataset/`` (raw or gzip naming). Outputs: ``artifacts/data/{train,val,test}.npz``
+(uint8 images N×28×28 under ``images``, uint8 labels under ``labels``). Command: ``python -m stages.prepare``.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from stages import config, data
+from stages.common import run_stage
+from stages.fetch import MNIST_FILES, IdxFile, find_local
+from stages.idx import parse_images, parse_labels
+
+
+def read_pair(folder: Path, images: IdxFile, labels: IdxFile) -> data.Arrays:
+    """Parse one images/labels pair, naming the offending file in any error."""
+    arrays = []
+    for spec, parse in ((images, parse_images), (labels, parse_labels)):
+        path = find_local(folder, spec)
+        if path is None:
+            raise ValueError(f"{folder / spec.raw_name}: not found (nor {spec.gz_name}); run `dvc repro fetch`")
+        try:
+            arrays.append(parse(path.read_bytes()))
+        except ValueError as err:
+            raise ValueError(f"{path}: {err}") from None
+    if len(arrays[0]) != len(arrays[1]):
+        raise ValueError(f"{folder}: {len(arrays[0])} images but {len(arrays[1])} labels in {images.raw_name}/{labels.raw_name}")
+    return arrays[0], arrays[1]
+
+
+def split(train: data.Arrays, test: data.Arrays, cfg: config.PrepareConfig, seed: int) -> dict[str, data.Arrays]:
+    """Shuffle train with ``seed``, cap sizes by the limits, and carve off ``val_fraction`` for validation."""
+    order = np.random.default_rng(seed).permutation(len(train[0]))[: cfg.train_limit]
+    n_val = int(round(cfg.val_fraction * len(order)))
+    if len(order) - n_val < 1:
+        raise ValueError(f"prepare.val_fraction={cfg.val_fraction} leaves no training images")
+    val_idx, train_idx = order[:n_val], order[n_val:]
+    return {
+        "train": (train[0][train_idx], train[1][train_idx]),
+        "val": (train[0][val_idx], train[1][val_idx]),
+        "test": (test[0][: cfg.test_limit], test[1][: cfg.test_limit]),
+    }
+
+
+def main() -> None:
+    params = config.load_params()
+    folder = Path(params.paths.dataset)
+    train = read_pair(folder, *MNIST_FILES[:2])
+    test = read_pair(folder, *MNIST_FILES[2:])
+    for name, (images, labels) in split(train, test, params.prepare, params.seed).items():
+        data.save_split(data.split_path(params.paths.data, name), images, labels)
+        print(f"prepare: {name}: {len(labels)} images")
+
+
+if __name__ == "__main__":
+    run_stage(main)

@@ -1,0 +1,140 @@
+"""Each stage's ``main`` on tiny real data in a temp directory: files made, their contents, and the params
+each stage reads, which must be exactly the keys its ``params:`` lists in dvc.yaml."""
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from conftest import tiny_params
+from stages import config
+
+STAGE_ORDER = [
+    ("fetch", []), ("prepare", []), ("train", ["dense"]), ("train", ["cnn"]),
+    ("evaluate", ["dense"]), ("evaluate", ["cnn"]), ("plots", []),
+]
+
+
+class Recorder:
+    """Wraps the loaded params and records every leaf key a stage reads, as a dotted path."""
+
+    def __init__(self, obj, prefix: str, seen: set[str]):
+        self._obj, self._prefix, self._seen = obj, prefix, seen
+
+    @property
+    def __class__(self):  # isinstance() checks still see the real dataclass
+        return type(self._obj)
+
+    def __getattr__(self, name):
+        value = getattr(self._obj, name)
+        key = f"{self._prefix}.{name}" if self._prefix else name
+        if dataclasses.is_dataclass(value):
+            return Recorder(value, key, self._seen)
+        self._seen.add(key)
+        return value
+
+
+def leaf_keys(params: dict, key: str) -> set[str]:
+    value = params
+    for part in key.split("."):
+        value = value[part]
+    if isinstance(value, dict):
+        return set().union(*(leaf_keys(params, f"{key}.{k}") for k in value))
+    return {key}
+
+
+def run_main(module: str, argv: list[str]) -> set[str]:
+    """Run ``stages.<module>.main`` and return the params keys it read (``paths`` aside: those are deps/outs)."""
+    seen: set[str] = set()
+    real = config.load_params
+    config.load_params = lambda *a, **k: Recorder(real(*a, **k), "", seen)
+    try:
+        main = importlib.import_module(f"stages.{module}").main
+        main(argv) if argv else main()
+    finally:
+        config.load_params = real
+    return {k for k in seen if not k.startswith("paths.")}
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory, mnist_dir):
+    """A temp directory after running every stage once, and the params keys each stage read."""
+    root = tmp_path_factory.mktemp("project")
+    (root / "params.yaml").write_text(yaml.safe_dump(tiny_params(mnist_dir)))
+    cwd = os.getcwd()
+    os.chdir(root)
+    try:
+        read = {}
+        for module, argv in STAGE_ORDER:
+            read["@".join([module, *argv])] = run_main(module, argv)
+    finally:
+        os.chdir(cwd)
+    return root, read
+
+
+@pytest.mark.parametrize("stage", ["@".join([m, *a]) for m, a in STAGE_ORDER])
+def test_stage_reads_exactly_the_params_dvc_yaml_lists(project, stage_specs, stage):
+    root, read = project
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    listed = set().union(*(leaf_keys(params, k) for k in stage_specs[stage]["params"]))
+    assert read[stage] == listed, f"{stage}: read but not listed {read[stage] - listed}, listed but unread {listed - read[stage]}"
+
+
+def test_fetch_and_prepare_outputs(project):
+    root, _ = project
+    assert sorted(p.name for p in (root / "dataset").iterdir()) == sorted(
+        ["t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz", "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"])
+    sizes = {}
+    for split in ("train", "val", "test"):
+        with np.load(root / "artifacts/data" / f"{split}.npz") as npz:
+            images, labels = npz["images"], npz["labels"]
+        assert images.dtype == np.uint8 and labels.dtype == np.uint8
+        assert images.shape[1:] == (28, 28) and len(images) == len(labels)
+        assert labels.max() <= 9
+        sizes[split] = len(labels)
+    assert sizes == {"train": 540, "val": 60, "test": 200}
+
+
+def test_train_outputs(project):
+    root, _ = project
+    for model in ("dense", "cnn"):
+        assert (root / f"artifacts/models/{model}.keras").stat().st_size > 10_000
+        lines = (root / f"artifacts/train/{model}/history.csv").read_text().splitlines()
+        assert lines[0] == "epoch,loss,accuracy,val_loss,val_accuracy,learning_rate"
+        assert [line.split(",")[0] for line in lines[1:]] == ["1", "2"]
+        summary = json.loads((root / f"artifacts/train/{model}/summary.json").read_text())
+        assert summary["train_seconds"] > 0 and summary["train_images"] == 540
+
+
+@pytest.mark.parametrize(("model", "count"), [("dense", 109_386), ("cnn", 421_642)])
+def test_evaluate_metrics(project, model, count):
+    root, _ = project
+    text = (root / f"artifacts/metrics/{model}.json").read_text()
+    metrics = json.loads(text)
+    assert list(metrics) == sorted(metrics), "metrics JSON keys are sorted"
+    assert {"accuracy", "loss", "macro_f1", "per_class", "params", "train_seconds",
+            "inference_images_per_second", "test_images"} <= set(metrics)
+    assert 0.3 < metrics["accuracy"] <= 1.0  # two epochs on 540 images already learn something
+    assert metrics["loss"] > 0 and metrics["params"] == count and metrics["test_images"] == 200
+    assert sorted(metrics["per_class"], key=int) == [str(c) for c in range(10)]
+    assert all(0 <= v <= 1 for c in metrics["per_class"].values() for v in c.values())
+    assert metrics["inference_images_per_second"] > 0
+    rows = (root / f"artifacts/predictions/{model}.csv").read_text().splitlines()
+    assert rows[0] == "actual,predicted" and len(rows) == 201
+    correct = sum(a == p for a, p in (r.split(",") for r in rows[1:]))
+    assert correct / 200 == pytest.approx(metrics["accuracy"])
+
+
+def test_plots_outputs(project):
+    root, _ = project
+    names = sorted(p.name for p in (root / "artifacts/plots").iterdir())
+    assert names == sorted(["curves.png"] + [f"{kind}_{m}.png" for kind in ("confusion", "samples", "misclassified")
+                                             for m in ("dense", "cnn")])
+    for name in names:
+        assert (root / "artifacts/plots" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

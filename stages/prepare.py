@@ -17,7 +17,7 @@ from stages.idx import parse_images, parse_labels
 
 def read_pair(folder: Path, images: IdxFile, labels: IdxFile) -> data.Arrays:
     """Parse one images/labels pair, naming the offending file in any error."""
-    arrays = []
+    arrays, paths = [], []
     for spec, parse in ((images, parse_images), (labels, parse_labels)):
         path = find_local(folder, spec)
         if path is None:
@@ -26,8 +26,9 @@ def read_pair(folder: Path, images: IdxFile, labels: IdxFile) -> data.Arrays:
             arrays.append(parse(path.read_bytes()))
         except ValueError as err:
             raise ValueError(f"{path}: {err}") from None
+        paths.append(path)
     if len(arrays[0]) != len(arrays[1]):
-        raise ValueError(f"{folder}: {len(arrays[0])} images but {len(arrays[1])} labels in {images.raw_name}/{labels.raw_name}")
+        raise ValueError(f"{paths[1]}: {len(arrays[1])} labels, expected {len(arrays[0])} as in {paths[0]}")
     return arrays[0], arrays[1]
 
 

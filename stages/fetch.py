@@ -61,12 +61,12 @@ def verify(path: Path, spec: IdxFile) -> None:
         raise ValueError(f"{path}: SHA-256 of the decompressed bytes is {digest}, expected {spec.sha256}")
 
 
-def _copy_url(url: str, dest: Path, timeout: float) -> None:
-    """Download ``url`` into ``dest`` with a progress bar; a short read is an error, not a file."""
+def _copy_url(url: str, dest: Path, timeout: float, label: str) -> None:
+    """Download ``url`` into ``dest`` with a progress bar (on a terminal); a short read is an error, not a file."""
     with urllib.request.urlopen(url, timeout=timeout) as resp, dest.open("wb") as out:
         total = int(resp.headers.get("Content-Length") or 0) or None
         done = 0
-        with tqdm(total=total, unit="B", unit_scale=True, desc=dest.name.split(".tmp")[0].lstrip(".")) as bar:
+        with tqdm(total=total, unit="B", unit_scale=True, desc=label, disable=None) as bar:
             while chunk := resp.read(CHUNK):
                 out.write(chunk)
                 done += len(chunk)
@@ -77,7 +77,7 @@ def _copy_url(url: str, dest: Path, timeout: float) -> None:
 
 def _copy(mirror: str, spec: IdxFile, dest: Path, timeout: float) -> None:
     if urllib.parse.urlsplit(mirror).scheme in ("http", "https", "ftp", "file"):
-        _copy_url(urllib.parse.urljoin(mirror.rstrip("/") + "/", spec.gz_name), dest, timeout)
+        _copy_url(urllib.parse.urljoin(mirror.rstrip("/") + "/", spec.gz_name), dest, timeout, spec.gz_name)
     else:
         shutil.copyfile(Path(mirror) / spec.gz_name, dest)
 
@@ -94,7 +94,10 @@ def download(mirror: str, spec: IdxFile, dest: Path, retries: int, timeout: floa
         try:
             with atomic_path(dest) as tmp:
                 _copy(mirror, spec, tmp, timeout)
-                verify(tmp, spec)
+                try:
+                    verify(tmp, spec)
+                except ValueError as err:  # name the download, not its vanished temp file
+                    raise ValueError(str(err).replace(str(tmp), spec.gz_name)) from None
             return
         except urllib.error.HTTPError as err:
             reason = f"HTTP {err.code} {err.reason}"
@@ -103,6 +106,10 @@ def download(mirror: str, spec: IdxFile, dest: Path, retries: int, timeout: floa
         except FileNotFoundError as err:
             reason = f"no such file {err.filename}"
             break
+        except urllib.error.URLError as err:
+            reason = str(err.reason)
+            if isinstance(err.reason, FileNotFoundError):  # a file:// mirror without the file
+                break
         except (OSError, http.client.HTTPException) as err:
             reason = str(getattr(err, "reason", err)) or type(err).__name__
     raise OSError(reason)

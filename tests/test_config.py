@@ -1,0 +1,174 @@
+"""The typed ``params.yaml`` loader: the repo's file loads, and every broken variant fails with one line
+that names the dotted key (and the allowed values where there is a range)."""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from stages import config
+
+ROOT = Path(__file__).resolve().parents[1]
+RAW = yaml.safe_load((ROOT / "params.yaml").read_text())
+
+
+def mutated(change) -> dict:
+    raw = copy.deepcopy(RAW)
+    change(raw)
+    return raw
+
+
+def _set(dotted: str, value):
+    def change(raw):
+        *parents, leaf = dotted.split(".")
+        for key in parents:
+            raw = raw[key]
+        raw[leaf] = value
+    return change
+
+
+def _del(dotted: str):
+    def change(raw):
+        *parents, leaf = dotted.split(".")
+        for key in parents:
+            raw = raw[key]
+        del raw[leaf]
+    return change
+
+
+def test_repo_params_load():
+    params = config.load_params(ROOT / "params.yaml")
+    assert isinstance(params, config.Params)
+    assert params.models == ("dense", "cnn")
+    assert params.fetch.mirrors == tuple(RAW["fetch"]["mirrors"]) and len(params.fetch.mirrors) >= 1
+    assert isinstance(params.fetch.timeout, float)  # `timeout: 30` in the file, an int
+    assert params.prepare.train_limit is None and params.prepare.test_limit is None
+    assert params.train.dense.hidden_units == tuple(RAW["train"]["dense"]["hidden_units"])
+    assert params.train.cnn.schedule in ("cosine", "constant")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        params.seed = 1  # type: ignore[misc]
+
+
+def test_load_params_reads_cwd_by_default(tmp_path, monkeypatch):
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(mutated(_set("seed", 7))))
+    monkeypatch.chdir(tmp_path)
+    assert config.load_params().seed == 7
+
+
+@pytest.mark.parametrize(("dotted", "value", "expected"), [
+    ("train.cnn.learning_rate", 1, 1.0),
+    ("train.dense.label_smoothing", 0, 0.0),
+    ("prepare.val_fraction", 0, 0.0),
+    ("fetch.timeout", 2, 2.0),
+])
+def test_floats_accept_ints(dotted, value, expected):
+    params = config.parse_params(mutated(_set(dotted, value)))
+    got = params
+    for key in dotted.split("."):
+        got = getattr(got, key)
+    assert got == expected and type(got) is float
+
+
+def test_limits_accept_integers():
+    raw = mutated(lambda r: r["prepare"].update(train_limit=600, test_limit=200))
+    prepare = config.parse_params(raw).prepare
+    assert (prepare.train_limit, prepare.test_limit) == (600, 200)
+
+
+BROKEN = [
+    # (id, change, key the message starts with, fragments it must contain)
+    ("unknown-top", _set("bogus", 1), "bogus", ["unknown key", "top level", "seed", "models"]),
+    ("unknown-nested", _set("train.cnn.learnig_rate", 0.1), "train.cnn.learnig_rate",
+     ["unknown key", "train.cnn", "learning_rate"]),
+    ("unknown-in-fetch", _set("fetch.mirror", ["x"]), "fetch.mirror", ["unknown key", "mirrors"]),
+    ("missing-top", _del("evaluate"), "evaluate", ["missing key"]),
+    ("missing-nested", _del("train.dense.epochs"), "train.dense.epochs", ["missing key"]),
+    ("epochs-str", _set("train.dense.epochs", "ten"), "train.dense.epochs", ["expected int", "'ten'"]),
+    ("epochs-bool", _set("train.cnn.epochs", True), "train.cnn.epochs", ["expected int", "bool"]),
+    ("epochs-float", _set("train.cnn.epochs", 2.5), "train.cnn.epochs", ["expected int", "2.5"]),
+    ("lr-bool", _set("train.dense.learning_rate", True), "train.dense.learning_rate", ["expected float", "bool"]),
+    ("lr-str", _set("train.dense.learning_rate", "fast"), "train.dense.learning_rate", ["expected float"]),
+    ("mirrors-str", _set("fetch.mirrors", "http://example.org/"), "fetch.mirrors", ["expected a list", "str"]),
+    ("mirrors-item", _set("fetch.mirrors", ["http://example.org/", 3]), "fetch.mirrors[1]", ["expected str"]),
+    ("section-not-mapping", _set("paths", "dataset"), "paths", ["expected a mapping"]),
+    ("limit-str", _set("prepare.train_limit", "all"), "prepare.train_limit", ["expected int"]),
+    ("epochs-0", _set("train.dense.epochs", 0), "train.dense.epochs", ["an integer >= 1", "got 0"]),
+    ("val-fraction-1.5", _set("prepare.val_fraction", 1.5), "prepare.val_fraction", ["[0, 1)", "1.5"]),
+    ("val-fraction-1", _set("prepare.val_fraction", 1), "prepare.val_fraction", ["[0, 1)"]),
+    ("val-fraction-neg", _set("prepare.val_fraction", -0.1), "prepare.val_fraction", ["[0, 1)"]),
+    ("lr-negative", _set("train.cnn.learning_rate", -0.001), "train.cnn.learning_rate", ["a number > 0", "-0.001"]),
+    ("lr-zero", _set("train.dense.learning_rate", 0), "train.dense.learning_rate", ["a number > 0"]),
+    ("schedule-foo", _set("train.cnn.schedule", "foo"), "train.cnn.schedule", ["'cosine' or 'constant'", "'foo'"]),
+    ("smoothing-1", _set("train.dense.label_smoothing", 1.0), "train.dense.label_smoothing", ["[0, 1)"]),
+    ("batch-0", _set("evaluate.batch_size", 0), "evaluate.batch_size", ["an integer >= 1"]),
+    ("retries-0", _set("fetch.retries", 0), "fetch.retries", ["an integer >= 1"]),
+    ("timeout-0", _set("fetch.timeout", 0), "fetch.timeout", ["a number > 0"]),
+    ("train-limit-0", _set("prepare.train_limit", 0), "prepare.train_limit", ["null or an integer >= 1"]),
+    ("plots-dpi-0", _set("plots.dpi", 0), "plots.dpi", ["an integer >= 1"]),
+    ("models-unknown", _set("models", ["dense", "rnn"]), "models", ["dense, cnn"]),
+    ("models-empty", _set("models", []), "models", ["dense, cnn"]),
+]
+
+
+@pytest.mark.parametrize(("change", "key", "fragments"), [b[1:] for b in BROKEN], ids=[b[0] for b in BROKEN])
+def test_broken_params_rejected(change, key, fragments, tmp_path):
+    with pytest.raises(config.ParamsError) as info:
+        config.parse_params(mutated(change))
+    message = str(info.value)
+    assert message.startswith(f"{key}: "), message
+    assert "\n" not in message
+    for fragment in fragments:
+        assert fragment in message, f"{fragment!r} not in {message!r}"
+
+    # Through the file: the same message, prefixed with the file's name.
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(mutated(change)))
+    with pytest.raises(config.ParamsError) as info:
+        config.load_params(path)
+    assert str(info.value) == f"{path}: {message}"
+
+
+def test_params_error_is_value_error():
+    assert issubclass(config.ParamsError, ValueError)  # so run_stage turns it into a one-line exit
+
+
+@pytest.mark.parametrize(("text", "fragments"), [
+    ("", ["top level", "expected a mapping"]),
+    ("- just\n- a list\n", ["top level", "expected a mapping"]),
+    ("seed: [1,\nmodels: x\n", []),  # YAML syntax error, whose own message spans lines
+])
+def test_unparseable_files(tmp_path, text, fragments):
+    path = tmp_path / "params.yaml"
+    path.write_text(text)
+    with pytest.raises(config.ParamsError) as info:
+        config.load_params(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: ") and "\n" not in message
+    for fragment in fragments:
+        assert fragment in message
+
+
+def _run_prepare(cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "stages.prepare"], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize(("change", "expected"), [
+    (_set("train.cnn.epochs", 0), "error: params.yaml: train.cnn.epochs: expected an integer >= 1, got 0"),
+    (_set("train.cnn.learnig_rate", 0.1), "error: params.yaml: train.cnn.learnig_rate: unknown key"),
+], ids=["out-of-range", "unknown-key"])
+def test_stage_command_with_broken_params(tmp_path, change, expected):
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(mutated(change)))
+    proc = _run_prepare(tmp_path)
+    assert proc.returncode != 0
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith(expected), lines[0]
+    assert not (tmp_path / "artifacts").exists()  # failed before writing anything

@@ -1,0 +1,332 @@
+"""Stage ``fetch`` against a real HTTP server on 127.0.0.1 serving the offline MNIST copy.
+
+The server's first path segment picks a behaviour, so one server acts as several mirrors:
+``/good/`` serves the files, ``/corrupt/`` serves wrong bytes for t10k-labels, ``/drop/`` announces the full
+Content-Length then closes half-way, ``/flaky/`` drops only the first request per file, ``/missing/`` is 404.
+"""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import http.server
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import types
+from pathlib import Path
+
+import pytest
+import yaml
+
+from stages import fetch, idx
+from stages.config import FetchConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+SPECS = {spec.gz_name: spec for spec in fetch.MNIST_FILES}
+LABELS = SPECS["t10k-labels-idx1-ubyte.gz"]  # the smallest file: unit cases use it to stay fast
+IMAGES = SPECS["t10k-images-idx3-ubyte.gz"]
+
+
+def _sums(mnist_dir: Path) -> dict[str, str]:
+    """SHA256SUMS of the shared copy: decompressed file name -> digest (independent of fetch's pins)."""
+    lines = (mnist_dir / "SHA256SUMS").read_text().split("\n")
+    return {name: digest for digest, name in (line.split() for line in lines if line.strip())}
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()).hexdigest()
+
+
+def _wrong_labels_gz(mnist_dir: Path) -> bytes:
+    """A well-formed gzip IDX label file whose content differs from MNIST's by one label."""
+    labels = idx.parse_labels((mnist_dir / LABELS.gz_name).read_bytes()).copy()
+    labels[0] = (labels[0] + 1) % 10
+    return gzip.compress(idx.encode(labels))
+
+
+def _unused_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Mirror(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *args):  # keep pytest output clean
+        pass
+
+    def do_GET(self):
+        server = self.server
+        mode, _, name = self.path.lstrip("/").partition("/")
+        with server.lock:
+            server.requests.append(self.path)
+            seen = server.requests.count(self.path)
+        path = server.root / name
+        if mode == "missing" or not path.is_file() or "/" in name:
+            self.send_error(404)
+            return
+        body = path.read_bytes()
+        if mode == "corrupt" and name == LABELS.gz_name:
+            body = server.wrong
+        cut = mode == "drop" or (mode == "flaky" and seen == 1)
+        try:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body[: len(body) // 2] if cut else body)
+            self.wfile.flush()
+        except ConnectionError:
+            pass
+        self.close_connection = True
+
+
+@pytest.fixture
+def server(mnist_dir):
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Mirror)
+    httpd.root = mnist_dir
+    httpd.wrong = _wrong_labels_gz(mnist_dir)
+    httpd.requests = []
+    httpd.lock = threading.Lock()
+    httpd.url = lambda mode: f"http://127.0.0.1:{httpd.server_address[1]}/{mode}/"
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield httpd
+    httpd.shutdown()
+    httpd.server_close()
+    thread.join(5)
+
+
+@pytest.fixture
+def sleeps(monkeypatch):
+    """Record fetch's back-off sleeps instead of sleeping, so retry cases stay fast."""
+    calls = []
+    monkeypatch.setattr(fetch, "time", types.SimpleNamespace(sleep=calls.append))
+    return calls
+
+
+def cfg(*mirrors, retries: int = 1, timeout: float = 5) -> FetchConfig:
+    return FetchConfig(mirrors=tuple(str(m) for m in mirrors), retries=retries, timeout=timeout)
+
+
+def _hidden(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith(".") or ".tmp" in p.name)
+
+
+def test_pins_match_shared_copy(mnist_dir):
+    sums = _sums(mnist_dir)
+    assert {spec.gz_name[: -len(".gz")]: spec.sha256 for spec in fetch.MNIST_FILES} == sums
+
+
+# (a) good mirror
+def test_good_mirror_downloads_all_four(server, mnist_dir, tmp_path):
+    folder = tmp_path / "dataset"
+    sums = _sums(mnist_dir)
+    for spec in fetch.MNIST_FILES:
+        path = fetch.fetch_file(folder, spec, cfg(server.url("good").rstrip("/")))  # no trailing slash either
+        assert path == folder / spec.gz_name
+        assert path.read_bytes() == (mnist_dir / spec.gz_name).read_bytes()
+        assert _digest(path) == sums[spec.gz_name[:-3]]
+    assert sorted(p.name for p in folder.iterdir()) == sorted(s.gz_name for s in fetch.MNIST_FILES)
+    assert _hidden(folder) == []
+    assert sorted(server.requests) == sorted(f"/good/{s.gz_name}" for s in fetch.MNIST_FILES)
+
+
+def test_already_fetched_files_are_not_downloaded_again(server, tmp_path):
+    fetch.fetch_file(tmp_path, LABELS, cfg(server.url("good")))
+    before = (tmp_path / LABELS.gz_name).stat().st_mtime_ns
+    assert fetch.fetch_file(tmp_path, LABELS, cfg(server.url("good"))) == tmp_path / LABELS.gz_name
+    assert server.requests == [f"/good/{LABELS.gz_name}"]
+    assert (tmp_path / LABELS.gz_name).stat().st_mtime_ns == before
+
+
+# (b) a corrupted file is rejected, naming the file, and the next mirror is used
+def test_corrupt_mirror_rejected_then_next_used(server, mnist_dir, tmp_path, capsys):
+    mirrors = cfg(server.url("corrupt"), server.url("good"))
+    images = fetch.fetch_file(tmp_path, IMAGES, mirrors)  # the corrupt mirror serves this one intact
+    labels = fetch.fetch_file(tmp_path, LABELS, mirrors)
+    assert images.read_bytes() == (mnist_dir / IMAGES.gz_name).read_bytes()
+    assert labels.read_bytes() == (mnist_dir / LABELS.gz_name).read_bytes()
+    assert server.requests == [
+        f"/corrupt/{IMAGES.gz_name}", f"/corrupt/{LABELS.gz_name}", f"/good/{LABELS.gz_name}",
+    ]
+    out = capsys.readouterr().out
+    rejected = [line for line in out.splitlines() if "SHA-256" in line]
+    assert len(rejected) == 1, out
+    assert server.url("corrupt") in rejected[0] and LABELS.gz_name in rejected[0]
+    assert LABELS.sha256 in rejected[0]  # states what was expected
+    assert _hidden(tmp_path) == []
+
+
+def test_corrupt_only_mirror_fails_naming_file(server, tmp_path, sleeps):
+    with pytest.raises(OSError) as info:
+        fetch.fetch_file(tmp_path, LABELS, cfg(server.url("corrupt"), retries=3))
+    message = str(info.value)
+    assert LABELS.gz_name in message and "SHA-256" in message and "fetch.mirrors" in message
+    assert server.requests == [f"/corrupt/{LABELS.gz_name}"]  # wrong content is not retried
+    assert list(tmp_path.iterdir()) == []
+
+
+# (c) a dropped connection
+def test_dropped_connection_then_next_mirror(server, mnist_dir, tmp_path, capsys):
+    path = fetch.fetch_file(tmp_path, IMAGES, cfg(server.url("drop"), server.url("good")))
+    assert path.read_bytes() == (mnist_dir / IMAGES.gz_name).read_bytes()
+    assert server.requests == [f"/drop/{IMAGES.gz_name}", f"/good/{IMAGES.gz_name}"]
+    out = capsys.readouterr().out
+    assert f"{server.url('drop')}: {IMAGES.gz_name}: connection closed after" in out
+    assert sorted(p.name for p in tmp_path.iterdir()) == [IMAGES.gz_name]
+
+
+def test_dropped_connection_only_mirror(server, tmp_path, sleeps):
+    with pytest.raises(OSError) as info:
+        fetch.fetch_file(tmp_path, IMAGES, cfg(server.url("drop"), retries=2))
+    message = str(info.value)
+    assert "\n" not in message
+    assert f"could not get {IMAGES.gz_name}" in message
+    assert server.url("drop") in message and "connection closed after" in message
+    assert "fetch.mirrors" in message and str(tmp_path) in message  # the offline hint
+    assert server.requests == [f"/drop/{IMAGES.gz_name}"] * 2  # a dropped connection is retried
+    assert len(sleeps) == 1 and 0 < sleeps[0] <= 8
+    assert list(tmp_path.iterdir()) == []  # neither a partial file under its name nor a temp file
+
+
+def test_transient_failure_retried_then_succeeds(server, mnist_dir, tmp_path, sleeps):
+    path = fetch.fetch_file(tmp_path, LABELS, cfg(server.url("flaky"), retries=2))
+    assert path.read_bytes() == (mnist_dir / LABELS.gz_name).read_bytes()
+    assert server.requests == [f"/flaky/{LABELS.gz_name}"] * 2
+    assert len(sleeps) == 1
+    assert _hidden(tmp_path) == []
+
+
+# (d) HTTP 404
+def test_404_then_good_mirror(server, mnist_dir, tmp_path, capsys, sleeps):
+    path = fetch.fetch_file(tmp_path, LABELS, cfg(server.url("missing"), server.url("good"), retries=3))
+    assert path.read_bytes() == (mnist_dir / LABELS.gz_name).read_bytes()
+    # a 404 is final: asked once, no back-off, then the next mirror
+    assert server.requests == [f"/missing/{LABELS.gz_name}", f"/good/{LABELS.gz_name}"]
+    assert sleeps == []
+    assert "HTTP 404" in capsys.readouterr().out
+
+
+def test_refused_connection_then_good_mirror(server, mnist_dir, tmp_path):
+    dead = f"http://127.0.0.1:{_unused_port()}/"
+    path = fetch.fetch_file(tmp_path, LABELS, cfg(dead, server.url("good")))
+    assert path.read_bytes() == (mnist_dir / LABELS.gz_name).read_bytes()
+
+
+# (e) a local folder (or file:// URL) as mirror
+@pytest.mark.parametrize("as_uri", [False, True], ids=["folder", "file-url"])
+def test_local_folder_mirror(mnist_dir, tmp_path, as_uri):
+    mirror = mnist_dir.as_uri() if as_uri else str(mnist_dir)
+    for spec in (IMAGES, LABELS):
+        path = fetch.fetch_file(tmp_path / "dataset", spec, cfg(mirror))
+        assert path == tmp_path / "dataset" / spec.gz_name
+        assert path.read_bytes() == (mnist_dir / spec.gz_name).read_bytes()
+    assert _hidden(tmp_path / "dataset") == []
+
+
+def test_missing_local_folder_then_good(mnist_dir, tmp_path, capsys):
+    path = fetch.fetch_file(tmp_path / "d", LABELS, cfg(tmp_path / "nowhere", mnist_dir, retries=3))
+    assert path.read_bytes() == (mnist_dir / LABELS.gz_name).read_bytes()
+    assert "no such file" in capsys.readouterr().out
+
+
+# (f) files a user placed are used as they are
+@pytest.mark.parametrize("naming", ["raw", "gz"])
+def test_user_placed_files_used_untouched(server, mnist_dir, tmp_path, naming):
+    failing = cfg(f"http://127.0.0.1:{_unused_port()}/", server.url("missing"))
+    placed = {}
+    for spec in (IMAGES, LABELS):
+        data = (mnist_dir / spec.gz_name).read_bytes()
+        path = tmp_path / (spec.raw_name if naming == "raw" else spec.gz_name)
+        path.write_bytes(gzip.decompress(data) if naming == "raw" else data)
+        os.utime(path, ns=(1_000_000_000_000_000_000, 1_000_000_000_000_000_000))
+        placed[spec] = (path, path.read_bytes())
+    for spec, (path, data) in placed.items():
+        assert fetch.fetch_file(tmp_path, spec, failing) == path
+        assert path.read_bytes() == data
+        assert path.stat().st_mtime_ns == 1_000_000_000_000_000_000
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p, _ in placed.values())
+    assert server.requests == []
+
+
+def test_raw_naming_preferred_when_both_placed(mnist_dir, tmp_path):
+    raw = tmp_path / LABELS.raw_name
+    raw.write_bytes(gzip.decompress((mnist_dir / LABELS.gz_name).read_bytes()))
+    (tmp_path / LABELS.gz_name).write_bytes(b"not looked at")
+    assert fetch.find_local(tmp_path, LABELS) == raw
+    assert fetch.fetch_file(tmp_path, LABELS, cfg()) == raw
+
+
+# (g) a user-placed file with wrong content
+@pytest.mark.parametrize("kind", ["raw-wrong-labels", "gz-wrong-labels", "gz-corrupt-stream", "empty"])
+def test_user_placed_wrong_file_rejected(server, mnist_dir, tmp_path, kind):
+    wrong = _wrong_labels_gz(mnist_dir)
+    name, data = {
+        "raw-wrong-labels": (LABELS.raw_name, gzip.decompress(wrong)),
+        "gz-wrong-labels": (LABELS.gz_name, wrong),
+        "gz-corrupt-stream": (LABELS.gz_name, wrong[:40]),
+        "empty": (LABELS.raw_name, b""),
+    }[kind]
+    path = tmp_path / name
+    path.write_bytes(data)
+    with pytest.raises(ValueError) as info:
+        fetch.fetch_file(tmp_path, LABELS, cfg(server.url("good")))
+    message = str(info.value)
+    assert str(path) in message
+    assert ("corrupt gzip" if kind == "gz-corrupt-stream" else "SHA-256") in message
+    assert path.read_bytes() == data  # never overwritten
+    assert [p.name for p in tmp_path.iterdir()] == [name]
+    assert server.requests == []
+
+
+# the stage as a command
+def _params(tmp_path: Path, mirrors: list[str]) -> Path:
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params["paths"]["dataset"] = str(tmp_path / "my dataset")
+    params["fetch"].update(mirrors=mirrors, retries=1, timeout=5)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    return tmp_path / "my dataset"
+
+
+def _run_stage(cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "stages.fetch"], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_command_fetches_all_four(server, mnist_dir, tmp_path):
+    folder = _params(tmp_path, [f"http://127.0.0.1:{_unused_port()}/", server.url("good")])
+    proc = _run_stage(tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    sums = _sums(mnist_dir)
+    assert sorted(p.name for p in folder.iterdir()) == sorted(s.gz_name for s in fetch.MNIST_FILES)
+    for spec in fetch.MNIST_FILES:
+        assert _digest(folder / spec.gz_name) == sums[spec.gz_name[:-3]]
+        assert f"fetch: {folder / spec.gz_name} verified" in proc.stdout
+    assert "error" not in proc.stderr
+
+
+def test_command_fails_with_one_line(server, tmp_path):
+    folder = _params(tmp_path, [f"http://127.0.0.1:{_unused_port()}/", server.url("missing")])
+    proc = _run_stage(tmp_path)
+    assert proc.returncode != 0
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("error: could not get train-images-idx3-ubyte.gz")
+    assert "HTTP 404" in lines[0] and "fetch.mirrors" in lines[0]
+    assert "Traceback" not in proc.stderr
+    assert folder.is_dir() and list(folder.iterdir()) == []
+
+
+def test_command_rejects_bad_placed_file(mnist_dir, tmp_path):
+    folder = _params(tmp_path, [str(mnist_dir)])
+    folder.mkdir()
+    shutil.copyfile(mnist_dir / LABELS.gz_name, folder / SPECS["train-labels-idx1-ubyte.gz"].raw_name)
+    proc = _run_stage(tmp_path)
+    assert proc.returncode != 0
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
+    assert str(folder / "train-labels.idx1-ubyte") in lines[0] and "SHA-256" in lines[0]

@@ -43,8 +43,9 @@ class PrepareConfig:
 
 
 @dataclass(frozen=True)
-class DenseConfig:
-    hidden_units: tuple[int, ...]
+class Recipe:
+    """How a model is trained; shared by both models' sections."""
+
     epochs: int
     batch_size: int
     learning_rate: float
@@ -53,15 +54,15 @@ class DenseConfig:
 
 
 @dataclass(frozen=True)
-class CnnConfig:
+class DenseConfig(Recipe):
+    hidden_units: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class CnnConfig(Recipe):
     conv_filters: tuple[int, ...]
     kernel_size: int
     dense_units: int
-    epochs: int
-    batch_size: int
-    learning_rate: float
-    schedule: str
-    label_smoothing: float
 
 
 @dataclass(frozen=True)

@@ -9,15 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")  # files only; no display on CI or servers
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from stages import config, data  # noqa: E402
-from stages.common import atomic_path, run_stage  # noqa: E402
-from stages.idx import NUM_CLASSES  # noqa: E402
+from stages import config, data
+from stages.common import atomic_path, run_stage
+from stages.idx import NUM_CLASSES
 
 
 def read_csv(path: Path) -> dict[str, np.ndarray]:
@@ -78,6 +76,7 @@ def save(fig: Figure, path: Path, dpi: int) -> None:
 
 
 def main() -> None:
+    matplotlib.use("Agg")  # files only; no display on CI or servers
     params = config.load_params()
     out, cfg = Path(params.paths.plots), params.plots
     images, labels = data.load_split(data.split_path(params.paths.data, "test"))
@@ -89,12 +88,13 @@ def main() -> None:
         actual, predicted = pred["actual"].astype(int), pred["predicted"].astype(int)
         if len(actual) != len(labels) or not np.array_equal(actual, labels):
             raise ValueError(f"{params.paths.predictions}/{m}.csv: does not match the test set; rerun evaluate")
-        wrong = np.flatnonzero(actual != predicted)[:n]
+        wrong = np.flatnonzero(actual != predicted)
+        shown = wrong[:n]
         save(confusion_figure(m, actual, predicted), out / f"confusion_{m}.png", cfg.dpi)
         save(grid_figure(f"{m}: test images, true → predicted", images[:n], actual, predicted, cfg),
              out / f"samples_{m}.png", cfg.dpi)
-        save(grid_figure(f"{m}: {len(np.flatnonzero(actual != predicted))} misclassified", images[wrong],
-                         actual[wrong], predicted[wrong], cfg), out / f"misclassified_{m}.png", cfg.dpi)
+        save(grid_figure(f"{m}: {len(wrong)} misclassified", images[shown], actual[shown], predicted[shown], cfg),
+             out / f"misclassified_{m}.png", cfg.dpi)
         print(f"plots: {m}: wrote confusion, samples and misclassified grids")
 
 

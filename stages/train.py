@@ -42,7 +42,7 @@ class HistoryCSV(keras.callbacks.Callback):
         write_bytes(self.path, buf.getvalue().encode())
 
 
-def make_optimizer(cfg: models.ModelConfig, steps_per_epoch: int) -> keras.optimizers.Optimizer:
+def make_optimizer(cfg: config.Recipe, steps_per_epoch: int) -> keras.optimizers.Optimizer:
     lr: float | keras.optimizers.schedules.LearningRateSchedule = cfg.learning_rate
     if cfg.schedule == "cosine":
         lr = keras.optimizers.schedules.CosineDecay(cfg.learning_rate, decay_steps=steps_per_epoch * cfg.epochs)

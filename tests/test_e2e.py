@@ -1,6 +1,7 @@
 """End to end with ``dvc`` itself: a temp git repo made from the project, tiny real MNIST, two branches."""
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import shutil
@@ -44,7 +45,15 @@ def repo(tmp_path_factory, mnist_dir) -> Path:
 
 
 def test_repro_branch_and_metrics_diff(repo, mnist_dir):
+    # One file placed by hand in the seed's raw naming: used as it is, never touched; the rest is fetched.
+    placed = repo / "dataset" / "t10k-labels.idx1-ubyte"
+    placed.parent.mkdir()
+    placed.write_bytes(gzip.decompress((mnist_dir / "t10k-labels-idx1-ubyte.gz").read_bytes()))
+    before = (placed.read_bytes(), placed.stat().st_mtime_ns)
     sh("dvc", "repro", cwd=repo)
+    assert (placed.read_bytes(), placed.stat().st_mtime_ns) == before
+    assert sorted(p.name for p in placed.parent.iterdir()) == [
+        "t10k-images-idx3-ubyte.gz", "t10k-labels.idx1-ubyte", "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"]
     for model in ("dense", "cnn"):
         assert (repo / f"artifacts/metrics/{model}.json").is_file()
     assert "up to date" in sh("dvc", "status", cwd=repo).lower()
@@ -61,6 +70,7 @@ def test_repro_branch_and_metrics_diff(repo, mnist_dir):
     assert "train@dense" in status and "train@cnn" in status and "prepare" not in status
     out = sh("dvc", "repro", cwd=repo)
     assert "Stage 'prepare' didn't change, skipping" in out
+    assert (placed.read_bytes(), placed.stat().st_mtime_ns) == before
     sh("git", "add", "-A", cwd=repo)
     sh("git", "commit", "-qm", "higher learning rate", cwd=repo)
 

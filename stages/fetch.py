@@ -13,52 +13,28 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
 
 from tqdm import tqdm
 
 from stages import config
 from stages.common import atomic_path, run_stage
+from stages.datasets import MNIST_FILES, IdxFile, find_local
 from stages.idx import decompress
 
 
-@dataclass(frozen=True)
-class IdxFile:
-    raw_name: str  # the seed's naming, placed by hand
-    gz_name: str  # the mirrors' naming
-    sha256: str  # of the decompressed bytes
-
-
-MNIST_FILES = (
-    IdxFile("train-images.idx3-ubyte", "train-images-idx3-ubyte.gz",
-            "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db"),
-    IdxFile("train-labels.idx1-ubyte", "train-labels-idx1-ubyte.gz",
-            "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5"),
-    IdxFile("t10k-images.idx3-ubyte", "t10k-images-idx3-ubyte.gz",
-            "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7"),
-    IdxFile("t10k-labels.idx1-ubyte", "t10k-labels-idx1-ubyte.gz",
-            "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2"),
-)
 CHUNK = 1 << 16
 
 
-def find_local(folder: Path, spec: IdxFile) -> Path | None:
-    """Return the file a user placed for ``spec`` (raw naming first), or None."""
-    for name in (spec.raw_name, spec.gz_name):
-        if (folder / name).is_file():
-            return folder / name
-    return None
-
-
-def verify(path: Path, spec: IdxFile) -> None:
-    """Raise ValueError naming ``path`` unless its decompressed bytes have the pinned SHA-256."""
+def verify(path: Path, spec: IdxFile, name: str | None = None) -> None:
+    """Raise ValueError naming ``name`` (default ``path``) unless the decompressed bytes have the pinned SHA-256."""
+    name = name or str(path)
     try:
         digest = hashlib.sha256(decompress(path.read_bytes())).hexdigest()
     except ValueError as err:
-        raise ValueError(f"{path}: {err}") from None
+        raise ValueError(f"{name}: {err}") from None
     if digest != spec.sha256:
-        raise ValueError(f"{path}: SHA-256 of the decompressed bytes is {digest}, expected {spec.sha256}")
+        raise ValueError(f"{name}: SHA-256 of the decompressed bytes is {digest}, expected {spec.sha256}")
 
 
 def _copy_url(url: str, dest: Path, timeout: float, label: str) -> None:
@@ -94,10 +70,7 @@ def download(mirror: str, spec: IdxFile, dest: Path, retries: int, timeout: floa
         try:
             with atomic_path(dest) as tmp:
                 _copy(mirror, spec, tmp, timeout)
-                try:
-                    verify(tmp, spec)
-                except ValueError as err:  # name the download, not its vanished temp file
-                    raise ValueError(str(err).replace(str(tmp), spec.gz_name)) from None
+                verify(tmp, spec, name=spec.gz_name)  # the temp file's name would mean nothing to the user
             return
         except urllib.error.HTTPError as err:
             reason = f"HTTP {err.code} {err.reason}"

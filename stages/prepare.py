@@ -11,7 +11,7 @@ import numpy as np
 
 from stages import config, data
 from stages.common import run_stage
-from stages.fetch import MNIST_FILES, IdxFile, find_local
+from stages.datasets import MNIST_FILES, IdxFile, find_local
 from stages.idx import parse_images, parse_labels
 
 

@@ -48,7 +48,7 @@ def test_deps_list_exactly_the_imported_modules(stage_specs):
 
 
 def test_imported_modules_sees_through_imports():
-    assert imported_modules("stages.prepare") >= {"stages/prepare.py", "stages/idx.py", "stages/fetch.py",
+    assert imported_modules("stages.prepare") >= {"stages/prepare.py", "stages/idx.py", "stages/datasets.py",
                                                    "stages/config.py", "stages/common.py", "stages/data.py"}
 
 

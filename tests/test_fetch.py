@@ -21,11 +21,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from stages import fetch, idx
+from stages import datasets, fetch, idx
 from stages.config import FetchConfig
 
 ROOT = Path(__file__).resolve().parents[1]
-SPECS = {spec.gz_name: spec for spec in fetch.MNIST_FILES}
+SPECS = {spec.gz_name: spec for spec in datasets.MNIST_FILES}
 LABELS = SPECS["t10k-labels-idx1-ubyte.gz"]  # the smallest file: unit cases use it to stay fast
 IMAGES = SPECS["t10k-images-idx3-ubyte.gz"]
 
@@ -117,21 +117,21 @@ def _hidden(folder: Path) -> list[str]:
 
 def test_pins_match_shared_copy(mnist_dir):
     sums = _sums(mnist_dir)
-    assert {spec.gz_name[: -len(".gz")]: spec.sha256 for spec in fetch.MNIST_FILES} == sums
+    assert {spec.gz_name[: -len(".gz")]: spec.sha256 for spec in datasets.MNIST_FILES} == sums
 
 
 # (a) good mirror
 def test_good_mirror_downloads_all_four(server, mnist_dir, tmp_path):
     folder = tmp_path / "dataset"
     sums = _sums(mnist_dir)
-    for spec in fetch.MNIST_FILES:
+    for spec in datasets.MNIST_FILES:
         path = fetch.fetch_file(folder, spec, cfg(server.url("good").rstrip("/")))  # no trailing slash either
         assert path == folder / spec.gz_name
         assert path.read_bytes() == (mnist_dir / spec.gz_name).read_bytes()
         assert _digest(path) == sums[spec.gz_name[:-3]]
-    assert sorted(p.name for p in folder.iterdir()) == sorted(s.gz_name for s in fetch.MNIST_FILES)
+    assert sorted(p.name for p in folder.iterdir()) == sorted(s.gz_name for s in datasets.MNIST_FILES)
     assert _hidden(folder) == []
-    assert sorted(server.requests) == sorted(f"/good/{s.gz_name}" for s in fetch.MNIST_FILES)
+    assert sorted(server.requests) == sorted(f"/good/{s.gz_name}" for s in datasets.MNIST_FILES)
 
 
 def test_already_fetched_files_are_not_downloaded_again(server, tmp_path):
@@ -256,7 +256,7 @@ def test_raw_naming_preferred_when_both_placed(mnist_dir, tmp_path):
     raw = tmp_path / LABELS.raw_name
     raw.write_bytes(gzip.decompress((mnist_dir / LABELS.gz_name).read_bytes()))
     (tmp_path / LABELS.gz_name).write_bytes(b"not looked at")
-    assert fetch.find_local(tmp_path, LABELS) == raw
+    assert datasets.find_local(tmp_path, LABELS) == raw
     assert fetch.fetch_file(tmp_path, LABELS, cfg()) == raw
 
 
@@ -302,8 +302,8 @@ def test_command_fetches_all_four(server, mnist_dir, tmp_path):
     proc = _run_stage(tmp_path)
     assert proc.returncode == 0, proc.stderr
     sums = _sums(mnist_dir)
-    assert sorted(p.name for p in folder.iterdir()) == sorted(s.gz_name for s in fetch.MNIST_FILES)
-    for spec in fetch.MNIST_FILES:
+    assert sorted(p.name for p in folder.iterdir()) == sorted(s.gz_name for s in datasets.MNIST_FILES)
+    for spec in datasets.MNIST_FILES:
         assert _digest(folder / spec.gz_name) == sums[spec.gz_name[:-3]]
         assert f"fetch: {folder / spec.gz_name} verified" in proc.stdout
     assert "error" not in proc.stderr

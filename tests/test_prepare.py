@@ -6,13 +6,14 @@ import gzip
 import os
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
 import yaml
 
 from conftest import ROOT, tiny_params
-from stages import config, idx, prepare
+from stages import config, data, datasets, idx, prepare
 
 
 def run_prepare(cwd):
@@ -25,7 +26,7 @@ def placed(tmp_path, mnist_dir):
     """A project dir whose dataset/ holds the seed's raw naming (decompressed), as a user would place it."""
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(tiny_params(mnist_dir)))
     (tmp_path / "dataset").mkdir()
-    for spec in prepare.MNIST_FILES:
+    for spec in datasets.MNIST_FILES:
         (tmp_path / "dataset" / spec.raw_name).write_bytes(gzip.decompress((mnist_dir / spec.gz_name).read_bytes()))
     return tmp_path
 
@@ -78,3 +79,14 @@ def test_split_is_seeded_and_disjoint():
     assert not set(a["val"][0][:, 0, 0]) & set(a["train"][0][:, 0, 0])
     with pytest.raises(ValueError, match="leaves no training images"):
         prepare.split((images[:1], labels[:1]), (images, labels), dataclasses.replace(cfg, val_fraction=0.6), seed=1)
+
+
+def test_saved_arrays_are_byte_identical_across_runs(tmp_path, monkeypatch):
+    """np.savez stamps the time; ours must not, or every prepare rerun would retrain both models."""
+    images, labels = np.zeros((3, 28, 28), np.uint8), np.arange(3, dtype=np.uint8)
+    data.save_split(tmp_path / "a.npz", images, labels)
+    monkeypatch.setattr(time, "time", lambda: 1_000_000_000.0)  # a later save, in 2001
+    data.save_split(tmp_path / "b.npz", images, labels)
+    assert (tmp_path / "a.npz").read_bytes() == (tmp_path / "b.npz").read_bytes()
+    loaded = data.load_split(tmp_path / "b.npz")
+    assert np.array_equal(loaded[0], images) and np.array_equal(loaded[1], labels)

@@ -4,8 +4,10 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import sys
 import tempfile
+import uuid
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -26,6 +28,40 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+
+
+@contextlib.contextmanager
+def atomic_dir(path: str | Path) -> Iterator[Path]:
+    """Yield an empty temporary folder beside ``path``; put it in the place of ``path`` (a folder, replaced
+    whole) only if the block succeeds.
+
+    A killed or failing stage leaves the previous folder intact (or absent), never part old and part new;
+    only hidden ``.<name>.*`` folders beside it can remain after a kill.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # mkdir, not mkdtemp: the folder gets the usual permissions (umask), not mkdtemp's owner-only ones.
+    tmp, old = (path.parent / f".{path.name}.{uuid.uuid4().hex[:8]}.{kind}" for kind in ("tmp", "old"))
+    tmp.mkdir()
+    try:
+        yield tmp
+        if not (path.exists() or path.is_symlink()):
+            os.replace(tmp, path)
+            return
+        # rename() will not replace a non-empty folder: move the old one aside, and back if the new fails.
+        os.replace(path, old)
+        try:
+            os.replace(tmp, path)
+        except OSError:
+            os.replace(old, path)
+            raise
+    finally:
+        for leftover in (tmp, old):
+            if leftover.is_dir() and not leftover.is_symlink():
+                shutil.rmtree(leftover, ignore_errors=True)
+            else:
+                with contextlib.suppress(FileNotFoundError):
+                    leftover.unlink()
 
 
 def write_bytes(path: str | Path, data: bytes) -> None:

@@ -10,7 +10,10 @@ from pathlib import Path
 
 import yaml
 
+from stages.datasets import DATASETS
+
 PARAMS_FILE = "params.yaml"
+EXPORT_FORMATS = ("h5", "savedmodel", "tflite")
 
 
 class ParamsError(ValueError):
@@ -26,11 +29,12 @@ class Paths:
     metrics: str
     predictions: str
     plots: str
+    exports: str
 
 
 @dataclass(frozen=True)
 class FetchConfig:
-    mirrors: tuple[str, ...]
+    mirrors: dict[str, tuple[str, ...]]  # dataset name -> base URLs or folders
     retries: int
     timeout: float
 
@@ -43,6 +47,16 @@ class PrepareConfig:
 
 
 @dataclass(frozen=True)
+class AugmentConfig:
+    """Random shifts, rotations and zoom, applied by Keras preprocessing layers during training only."""
+
+    enabled: bool
+    shift: float  # fraction of the image's height/width
+    rotation: float  # degrees, either way
+    zoom: float  # fraction, in or out
+
+
+@dataclass(frozen=True)
 class Recipe:
     """How a model is trained; shared by both models' sections."""
 
@@ -51,6 +65,7 @@ class Recipe:
     learning_rate: float
     schedule: str
     label_smoothing: float
+    augment: AugmentConfig
 
 
 @dataclass(frozen=True)
@@ -84,8 +99,14 @@ class PlotsConfig:
 
 
 @dataclass(frozen=True)
+class ExportConfig:
+    formats: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Params:
     seed: int
+    dataset: str
     models: tuple[str, ...]
     paths: Paths
     fetch: FetchConfig
@@ -93,10 +114,13 @@ class Params:
     train: TrainConfig
     evaluate: EvaluateConfig
     plots: PlotsConfig
+    export: ExportConfig
 
 
 # Checked after types: key pattern -> (predicate, allowed values as the error states them).
 RANGES: dict[str, tuple[typing.Callable[[typing.Any], bool], str]] = {
+    "dataset": (lambda v: v in DATASETS, "one of " + ", ".join(DATASETS)),
+    "fetch.mirrors": (lambda v: set(v) <= set(DATASETS), "a mapping from dataset names (" + ", ".join(DATASETS) + ")"),
     "fetch.retries": (lambda v: v >= 1, "an integer >= 1"),
     "fetch.timeout": (lambda v: v > 0, "a number > 0"),
     "prepare.val_fraction": (lambda v: 0 <= v < 1, "a number in [0, 1)"),
@@ -108,16 +132,21 @@ RANGES: dict[str, tuple[typing.Callable[[typing.Any], bool], str]] = {
     "train.*.schedule": (lambda v: v in ("cosine", "constant"), "'cosine' or 'constant'"),
     "train.*.label_smoothing": (lambda v: 0 <= v < 1, "a number in [0, 1)"),
     "train.*.kernel_size": (lambda v: v >= 1, "an integer >= 1"),
+    "train.*.augment.shift": (lambda v: 0 <= v < 0.5, "a number in [0, 0.5)"),
+    "train.*.augment.rotation": (lambda v: 0 <= v <= 180, "degrees in [0, 180]"),
+    "train.*.augment.zoom": (lambda v: 0 <= v < 1, "a number in [0, 1)"),
     "evaluate.batch_size": (lambda v: v >= 1, "an integer >= 1"),
     "plots.*": (lambda v: v >= 1, "an integer >= 1"),
     "models": (lambda v: len(v) > 0 and set(v) <= {"dense", "cnn"}, "a list drawn from dense, cnn"),
+    "export.formats": (lambda v: set(v) <= set(EXPORT_FORMATS), "a list drawn from " + ", ".join(EXPORT_FORMATS)),
 }
 
 
 def _check_range(key: str, value: typing.Any) -> None:
     for pattern, (ok, allowed) in RANGES.items():
         if fnmatch.fnmatchcase(key, pattern) and not ok(value):
-            raise ParamsError(f"{key}: expected {allowed}, got {value!r}")
+            shown = f"keys {', '.join(sorted(map(str, value)))}" if isinstance(value, dict) else repr(value)
+            raise ParamsError(f"{key}: expected {allowed}, got {shown}")
 
 
 def _convert(key: str, value: typing.Any, tp: typing.Any) -> typing.Any:
@@ -130,12 +159,16 @@ def _convert(key: str, value: typing.Any, tp: typing.Any) -> typing.Any:
             return None
         inner = [t for t in typing.get_args(tp) if t is not type(None)]
         return _convert(key, value, inner[0])
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ParamsError(f"{key}: expected a mapping, got {type(value).__name__} {value!r}")
+        return {str(k): _convert(f"{key}.{k}", v, typing.get_args(tp)[1]) for k, v in value.items()}
     if origin is tuple:
         if not isinstance(value, list):
             raise ParamsError(f"{key}: expected a list, got {type(value).__name__} {value!r}")
         return tuple(_convert(f"{key}[{i}]", v, typing.get_args(tp)[0]) for i, v in enumerate(value))
-    # bool is an int in Python; a YAML `true` is never a valid count or rate.
-    ok = isinstance(value, tp) and not isinstance(value, bool)
+    # bool is an int in Python; a YAML `true` is never a valid count or rate, nor 1 a valid switch.
+    ok = isinstance(value, tp) and (tp is bool) == isinstance(value, bool)
     if tp is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if not ok:

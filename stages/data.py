@@ -15,11 +15,12 @@ def split_path(folder: str | Path, split: str) -> Path:
     return Path(folder) / f"{split}.npz"
 
 
-def save_split(path: str | Path, images: np.ndarray, labels: np.ndarray) -> None:
+def save_split(path: str | Path, images: np.ndarray, labels: np.ndarray, class_names: tuple[str, ...]) -> None:
     """Write an ``.npz``; byte for byte the same for the same arrays (a test holds numpy to that), so a rerun of
-    ``prepare`` that changes nothing leaves the training stages up to date."""
+    ``prepare`` that changes nothing leaves the training stages up to date. The class names travel with the
+    data, so later stages need no ``dataset`` param of their own."""
     with atomic_path(path) as tmp, tmp.open("wb") as f:
-        np.savez(f, images=images, labels=labels)
+        np.savez(f, images=images, labels=labels, class_names=np.array(class_names, dtype=str))
 
 
 def load_split(path: str | Path) -> Arrays:
@@ -29,6 +30,15 @@ def load_split(path: str | Path) -> Arrays:
             return npz["images"], npz["labels"]
     except KeyError as err:
         raise ValueError(f"{path}: missing array {err}, expected 'images' and 'labels'") from None
+
+
+def load_class_names(path: str | Path) -> tuple[str, ...]:
+    """The class names ``prepare`` stored in a split; label ``i`` means ``class_names[i]``."""
+    try:
+        with np.load(path) as npz:
+            return tuple(str(name) for name in npz["class_names"])
+    except KeyError:
+        raise ValueError(f"{path}: no 'class_names' array; rerun `dvc repro prepare`") from None
 
 
 def preprocess(images: np.ndarray) -> np.ndarray:

@@ -1,4 +1,7 @@
-"""Which IDX files make up a dataset, under which names, with which pinned digests; and where a user put them."""
+"""The IDX datasets ``params.yaml``'s ``dataset`` can name: their files, pinned digests and class names.
+
+Adding a dataset in the same format is one more entry in ``DATASETS`` (and its mirrors under ``fetch.mirrors``).
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -12,16 +15,50 @@ class IdxFile:
     sha256: str  # of the decompressed bytes
 
 
-MNIST_FILES = (
-    IdxFile("train-images.idx3-ubyte", "train-images-idx3-ubyte.gz",
-            "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db"),
-    IdxFile("train-labels.idx1-ubyte", "train-labels-idx1-ubyte.gz",
-            "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5"),
-    IdxFile("t10k-images.idx3-ubyte", "t10k-images-idx3-ubyte.gz",
-            "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7"),
-    IdxFile("t10k-labels.idx1-ubyte", "t10k-labels-idx1-ubyte.gz",
-            "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2"),
+STEMS = ("train-images", "train-labels", "t10k-images", "t10k-labels")  # the order of ``Dataset.files``
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    files: tuple[IdxFile, ...]  # train images, train labels, test images, test labels
+    class_names: tuple[str, ...]
+    image_shape: tuple[int, int] = (28, 28)
+
+
+def _files(*digests: str) -> tuple[IdxFile, ...]:
+    """The four files under the usual names: ``train-images.idx3-ubyte`` raw, ``train-images-idx3-ubyte.gz``."""
+    dims = {"images": 3, "labels": 1}
+    return tuple(IdxFile(f"{stem}.idx{dims[stem[-6:]]}-ubyte", f"{stem}-idx{dims[stem[-6:]]}-ubyte.gz", digest)
+                 for stem, digest in zip(STEMS, digests, strict=True))
+
+
+MNIST = Dataset(
+    "mnist",
+    _files("ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+             "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+             "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+             "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2"),
+    class_names=tuple(str(d) for d in range(10)),
 )
+# Zalando's Fashion-MNIST, as Debian's dataset-fashion-mnist ships it (0.0~git20200523.55506a9-1).
+FASHION_MNIST = Dataset(
+    "fashion-mnist",
+    _files("c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+             "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+             "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+             "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34"),
+    class_names=("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                 "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
+)
+DATASETS = {d.name: d for d in (MNIST, FASHION_MNIST)}
+MNIST_FILES = MNIST.files
+
+
+def get(name: str) -> Dataset:
+    if name not in DATASETS:
+        raise ValueError(f"unknown dataset {name!r}, expected one of {', '.join(DATASETS)}")
+    return DATASETS[name]
 
 
 def find_local(folder: Path, spec: IdxFile) -> Path | None:

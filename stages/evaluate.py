@@ -3,10 +3,12 @@
 Inputs: ``artifacts/models/<model>.keras``, ``artifacts/data/test.npz``, ``artifacts/train/<model>/summary.json``.
 Outputs: ``artifacts/metrics/<model>.json`` (accuracy, loss, per-class precision/recall/F1, macro F1,
 parameter count, training seconds, inference images/second) and ``artifacts/predictions/<model>.csv``
-(actual, predicted: the confusion matrix's data). Command: ``python -m stages.evaluate dense|cnn``.
+(actual, predicted class names: the confusion matrix's data). Command: ``python -m stages.evaluate dense|cnn``.
 """
 from __future__ import annotations
 
+import csv
+import io
 import json
 import sys
 import time
@@ -17,15 +19,15 @@ import numpy as np
 
 from stages import config, data
 from stages.common import run_stage, write_bytes, write_json
-from stages.idx import NUM_CLASSES
 from stages.models import BUILDERS
 
 
-def classification_metrics(labels: np.ndarray, probs: np.ndarray) -> dict:
-    """Accuracy, cross-entropy and per-class precision/recall/F1 of ``probs`` (N×classes) against ``labels``."""
+def classification_metrics(labels: np.ndarray, probs: np.ndarray, class_names: tuple[str, ...]) -> dict:
+    """Accuracy, cross-entropy and per-class precision/recall/F1 (keyed by class name) of ``probs``
+    (N×classes) against ``labels``."""
     labels = labels.astype(np.int64)
     predicted = probs.argmax(axis=1)
-    confusion = np.zeros((NUM_CLASSES, NUM_CLASSES), np.int64)
+    confusion = np.zeros((len(class_names), len(class_names)), np.int64)
     np.add.at(confusion, (labels, predicted), 1)
     true_pos = np.diag(confusion).astype(np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -38,8 +40,8 @@ def classification_metrics(labels: np.ndarray, probs: np.ndarray) -> dict:
         "loss": float(-np.log(np.clip(picked, 1e-7, 1.0)).mean()),
         "macro_f1": float(f1.mean()),
         "per_class": {
-            str(c): {"precision": float(precision[c]), "recall": float(recall[c]), "f1": float(f1[c])}
-            for c in range(NUM_CLASSES)
+            name: {"precision": float(precision[c]), "recall": float(recall[c]), "f1": float(f1[c])}
+            for c, name in enumerate(class_names)
         },
         "test_images": int(len(labels)),
     }
@@ -53,9 +55,13 @@ def timed_predict(model: keras.Model, x: np.ndarray, batch_size: int) -> tuple[n
     return probs, len(x) / (time.perf_counter() - start)
 
 
-def predictions_csv(labels: np.ndarray, predicted: np.ndarray) -> bytes:
-    rows = "".join(f"{a},{p}\n" for a, p in zip(labels.tolist(), predicted.tolist()))
-    return ("actual,predicted\n" + rows).encode()
+def predictions_csv(labels: np.ndarray, predicted: np.ndarray, class_names: tuple[str, ...]) -> bytes:
+    """``actual,predicted`` rows of class names, as DVC's confusion template reads them."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["actual", "predicted"])
+    writer.writerows((class_names[a], class_names[p]) for a, p in zip(labels.tolist(), predicted.tolist()))
+    return buf.getvalue().encode()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -64,17 +70,18 @@ def main(argv: list[str] | None = None) -> None:
         raise ValueError(f"usage: python -m stages.evaluate {'|'.join(BUILDERS)} (got {' '.join(args)!r})")
     name, params = args[0], config.load_params()
     model = keras.models.load_model(Path(params.paths.models) / f"{name}.keras")
-    images, labels = data.load_split(data.split_path(params.paths.data, "test"))
+    test_path = data.split_path(params.paths.data, "test")
+    (images, labels), class_names = data.load_split(test_path), data.load_class_names(test_path)
     probs, images_per_second = timed_predict(model, data.preprocess(images), params.evaluate.batch_size)
     summary = json.loads((Path(params.paths.train_logs) / name / "summary.json").read_text())
-    metrics = classification_metrics(labels, probs)
+    metrics = classification_metrics(labels, probs, class_names)
     metrics.update(
         params=int(model.count_params()),
         train_seconds=summary["train_seconds"],
         inference_images_per_second=round(images_per_second, 1),
     )
     write_json(Path(params.paths.metrics) / f"{name}.json", metrics)
-    write_bytes(Path(params.paths.predictions) / f"{name}.csv", predictions_csv(labels, probs.argmax(axis=1)))
+    write_bytes(Path(params.paths.predictions) / f"{name}.csv", predictions_csv(labels, probs.argmax(axis=1), class_names))
     print(f"evaluate: {name}: test accuracy {metrics['accuracy']:.4f}, loss {metrics['loss']:.4f}")
 
 

@@ -1,8 +1,8 @@
-"""Stage ``fetch``: put the four MNIST IDX files in ``paths.dataset``, each verified by SHA-256.
+"""Stage ``fetch``: put the four IDX files of ``dataset`` in ``dataset/<name>/``, each verified by SHA-256.
 
-Inputs: files a user placed in ``dataset/`` (raw ``train-images.idx3-ubyte`` or gzip
-``train-images-idx3-ubyte.gz`` naming), otherwise the mirrors in ``fetch.mirrors`` (URLs or folders).
-Outputs: ``dataset/`` holding all four files. Command: ``python -m stages.fetch``.
+Inputs: files a user placed in ``dataset/<name>/`` (raw ``train-images.idx3-ubyte`` or gzip
+``train-images-idx3-ubyte.gz`` naming), otherwise the dataset's ``fetch.mirrors`` (URLs or folders).
+Outputs: ``dataset/<name>/`` holding all four files. Command: ``python -m stages.fetch``.
 """
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ from tqdm import tqdm
 
 from stages import config
 from stages.common import atomic_path, run_stage
-from stages.datasets import MNIST_FILES, IdxFile, find_local
+from stages import datasets
+from stages.datasets import IdxFile, find_local
 from stages.idx import decompress
 
 
@@ -88,15 +89,15 @@ def download(mirror: str, spec: IdxFile, dest: Path, retries: int, timeout: floa
     raise OSError(reason)
 
 
-def fetch_file(folder: Path, spec: IdxFile, cfg: config.FetchConfig) -> Path:
-    """Return the verified local file for ``spec``, downloading it if none was placed."""
+def fetch_file(folder: Path, spec: IdxFile, mirrors: tuple[str, ...], cfg: config.FetchConfig) -> Path:
+    """Return the verified local file for ``spec``, downloading it from ``mirrors`` if none was placed."""
     placed = find_local(folder, spec)
     if placed is not None:
         verify(placed, spec)  # never overwrite a user's file; a bad one is theirs to replace
         return placed
     dest = folder / spec.gz_name
     errors = []
-    for mirror in cfg.mirrors:
+    for mirror in mirrors:
         try:
             download(mirror, spec, dest, cfg.retries, cfg.timeout)
             return dest
@@ -105,17 +106,18 @@ def fetch_file(folder: Path, spec: IdxFile, cfg: config.FetchConfig) -> Path:
             errors.append(f"{mirror} ({err})")
     raise OSError(
         f"could not get {spec.gz_name}: " + "; ".join(errors or ["no mirrors configured"])
-        + f". Offline? Put the MNIST files in {folder}/ or point fetch.mirrors in params.yaml"
+        + f". Offline? Put the files in {folder}/ or point fetch.mirrors.{folder.name} in params.yaml"
         " at a folder or a local server holding them"
     )
 
 
 def main() -> None:
     params = config.load_params()
-    folder = Path(params.paths.dataset)
+    dataset = datasets.get(params.dataset)
+    folder = Path(params.paths.dataset) / dataset.name
     folder.mkdir(parents=True, exist_ok=True)
-    for spec in MNIST_FILES:
-        path = fetch_file(folder, spec, params.fetch)
+    for spec in dataset.files:
+        path = fetch_file(folder, spec, params.fetch.mirrors.get(dataset.name, ()), params.fetch)
         print(f"fetch: {path} verified")
 
 

@@ -47,12 +47,12 @@ def parse_images(data: bytes, shape: tuple[int, int] = (28, 28)) -> np.ndarray:
     return images
 
 
-def parse_labels(data: bytes) -> np.ndarray:
-    """Parse an IDX1 label file (raw or gzip) into a uint8 array of shape (N,) with values 0..9."""
+def parse_labels(data: bytes, num_classes: int = NUM_CLASSES) -> np.ndarray:
+    """Parse an IDX1 label file (raw or gzip) into a uint8 array of shape (N,) with values 0..num_classes-1."""
     labels = _parse(decompress(data), LABELS_MAGIC, 1)
-    bad = np.flatnonzero(labels >= NUM_CLASSES)
+    bad = np.flatnonzero(labels >= num_classes)
     if bad.size:
-        raise ValueError(f"label {labels[bad[0]]} at index {bad[0]}, expected 0..{NUM_CLASSES - 1}")
+        raise ValueError(f"label {labels[bad[0]]} at index {bad[0]}, expected 0..{num_classes - 1}")
     return labels
 
 

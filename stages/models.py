@@ -8,10 +8,26 @@ from stages import config
 ModelConfig = config.DenseConfig | config.CnnConfig
 
 
+def augmentation(cfg: config.AugmentConfig) -> list[keras.layers.Layer]:
+    """Random shift, rotation and zoom on H×W×1 images. Keras runs these layers only in training (``fit``);
+    in ``predict`` and ``evaluate`` they pass images through, so the saved model needs no switch."""
+    # Outside the image is background, which is 0 in MNIST's light-on-dark pixels.
+    fill = {"fill_mode": "constant", "fill_value": 0.0}
+    layers = [
+        (cfg.shift, lambda: keras.layers.RandomTranslation(cfg.shift, cfg.shift, **fill)),
+        (cfg.rotation, lambda: keras.layers.RandomRotation(cfg.rotation / 360, **fill)),
+        (cfg.zoom, lambda: keras.layers.RandomZoom(cfg.zoom, cfg.zoom, **fill)),
+    ]
+    return [make() for size, make in layers if cfg.enabled and size]  # a size of 0 leaves its layer out
+
+
 def build_dense(cfg: config.DenseConfig, input_shape: tuple[int, ...], num_classes: int) -> keras.Sequential:
-    """Flatten → Dense(units, relu)… → Dense(num_classes, softmax); the seed's 784-128-64-10."""
+    """[augmentation] → Flatten → Dense(units, relu)… → Dense(num_classes, softmax); the seed's 784-128-64-10."""
+    augment = augmentation(cfg.augment)
+    if augment:  # the image layers need a channel axis; Flatten makes the same 784 inputs either way
+        augment = [keras.layers.Reshape((*input_shape, 1))] + augment
     return keras.Sequential(
-        [keras.Input(shape=input_shape), keras.layers.Flatten()]
+        [keras.Input(shape=input_shape)] + augment + [keras.layers.Flatten()]
         + [keras.layers.Dense(units, activation="relu") for units in cfg.hidden_units]
         + [keras.layers.Dense(num_classes, activation="softmax")],
         name="dense",
@@ -19,7 +35,8 @@ def build_dense(cfg: config.DenseConfig, input_shape: tuple[int, ...], num_class
 
 
 def build_cnn(cfg: config.CnnConfig, input_shape: tuple[int, ...], num_classes: int) -> keras.Sequential:
-    """Reshape → [Conv2D(relu, same) → MaxPool 2]… → Flatten → Dense(relu) → Dense(softmax); the seed's table."""
+    """Reshape → [augmentation] → [Conv2D(relu, same) → MaxPool 2]… → Flatten → Dense(relu) → Dense(softmax);
+    the seed's table."""
     convs = []
     for filters in cfg.conv_filters:
         convs += [
@@ -28,6 +45,7 @@ def build_cnn(cfg: config.CnnConfig, input_shape: tuple[int, ...], num_classes: 
         ]
     return keras.Sequential(
         [keras.Input(shape=input_shape), keras.layers.Reshape((*input_shape, 1))]
+        + augmentation(cfg.augment)
         + convs
         + [
             keras.layers.Flatten(),

@@ -1,7 +1,7 @@
-"""Stage ``prepare``: parse the MNIST IDX files into cached arrays with a seeded validation split.
+"""Stage ``prepare``: parse the IDX files of ``dataset`` into cached arrays with a seeded validation split.
 
-Inputs: ``dataset/`` (raw or gzip naming). Outputs: ``artifacts/data/{train,val,test}.npz``
-(uint8 images N×28×28 under ``images``, uint8 labels under ``labels``). Command: ``python -m stages.prepare``.
+Inputs: ``dataset/<name>/`` (raw or gzip naming). Outputs: ``artifacts/data/{train,val,test}.npz`` (uint8 images
+N×28×28 under ``images``, uint8 labels under ``labels``, ``class_names``). Command: ``python -m stages.prepare``.
 """
 from __future__ import annotations
 
@@ -11,14 +11,16 @@ import numpy as np
 
 from stages import config, data
 from stages.common import run_stage
-from stages.datasets import MNIST_FILES, IdxFile, find_local
+from stages import datasets
+from stages.datasets import IdxFile, find_local
 from stages.idx import parse_images, parse_labels
 
 
-def read_pair(folder: Path, images: IdxFile, labels: IdxFile) -> data.Arrays:
+def read_pair(folder: Path, images: IdxFile, labels: IdxFile, dataset: datasets.Dataset) -> data.Arrays:
     """Parse one images/labels pair, naming the offending file in any error."""
     arrays, paths = [], []
-    for spec, parse in ((images, parse_images), (labels, parse_labels)):
+    parsers = (lambda b: parse_images(b, dataset.image_shape), lambda b: parse_labels(b, len(dataset.class_names)))
+    for spec, parse in zip((images, labels), parsers):
         path = find_local(folder, spec)
         if path is None:
             raise ValueError(f"{folder / spec.raw_name}: not found (nor {spec.gz_name}); run `dvc repro fetch`")
@@ -48,11 +50,12 @@ def split(train: data.Arrays, test: data.Arrays, cfg: config.PrepareConfig, seed
 
 def main() -> None:
     params = config.load_params()
-    folder = Path(params.paths.dataset)
-    train = read_pair(folder, *MNIST_FILES[:2])
-    test = read_pair(folder, *MNIST_FILES[2:])
+    dataset = datasets.get(params.dataset)
+    folder = Path(params.paths.dataset) / dataset.name
+    train = read_pair(folder, *dataset.files[:2], dataset)
+    test = read_pair(folder, *dataset.files[2:], dataset)
     for name, (images, labels) in split(train, test, params.prepare, params.seed).items():
-        data.save_split(data.split_path(params.paths.data, name), images, labels)
+        data.save_split(data.split_path(params.paths.data, name), images, labels, dataset.class_names)
         print(f"prepare: {name}: {len(labels)} images")
 
 

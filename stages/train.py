@@ -19,7 +19,6 @@ import tensorflow as tf
 
 from stages import config, data, models
 from stages.common import atomic_path, run_stage, write_bytes, write_json
-from stages.idx import NUM_CLASSES
 
 HISTORY_FIELDS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "learning_rate")
 
@@ -49,16 +48,17 @@ def make_optimizer(cfg: config.Recipe, steps_per_epoch: int) -> keras.optimizers
     return keras.optimizers.Adam(learning_rate=lr)
 
 
-def fit(name: str, cfg: models.ModelConfig, train: data.Arrays, val: data.Arrays, history: Path) -> keras.Model:
+def fit(name: str, cfg: models.ModelConfig, train: data.Arrays, val: data.Arrays, num_classes: int,
+        history: Path) -> keras.Model:
     """Build, compile and fit model ``name``; per-epoch metrics go to ``history``."""
-    x, y = data.preprocess(train[0]), keras.utils.to_categorical(train[1], NUM_CLASSES)
-    model = models.build(name, cfg, x.shape[1:], NUM_CLASSES)
+    x, y = data.preprocess(train[0]), keras.utils.to_categorical(train[1], num_classes)
+    model = models.build(name, cfg, x.shape[1:], num_classes)
     model.compile(
         optimizer=make_optimizer(cfg, math.ceil(len(x) / cfg.batch_size)),
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=cfg.label_smoothing),
         metrics=["accuracy"],
     )
-    val_data = (data.preprocess(val[0]), keras.utils.to_categorical(val[1], NUM_CLASSES)) if len(val[1]) else None
+    val_data = (data.preprocess(val[0]), keras.utils.to_categorical(val[1], num_classes)) if len(val[1]) else None
     model.fit(
         x, y, batch_size=cfg.batch_size, epochs=cfg.epochs, validation_data=val_data,
         callbacks=[HistoryCSV(history)], verbose=1 if sys.stdout.isatty() else 2,
@@ -79,10 +79,11 @@ def main(argv: list[str] | None = None) -> None:
     name, params = args[0], config.load_params()
     seed_everything(params.seed)
     logs = Path(params.paths.train_logs) / name
-    train = data.load_split(data.split_path(params.paths.data, "train"))
-    val = data.load_split(data.split_path(params.paths.data, "val"))
+    train_path = data.split_path(params.paths.data, "train")
+    train, val = data.load_split(train_path), data.load_split(data.split_path(params.paths.data, "val"))
+    num_classes = len(data.load_class_names(train_path))
     start = time.perf_counter()
-    model = fit(name, getattr(params.train, name), train, val, logs / "history.csv")
+    model = fit(name, getattr(params.train, name), train, val, num_classes, logs / "history.csv")
     seconds = time.perf_counter() - start
     with atomic_path(Path(params.paths.models) / f"{name}.keras") as tmp:
         model.save(tmp)

@@ -46,11 +46,14 @@ def test_repo_params_load():
     params = config.load_params(ROOT / "params.yaml")
     assert isinstance(params, config.Params)
     assert params.models == ("dense", "cnn")
-    assert params.fetch.mirrors == tuple(RAW["fetch"]["mirrors"]) and len(params.fetch.mirrors) >= 1
+    assert params.fetch.mirrors == {k: tuple(v) for k, v in RAW["fetch"]["mirrors"].items()}
+    assert params.dataset == "mnist" and len(params.fetch.mirrors["mnist"]) >= 1
     assert isinstance(params.fetch.timeout, float)  # `timeout: 30` in the file, an int
     assert params.prepare.train_limit is None and params.prepare.test_limit is None
     assert params.train.dense.hidden_units == tuple(RAW["train"]["dense"]["hidden_units"])
     assert params.train.cnn.schedule in ("cosine", "constant")
+    assert params.train.cnn.augment.enabled is False  # off by default: the seed's numbers stay comparable
+    assert isinstance(params.train.cnn.augment.rotation, float)
     with pytest.raises(dataclasses.FrozenInstanceError):
         params.seed = 1  # type: ignore[misc]
 
@@ -94,8 +97,21 @@ BROKEN = [
     ("epochs-float", _set("train.cnn.epochs", 2.5), "train.cnn.epochs", ["expected int", "2.5"]),
     ("lr-bool", _set("train.dense.learning_rate", True), "train.dense.learning_rate", ["expected float", "bool"]),
     ("lr-str", _set("train.dense.learning_rate", "fast"), "train.dense.learning_rate", ["expected float"]),
-    ("mirrors-str", _set("fetch.mirrors", "http://example.org/"), "fetch.mirrors", ["expected a list", "str"]),
-    ("mirrors-item", _set("fetch.mirrors", ["http://example.org/", 3]), "fetch.mirrors[1]", ["expected str"]),
+    ("mirrors-list", _set("fetch.mirrors", ["http://example.org/"]), "fetch.mirrors", ["expected a mapping"]),
+    ("mirrors-str", _set("fetch.mirrors.mnist", "http://example.org/"), "fetch.mirrors.mnist",
+     ["expected a list", "str"]),
+    ("mirrors-item", _set("fetch.mirrors.mnist", ["http://example.org/", 3]), "fetch.mirrors.mnist[1]",
+     ["expected str"]),
+    ("mirrors-unknown-dataset", _set("fetch.mirrors.kmnist", []), "fetch.mirrors", ["mnist, fashion-mnist"]),
+    ("dataset-unknown", _set("dataset", "cifar"), "dataset", ["one of mnist, fashion-mnist", "'cifar'"]),
+    ("augment-int-switch", _set("train.cnn.augment.enabled", 1), "train.cnn.augment.enabled", ["expected bool"]),
+    ("augment-str-switch", _set("train.cnn.augment.enabled", "yes"), "train.cnn.augment.enabled",
+     ["expected bool"]),
+    ("augment-shift", _set("train.cnn.augment.shift", 0.5), "train.cnn.augment.shift", ["[0, 0.5)"]),
+    ("augment-rotation", _set("train.dense.augment.rotation", -5), "train.dense.augment.rotation", ["[0, 180]"]),
+    ("augment-zoom", _set("train.cnn.augment.zoom", 1), "train.cnn.augment.zoom", ["[0, 1)"]),
+    ("augment-unknown", _set("train.cnn.augment.flip", True), "train.cnn.augment.flip", ["unknown key", "shift"]),
+    ("export-format", _set("export.formats", ["onnx"]), "export.formats", ["h5, savedmodel, tflite"]),
     ("section-not-mapping", _set("paths", "dataset"), "paths", ["expected a mapping"]),
     ("limit-str", _set("prepare.train_limit", "all"), "prepare.train_limit", ["expected int"]),
     ("epochs-0", _set("train.dense.epochs", 0), "train.dense.epochs", ["an integer >= 1", "got 0"]),

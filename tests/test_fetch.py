@@ -107,8 +107,10 @@ def sleeps(monkeypatch):
     return calls
 
 
-def cfg(*mirrors, retries: int = 1, timeout: float = 5) -> FetchConfig:
-    return FetchConfig(mirrors=tuple(str(m) for m in mirrors), retries=retries, timeout=timeout)
+def cfg(*mirrors, retries: int = 1, timeout: float = 5) -> tuple[tuple[str, ...], FetchConfig]:
+    """``fetch_file``'s last two arguments: the mirrors to try, and the fetch section holding them."""
+    urls = tuple(str(m) for m in mirrors)
+    return urls, FetchConfig(mirrors={"mnist": urls}, retries=retries, timeout=timeout)
 
 
 def _hidden(folder: Path) -> list[str]:
@@ -125,7 +127,7 @@ def test_good_mirror_downloads_all_four(server, mnist_dir, tmp_path):
     folder = tmp_path / "dataset"
     sums = _sums(mnist_dir)
     for spec in datasets.MNIST_FILES:
-        path = fetch.fetch_file(folder, spec, cfg(server.url("good").rstrip("/")))  # no trailing slash either
+        path = fetch.fetch_file(folder, spec, *cfg(server.url("good").rstrip("/")))  # no trailing slash either
         assert path == folder / spec.gz_name
         assert path.read_bytes() == (mnist_dir / spec.gz_name).read_bytes()
         assert _digest(path) == sums[spec.gz_name[:-3]]
@@ -135,9 +137,9 @@ def test_good_mirror_downloads_all_four(server, mnist_dir, tmp_path):
 
 
 def test_already_fetched_files_are_not_downloaded_again(server, tmp_path):
-    fetch.fetch_file(tmp_path, LABELS, cfg(server.url("good")))
+    fetch.fetch_file(tmp_path, LABELS, *cfg(server.url("good")))
     before = (tmp_path / LABELS.gz_name).stat().st_mtime_ns
-    assert fetch.fetch_file(tmp_path, LABELS, cfg(server.url("good"))) == tmp_path / LABELS.gz_name
+    assert fetch.fetch_file(tmp_path, LABELS, *cfg(server.url("good"))) == tmp_path / LABELS.gz_name
     assert server.requests == [f"/good/{LABELS.gz_name}"]
     assert (tmp_path / LABELS.gz_name).stat().st_mtime_ns == before
 
@@ -145,8 +147,8 @@ def test_already_fetched_files_are_not_downloaded_again(server, tmp_path):
 # (b) a corrupted file is rejected, naming the file, and the next mirror is used
 def test_corrupt_mirror_rejected_then_next_used(server, mnist_dir, tmp_path, capsys):
     mirrors = cfg(server.url("corrupt"), server.url("good"))
-    images = fetch.fetch_file(tmp_path, IMAGES, mirrors)  # the corrupt mirror serves this one intact
-    labels = fetch.fetch_file(tmp_path, LABELS, mirrors)
+    images = fetch.fetch_file(tmp_path, IMAGES, *mirrors)  # the corrupt mirror serves this one intact
+    labels = fetch.fetch_file(tmp_path, LABELS, *mirrors)
     assert images.read_bytes() == (mnist_dir / IMAGES.gz_name).read_bytes()
     assert labels.read_bytes() == (mnist_dir / LABELS.gz_name).read_bytes()
     assert server.requests == [
@@ -162,7 +164,7 @@ def test_corrupt_mirror_rejected_then_next_used(server, mnist_dir, tmp_path, cap
 
 def test_corrupt_only_mirror_fails_naming_file(server, tmp_path, sleeps):
     with pytest.raises(OSError) as info:
-        fetch.fetch_file(tmp_path, LABELS, cfg(server.url("corrupt"), retries=3))
+        fetch.fetch_file(tmp_path, LABELS, *cfg(server.url("corrupt"), retries=3))
     message = str(info.value)
     assert LABELS.gz_name in message and "SHA-256" in message and "fetch.mirrors" in message
     assert server.requests == [f"/corrupt/{LABELS.gz_name}"]  # wrong content is not retried
@@ -171,7 +173,7 @@ def test_corrupt_only_mirror_fails_naming_file(server, tmp_path, sleeps):
 
 # (c) a dropped connection
 def test_dropped_connection_then_next_mirror(server, mnist_dir, tmp_path, capsys):
-    path = fetch.fetch_file(tmp_path, IMAGES, cfg(server.url("drop"), server.url("good")))
+    path = fetch.fetch_file(tmp_path, IMAGES, *cfg(server.url("drop"), server.url("good")))
     assert path.read_bytes() == (mnist_dir / IMAGES.gz_name).read_bytes()
     assert server.requests == [f"/drop/{IMAGES.gz_name}", f"/good/{IMAGES.gz_name}"]
     out = capsys.readouterr().out
@@ -181,7 +183,7 @@ def test_dropped_connection_then_next_mirror(server, mnist_dir, tmp_path, capsys
 
 def test_dropped_connection_only_mirror(server, tmp_path, sleeps):
     with pytest.raises(OSError) as info:
-        fetch.fetch_file(tmp_path, IMAGES, cfg(server.url("drop"), retries=2))
+        fetch.fetch_file(tmp_path, IMAGES, *cfg(server.url("drop"), retries=2))
     message = str(info.value)
     assert "\n" not in message
     assert f"could not get {IMAGES.gz_name}" in message
@@ -193,7 +195,7 @@ def test_dropped_connection_only_mirror(server, tmp_path, sleeps):
 
 
 def test_transient_failure_retried_then_succeeds(server, mnist_dir, tmp_path, sleeps):
-    path = fetch.fetch_file(tmp_path, LABELS, cfg(server.url("flaky"), retries=2))
+    path = fetch.fetch_file(tmp_path, LABELS, *cfg(server.url("flaky"), retries=2))
     assert path.read_bytes() == (mnist_dir / LABELS.gz_name).read_bytes()
     assert server.requests == [f"/flaky/{LABELS.gz_name}"] * 2
     assert len(sleeps) == 1
@@ -202,7 +204,7 @@ def test_transient_failure_retried_then_succeeds(server, mnist_dir, tmp_path, sl
 
 # (d) HTTP 404
 def test_404_then_good_mirror(server, mnist_dir, tmp_path, capsys, sleeps):
-    path = fetch.fetch_file(tmp_path, LABELS, cfg(server.url("missing"), server.url("good"), retries=3))
+    path = fetch.fetch_file(tmp_path, LABELS, *cfg(server.url("missing"), server.url("good"), retries=3))
     assert path.read_bytes() == (mnist_dir / LABELS.gz_name).read_bytes()
     # a 404 is final: asked once, no back-off, then the next mirror
     assert server.requests == [f"/missing/{LABELS.gz_name}", f"/good/{LABELS.gz_name}"]
@@ -212,7 +214,7 @@ def test_404_then_good_mirror(server, mnist_dir, tmp_path, capsys, sleeps):
 
 def test_refused_connection_then_good_mirror(server, mnist_dir, tmp_path):
     dead = f"http://127.0.0.1:{_unused_port()}/"
-    path = fetch.fetch_file(tmp_path, LABELS, cfg(dead, server.url("good")))
+    path = fetch.fetch_file(tmp_path, LABELS, *cfg(dead, server.url("good")))
     assert path.read_bytes() == (mnist_dir / LABELS.gz_name).read_bytes()
 
 
@@ -221,14 +223,14 @@ def test_refused_connection_then_good_mirror(server, mnist_dir, tmp_path):
 def test_local_folder_mirror(mnist_dir, tmp_path, as_uri):
     mirror = mnist_dir.as_uri() if as_uri else str(mnist_dir)
     for spec in (IMAGES, LABELS):
-        path = fetch.fetch_file(tmp_path / "dataset", spec, cfg(mirror))
+        path = fetch.fetch_file(tmp_path / "dataset", spec, *cfg(mirror))
         assert path == tmp_path / "dataset" / spec.gz_name
         assert path.read_bytes() == (mnist_dir / spec.gz_name).read_bytes()
     assert _hidden(tmp_path / "dataset") == []
 
 
 def test_missing_local_folder_then_good(mnist_dir, tmp_path, capsys):
-    path = fetch.fetch_file(tmp_path / "d", LABELS, cfg(tmp_path / "nowhere", mnist_dir, retries=3))
+    path = fetch.fetch_file(tmp_path / "d", LABELS, *cfg(tmp_path / "nowhere", mnist_dir, retries=3))
     assert path.read_bytes() == (mnist_dir / LABELS.gz_name).read_bytes()
     assert "no such file" in capsys.readouterr().out
 
@@ -245,7 +247,7 @@ def test_user_placed_files_used_untouched(server, mnist_dir, tmp_path, naming):
         os.utime(path, ns=(1_000_000_000_000_000_000, 1_000_000_000_000_000_000))
         placed[spec] = (path, path.read_bytes())
     for spec, (path, data) in placed.items():
-        assert fetch.fetch_file(tmp_path, spec, failing) == path
+        assert fetch.fetch_file(tmp_path, spec, *failing) == path
         assert path.read_bytes() == data
         assert path.stat().st_mtime_ns == 1_000_000_000_000_000_000
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p, _ in placed.values())
@@ -257,7 +259,7 @@ def test_raw_naming_preferred_when_both_placed(mnist_dir, tmp_path):
     raw.write_bytes(gzip.decompress((mnist_dir / LABELS.gz_name).read_bytes()))
     (tmp_path / LABELS.gz_name).write_bytes(b"not looked at")
     assert datasets.find_local(tmp_path, LABELS) == raw
-    assert fetch.fetch_file(tmp_path, LABELS, cfg()) == raw
+    assert fetch.fetch_file(tmp_path, LABELS, *cfg()) == raw
 
 
 # (g) a user-placed file with wrong content
@@ -273,7 +275,7 @@ def test_user_placed_wrong_file_rejected(server, mnist_dir, tmp_path, kind):
     path = tmp_path / name
     path.write_bytes(data)
     with pytest.raises(ValueError) as info:
-        fetch.fetch_file(tmp_path, LABELS, cfg(server.url("good")))
+        fetch.fetch_file(tmp_path, LABELS, *cfg(server.url("good")))
     message = str(info.value)
     assert str(path) in message
     assert ("corrupt gzip" if kind == "gz-corrupt-stream" else "SHA-256") in message
@@ -286,9 +288,9 @@ def test_user_placed_wrong_file_rejected(server, mnist_dir, tmp_path, kind):
 def _params(tmp_path: Path, mirrors: list[str]) -> Path:
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     params["paths"]["dataset"] = str(tmp_path / "my dataset")
-    params["fetch"].update(mirrors=mirrors, retries=1, timeout=5)
+    params["fetch"].update(mirrors={"mnist": mirrors}, retries=1, timeout=5)
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
-    return tmp_path / "my dataset"
+    return tmp_path / "my dataset" / "mnist"
 
 
 def _run_stage(cwd: Path) -> subprocess.CompletedProcess:
@@ -323,7 +325,7 @@ def test_command_fails_with_one_line(server, tmp_path):
 
 def test_command_rejects_bad_placed_file(mnist_dir, tmp_path):
     folder = _params(tmp_path, [str(mnist_dir)])
-    folder.mkdir()
+    folder.mkdir(parents=True)
     shutil.copyfile(mnist_dir / LABELS.gz_name, folder / SPECS["train-labels-idx1-ubyte.gz"].raw_name)
     proc = _run_stage(tmp_path)
     assert proc.returncode != 0

@@ -1,8 +1,11 @@
-"""The two architectures match the seed exactly: parameter counts and output shapes layer by layer."""
+"""The two architectures match the seed exactly: parameter counts and output shapes layer by layer; augmentation
+adds only weightless layers that act in training and pass images through at inference."""
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from stages import config, models
@@ -45,7 +48,8 @@ def test_default_params_build_the_seed_architecture(name, table, total):
 
 def test_architecture_follows_params():
     cfg = config.CnnConfig(conv_filters=(8,), kernel_size=5, dense_units=16, epochs=1, batch_size=1,
-                           learning_rate=1e-3, schedule="constant", label_smoothing=0.0)
+                           learning_rate=1e-3, schedule="constant", label_smoothing=0.0,
+                           augment=PARAMS.train.cnn.augment)
     model = models.build("cnn", cfg, (28, 28), 10)
     assert [t[1] for t in layer_table(model)] == [(28, 28, 1), (28, 28, 8), (14, 14, 8), (1568,), (16,), (10,)]
 
@@ -53,3 +57,35 @@ def test_architecture_follows_params():
 def test_unknown_model_name_is_an_error():
     with pytest.raises(ValueError, match="unknown model 'resnet'"):
         models.build("resnet", PARAMS.train.cnn, (28, 28), 10)
+
+
+def augmented(name: str, **sizes) -> config.DenseConfig | config.CnnConfig:
+    cfg = getattr(PARAMS.train, name)
+    return dataclasses.replace(cfg, augment=dataclasses.replace(cfg.augment, enabled=True, **sizes))
+
+
+@pytest.mark.parametrize(("name", "table", "total"), [("dense", DENSE_TABLE, 109_386), ("cnn", CNN_TABLE, 421_642)])
+def test_augmentation_adds_layers_but_no_weights(name, table, total):
+    model = models.build(name, augmented(name), (28, 28), 10)
+    names = [row[0] for row in layer_table(model)]
+    assert names[:4] == ["Reshape", "RandomTranslation", "RandomRotation", "RandomZoom"]
+    rest = table[1:] if name == "cnn" else table  # the CNN's own Reshape comes first; the dense model's is added
+    assert layer_table(model)[4:] == rest
+    assert model.count_params() == total
+
+
+def test_augmentation_sizes_pick_layers():
+    model = models.build("cnn", augmented("cnn", shift=0.0, zoom=0.0), (28, 28), 10)
+    assert [row[0] for row in layer_table(model)][:3] == ["Reshape", "RandomRotation", "Conv2D"]
+
+
+def test_augmentation_acts_in_training_only():
+    import keras
+
+    keras.utils.set_random_seed(0)
+    model = models.build("dense", augmented("dense", shift=0.2, rotation=30, zoom=0.2), (28, 28), 10)
+    plain = models.build("dense", PARAMS.train.dense, (28, 28), 10)
+    plain.set_weights(model.get_weights())
+    x = np.random.default_rng(0).random((8, 28, 28), np.float32)
+    assert np.array_equal(model(x, training=False), plain(x, training=False))
+    assert np.abs(model(x, training=True) - plain(x)).max() > 1e-3

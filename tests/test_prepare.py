@@ -25,9 +25,9 @@ def run_prepare(cwd):
 def placed(tmp_path, mnist_dir):
     """A project dir whose dataset/ holds the seed's raw naming (decompressed), as a user would place it."""
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(tiny_params(mnist_dir)))
-    (tmp_path / "dataset").mkdir()
+    (tmp_path / "dataset" / "mnist").mkdir(parents=True)
     for spec in datasets.MNIST_FILES:
-        (tmp_path / "dataset" / spec.raw_name).write_bytes(gzip.decompress((mnist_dir / spec.gz_name).read_bytes()))
+        (tmp_path / "dataset" / "mnist" / spec.raw_name).write_bytes(gzip.decompress((mnist_dir / spec.gz_name).read_bytes()))
     return tmp_path
 
 
@@ -49,7 +49,7 @@ def test_raw_naming_is_parsed(placed):
 def test_bad_file_fails_cleanly_and_keeps_earlier_arrays(placed, name, corrupt, message):
     assert run_prepare(placed).returncode == 0
     before = {p.name: p.read_bytes() for p in (placed / "artifacts/data").iterdir()}
-    path = placed / "dataset" / name
+    path = placed / "dataset" / "mnist" / name
     path.write_bytes(corrupt(path.read_bytes()))
     done = run_prepare(placed)
     assert done.returncode != 0
@@ -60,7 +60,7 @@ def test_bad_file_fails_cleanly_and_keeps_earlier_arrays(placed, name, corrupt, 
 
 
 def test_missing_file_says_how_to_get_it(placed):
-    (placed / "dataset" / "train-labels.idx1-ubyte").unlink()
+    (placed / "dataset" / "mnist" / "train-labels.idx1-ubyte").unlink()
     done = run_prepare(placed)
     assert done.returncode != 0 and "train-labels.idx1-ubyte: not found" in done.stderr
     assert "dvc repro fetch" in done.stderr
@@ -84,9 +84,10 @@ def test_split_is_seeded_and_disjoint():
 def test_saved_arrays_are_byte_identical_across_runs(tmp_path, monkeypatch):
     """np.savez stamps the time; ours must not, or every prepare rerun would retrain both models."""
     images, labels = np.zeros((3, 28, 28), np.uint8), np.arange(3, dtype=np.uint8)
-    data.save_split(tmp_path / "a.npz", images, labels)
+    data.save_split(tmp_path / "a.npz", images, labels, ("a", "b", "c"))
     monkeypatch.setattr(time, "time", lambda: 1_000_000_000.0)  # a later save, in 2001
-    data.save_split(tmp_path / "b.npz", images, labels)
+    data.save_split(tmp_path / "b.npz", images, labels, ("a", "b", "c"))
     assert (tmp_path / "a.npz").read_bytes() == (tmp_path / "b.npz").read_bytes()
     loaded = data.load_split(tmp_path / "b.npz")
     assert np.array_equal(loaded[0], images) and np.array_equal(loaded[1], labels)
+    assert data.load_class_names(tmp_path / "b.npz") == ("a", "b", "c")

@@ -5,6 +5,8 @@ import numpy as np
 
 from stages import config, evaluate, train
 
+NO_AUGMENT = config.AugmentConfig(enabled=False, shift=0.0, rotation=0.0, zoom=0.0)
+
 
 def tiny_data(seed: int, n: int):
     rng = np.random.default_rng(seed)
@@ -13,9 +15,9 @@ def tiny_data(seed: int, n: int):
 
 def weights_after_training(seed: int, tmp_path):
     cfg = config.DenseConfig(hidden_units=(16,), epochs=2, batch_size=32, learning_rate=1e-3,
-                             schedule="cosine", label_smoothing=0.1)
+                             schedule="cosine", label_smoothing=0.1, augment=NO_AUGMENT)
     train.seed_everything(seed)
-    model = train.fit("dense", cfg, tiny_data(0, 256), tiny_data(1, 64), tmp_path / f"history{seed}.csv")
+    model = train.fit("dense", cfg, tiny_data(0, 256), tiny_data(1, 64), 10, tmp_path / f"history{seed}.csv")
     return model.get_weights()
 
 
@@ -29,7 +31,7 @@ def test_same_seed_same_weights(tmp_path):
 def test_classification_metrics_by_hand():
     labels = np.array([0, 0, 1, 1, 2])
     probs = np.eye(10)[[0, 1, 1, 1, 0]] * 0.9 + 0.01
-    m = evaluate.classification_metrics(labels, probs)
+    m = evaluate.classification_metrics(labels, probs, tuple("0123456789"))
     assert m["accuracy"] == 0.6
     assert m["per_class"]["0"] == {"precision": 0.5, "recall": 0.5, "f1": 0.5}
     assert m["per_class"]["1"]["precision"] == 2 / 3 and m["per_class"]["1"]["recall"] == 1.0

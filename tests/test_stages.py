@@ -13,10 +13,11 @@ import pytest
 import yaml
 
 from conftest import tiny_params
-from stages import config
+from stages import config, data, export, predictor
 
 STAGE_ORDER = [
     ("fetch", []), ("prepare", []), ("train", ["dense"]), ("train", ["cnn"]),
+    ("export", ["dense"]), ("export", ["cnn"]),
     ("evaluate", ["dense"]), ("evaluate", ["cnn"]), ("plots", []),
 ]
 
@@ -83,12 +84,13 @@ def test_stage_reads_exactly_the_params_dvc_yaml_lists(project, stage_specs, sta
     root, read = project
     params = yaml.safe_load((root / "params.yaml").read_text())
     listed = set().union(*(leaf_keys(params, k) for k in stage_specs[stage]["params"]))
+    read = {stage: set().union(*(leaf_keys(params, k) for k in read[stage]))}  # a mapping read whole: its leaves
     assert read[stage] == listed, f"{stage}: read but not listed {read[stage] - listed}, listed but unread {listed - read[stage]}"
 
 
 def test_fetch_and_prepare_outputs(project):
     root, _ = project
-    assert sorted(p.name for p in (root / "dataset").iterdir()) == sorted(
+    assert sorted(p.name for p in (root / "dataset" / "mnist").iterdir()) == sorted(
         ["t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz", "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"])
     sizes = {}
     for split in ("train", "val", "test"):
@@ -138,3 +140,27 @@ def test_plots_outputs(project):
                                              for m in ("dense", "cnn")])
     for name in names:
         assert (root / "artifacts/plots" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_every_param_reruns_some_stage(stage_specs):
+    """So `dvc exp run -S key=value` takes effect for every key: each leaf of params.yaml (paths aside, which
+    dvc.yaml's templating uses) is a params dependency of at least one stage."""
+    params = yaml.safe_load((Path(__file__).parents[1] / "params.yaml").read_text())
+    listed = set().union(*(leaf_keys(params, k) for spec in stage_specs.values() for k in spec["params"]))
+    every = set().union(*(leaf_keys(params, k) for k in params if k != "paths"))
+    assert every - listed == set()
+
+
+@pytest.mark.parametrize("model", ["dense", "cnn"])
+def test_export_outputs(project, model):
+    """The formats ``export.formats`` lists, and nothing else; each predicts as the Keras model does."""
+    root, _ = project
+    formats = yaml.safe_load((root / "params.yaml").read_text())["export"]["formats"]
+    folder = root / "artifacts/export" / model
+    assert sorted(p.name for p in folder.iterdir()) == sorted(export.FILES[f] for f in formats)
+    images, _ = data.load_split(root / "artifacts/data/test.npz")
+    x = data.preprocess(images[:50])
+    expected = predictor.load(root / f"artifacts/models/{model}.keras", "keras")(x)
+    for fmt in formats:
+        probs = predictor.load(export.export_path(folder, fmt), fmt)(x)
+        np.testing.assert_allclose(probs, expected, atol=1e-4, err_msg=fmt)

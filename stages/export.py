@@ -1,0 +1,67 @@
+"""Stage ``export@<model>``: the trained model in the formats other runtimes load.
+
+Inputs: ``artifacts/models/<model>.keras``, params ``export.formats``.
+Outputs: ``artifacts/export/<model>/`` with, per listed format: ``model.h5`` (``h5``: Keras' legacy HDF5, the
+seed's format), ``saved_model/`` (``savedmodel``: a TensorFlow SavedModel whose ``serving_default`` signature
+maps N×28×28 float32 pixels 0..1 to N×classes probabilities) and ``model.tflite`` (``tflite``: TensorFlow Lite,
+converted from that SavedModel; same input and output). The folder is built beside its place and swapped in
+whole, so it never holds a mix of two runs or a format no longer listed.
+Command: ``python -m stages.export dense|cnn``. ``stages.predictor`` loads every format back.
+"""
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+from stages import config
+from stages.common import atomic_dir, run_stage
+
+# Format (``export.formats``) -> its file or folder in ``artifacts/export/<model>/``.
+FILES = {"h5": "model.h5", "savedmodel": "saved_model", "tflite": "model.tflite"}
+
+
+def export_path(folder: str | Path, fmt: str) -> Path:
+    """Where format ``fmt`` lives in a model's export folder."""
+    if fmt not in FILES:
+        raise ValueError(f"unknown export format {fmt!r}, expected one of {', '.join(FILES)}")
+    return Path(folder) / FILES[fmt]
+
+
+def export(model: keras.Model, folder: Path, formats: tuple[str, ...]) -> None:
+    """Write ``model`` into the empty ``folder`` in each of ``formats``."""
+    if "h5" in formats:
+        model.save(export_path(folder, "h5"))  # the .h5 suffix picks Keras' legacy HDF5 writer
+    if "savedmodel" in formats or "tflite" in formats:
+        saved_model = export_path(folder, "savedmodel")
+        # Traced in inference mode with the model's own input signature (None×28×28 float32).
+        model.export(saved_model, format="tf_saved_model", verbose=False)
+        if "tflite" in formats:
+            converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model))
+            export_path(folder, "tflite").write_bytes(converter.convert())
+        if "savedmodel" not in formats:  # made only as the converter's input
+            shutil.rmtree(saved_model)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1 or not args[0].isidentifier():
+        raise ValueError(f"usage: python -m stages.export MODEL, e.g. dense or cnn (got {' '.join(args)!r})")
+    name, params = args[0], config.load_params()
+    source = Path(params.paths.models) / f"{name}.keras"
+    if not source.is_file():
+        raise OSError(f"{source}: not found; run `dvc repro train@{name}` first")
+    # No optimizer state or loss: the exports are for inference only.
+    model = keras.models.load_model(source, compile=False)
+    formats = tuple(dict.fromkeys(params.export.formats))
+    target = Path(params.paths.exports) / name
+    with atomic_dir(target) as tmp:
+        export(model, tmp, formats)
+    print(f"export: {name}: {', '.join(str(export_path(target, f)) for f in formats) or 'no formats listed'}")
+
+
+if __name__ == "__main__":
+    run_stage(main)

@@ -1,0 +1,97 @@
+"""Any IDX dataset through the same pipeline: Fashion-MNIST (Debian's dataset-fashion-mnist) with its own
+pinned digests and class names, end to end through every stage's ``main`` on a small subset."""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from conftest import tiny_params
+from stages import datasets, evaluate, fetch, plots, prepare, train
+from stages.config import FetchConfig
+
+FASHION_DIR = Path(os.environ.get("FASHION_MNIST_DIR", "/usr/share/datasets/fashion-mnist"))
+
+
+@pytest.fixture(scope="session")
+def fashion_dir() -> Path:
+    if not (FASHION_DIR / "train-images-idx3-ubyte.gz").is_file():
+        pytest.fail(f"Fashion-MNIST not found in {FASHION_DIR}; `apt-get install dataset-fashion-mnist` (.ci/run does)")
+    return FASHION_DIR
+
+
+def test_pins_match_the_debian_files(fashion_dir):
+    for spec in datasets.FASHION_MNIST.files:
+        data = gzip.decompress((fashion_dir / spec.gz_name).read_bytes())
+        assert hashlib.sha256(data).hexdigest() == spec.sha256, spec.gz_name
+
+
+def test_registry():
+    assert set(datasets.DATASETS) == {"mnist", "fashion-mnist"}
+    for dataset in datasets.DATASETS.values():
+        assert len(dataset.files) == 4 and len(set(dataset.class_names)) == 10
+    with pytest.raises(ValueError, match="unknown dataset 'emnist', expected one of mnist, fashion-mnist"):
+        datasets.get("emnist")
+
+
+def test_mnist_files_are_refused_as_fashion(mnist_dir, tmp_path):
+    """Same file names, other digests: a user who puts MNIST into dataset/fashion-mnist/ is told."""
+    spec = datasets.FASHION_MNIST.files[1]
+    (tmp_path / spec.gz_name).write_bytes((mnist_dir / spec.gz_name).read_bytes())
+    with pytest.raises(ValueError, match="SHA-256"):
+        fetch.fetch_file(tmp_path, spec, (), FetchConfig(mirrors={}, retries=1, timeout=1))
+
+
+@pytest.fixture(scope="module")
+def fashion_project(tmp_path_factory, mnist_dir, fashion_dir):
+    root = tmp_path_factory.mktemp("fashion")
+    params = tiny_params(mnist_dir, train_limit=2000)
+    params.update(dataset="fashion-mnist", models=["dense"])
+    params["fetch"]["mirrors"] = {"fashion-mnist": [str(fashion_dir)]}
+    (root / "params.yaml").write_text(yaml.safe_dump(params))
+    cwd = os.getcwd()
+    os.chdir(root)
+    try:
+        fetch.main()
+        prepare.main()
+        train.main(["dense"])
+        evaluate.main(["dense"])
+        plots.main()
+    finally:
+        os.chdir(cwd)
+    return root
+
+
+def test_fashion_runs_through_the_pipeline(fashion_project):
+    root = fashion_project
+    names = datasets.FASHION_MNIST.class_names
+    assert sorted(p.name for p in (root / "dataset" / "fashion-mnist").iterdir()) == sorted(
+        s.gz_name for s in datasets.FASHION_MNIST.files)
+    with np.load(root / "artifacts/data/train.npz") as npz:
+        assert tuple(npz["class_names"]) == names and len(npz["labels"]) == 1800
+    metrics = json.loads((root / "artifacts/metrics/dense.json").read_text())
+    assert sorted(metrics["per_class"]) == sorted(names)
+    assert 0.5 < metrics["accuracy"] < 1  # two epochs on 1,800 clothes images
+    rows = (root / "artifacts/predictions/dense.csv").read_text().splitlines()
+    assert rows[0] == "actual,predicted" and len(rows) == 201
+    assert {row.rsplit(",", 1)[0].strip('"') for row in rows[1:]} <= set(names)
+    assert "Ankle boot" in (root / "artifacts/predictions/dense.csv").read_text()
+    assert sorted(p.name for p in (root / "artifacts/plots").iterdir()) == [
+        "confusion_dense.png", "curves.png", "misclassified_dense.png", "samples_dense.png"]
+
+
+def test_fashion_names_in_plots(fashion_project):
+    """The confusion matrix's tick labels are the class names, not numbers."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    names = datasets.FASHION_MNIST.class_names
+    fig = plots.confusion_figure("dense", np.arange(10), np.arange(10), names)
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == list(names)
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == list(names)

@@ -1,0 +1,98 @@
+"""``export@<model>``: each format, loaded back by ``stages.predictor`` with its own runtime, predicts as the Keras
+model does; the export folder holds exactly the listed formats and is replaced whole or not at all."""
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from stages import config, data, export, predictor
+
+# TFLite runs its own kernels (XNNPACK); measured differences are below 1e-6, the tolerance leaves room.
+TOLERANCE = {"h5": 1e-6, "savedmodel": 1e-6, "tflite": 1e-4}
+
+
+@pytest.fixture(scope="module")
+def batch(trained_project) -> np.ndarray:
+    images, _ = data.load_split(trained_project / "artifacts/data/test.npz")
+    return data.preprocess(images[:200])
+
+
+@pytest.fixture(scope="module")
+def keras_probs(trained_project, batch) -> np.ndarray:
+    return predictor.load(trained_project / "artifacts/models/cnn.keras", "keras")(batch)
+
+
+def test_formats_match_the_params_schema():
+    assert tuple(export.FILES) == config.EXPORT_FORMATS
+    assert predictor.FORMATS == ("keras", *config.EXPORT_FORMATS)
+
+
+def test_export_folder_holds_exactly_the_listed_formats(trained_project):
+    assert sorted(p.name for p in (trained_project / "artifacts/export").iterdir()) == ["cnn"]
+    assert sorted(p.name for p in (trained_project / "artifacts/export/cnn").iterdir()) == sorted(export.FILES.values())
+
+
+@pytest.mark.parametrize("fmt", list(TOLERANCE))
+def test_each_format_predicts_as_the_keras_model(trained_project, batch, keras_probs, fmt):
+    path = predictor.model_path(config.load_params(trained_project / "params.yaml").paths, "cnn", fmt)
+    predict = predictor.load(trained_project / path, fmt)
+    probs = predict(batch)
+    assert probs.shape == keras_probs.shape == (200, 10) and probs.dtype == np.float32
+    np.testing.assert_array_equal(probs.argmax(axis=1), keras_probs.argmax(axis=1))
+    np.testing.assert_allclose(probs, keras_probs, atol=TOLERANCE[fmt])
+    for size in (1, 7):  # other batch sizes, which TFLite has to be resized for
+        np.testing.assert_allclose(predict(batch[:size]), keras_probs[:size], atol=TOLERANCE[fmt])
+
+
+@pytest.fixture
+def other_project(trained_project, tmp_path) -> Path:
+    """A project dir reusing the trained CNN, for exports with other formats."""
+    params = yaml.safe_load((trained_project / "params.yaml").read_text())
+    params["paths"]["models"] = str(trained_project / "artifacts/models")
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    return tmp_path
+
+
+def export_with(root: Path, formats: list[str]) -> list[str]:
+    """Run ``export.main`` with ``formats`` listed; return the names in the export folder."""
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    params["export"]["formats"] = formats
+    (root / "params.yaml").write_text(yaml.safe_dump(params))
+    with contextlib.chdir(root):
+        export.main(["cnn"])
+    return sorted(p.name for p in (root / "artifacts/export/cnn").iterdir())
+
+
+def test_formats_no_longer_listed_are_removed(other_project):
+    assert export_with(other_project, ["tflite"]) == ["model.tflite"]  # the SavedModel was only its input
+    assert export_with(other_project, ["h5"]) == ["model.h5"]
+    assert export_with(other_project, []) == []
+    assert sorted(p.name for p in (other_project / "artifacts/export").iterdir()) == ["cnn"]  # nothing left over
+
+
+def test_failed_export_leaves_the_previous_one(other_project, monkeypatch):
+    export_with(other_project, ["h5"])
+    before = (other_project / "artifacts/export/cnn/model.h5").read_bytes()
+
+    def fail_halfway(model, folder, formats):
+        (folder / "model.h5").write_bytes(b"half")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(export, "export", fail_halfway)
+    with pytest.raises(OSError, match="disk full"):
+        export_with(other_project, ["h5", "tflite"])
+    assert (other_project / "artifacts/export/cnn/model.h5").read_bytes() == before
+    assert sorted(p.name for p in (other_project / "artifacts/export").iterdir()) == ["cnn"]
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["cnn", "dense"], "usage: python -m stages.export MODEL"), (["../cnn"], "usage"),
+    (["dense"], r"artifacts/models/dense\.keras: not found; run `dvc repro train@dense` first"),
+])
+def test_bad_arguments_are_one_error(trained_project, argv, message):
+    with contextlib.chdir(trained_project), pytest.raises((ValueError, OSError), match=message):
+        export.main(argv)

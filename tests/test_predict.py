@@ -1,0 +1,204 @@
+"""``stages.predict`` and ``stages.images``: real MNIST test digits saved as files the way people have them (dark on
+light, large, JPEG) and digits drawn here are read correctly; the preprocessing matches MNIST's own; bad files
+get one error line each without stopping the others."""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from PIL import Image, ImageDraw
+
+from conftest import ROOT
+from stages import data, images, predict, predictor
+
+
+def centre_of_mass(img: np.ndarray) -> tuple[float, float]:
+    ys, xs = np.indices(img.shape)
+    return float((ys * img).sum() / img.sum()), float((xs * img).sum() / img.sum())
+
+
+def bbox_size(img: np.ndarray) -> tuple[int, int]:
+    rows, cols = np.flatnonzero(img.any(axis=1)), np.flatnonzero(img.any(axis=0))
+    return int(rows[-1] - rows[0] + 1), int(cols[-1] - cols[0] + 1)
+
+
+def drawn(digit: str) -> Image.Image:
+    """A digit drawn with a thick pen on a large sheet of slightly grey paper, as a photo of one would be."""
+    sheet = Image.new("L", (300, 400), 235)
+    pen = ImageDraw.Draw(sheet)
+    ink = {"fill": 20, "width": 36}
+    strokes = {
+        "0": lambda: pen.ellipse([80, 70, 220, 330], outline=20, width=36),
+        "1": lambda: (pen.line([(160, 60), (160, 340)], **ink), pen.line([(110, 110), (160, 60)], **ink)),
+        "4": lambda: pen.line([(200, 340), (200, 60), (70, 250), (240, 250)], joint="curve", **ink),
+        "7": lambda: pen.line([(70, 80), (230, 80), (120, 340)], joint="curve", **ink),
+    }
+    strokes[digit]()
+    return sheet
+
+
+@pytest.fixture(scope="module")
+def test_digits(trained_project) -> tuple[np.ndarray, np.ndarray]:
+    """The first 30 images of MNIST's test set (never trained on) and their labels."""
+    images_, labels = data.load_split(trained_project / "artifacts/data/test.npz")
+    return images_[:30], labels[:30]
+
+
+@pytest.fixture(scope="module")
+def digit_files(tmp_path_factory, test_digits) -> tuple[list[str], np.ndarray]:
+    """The test digits as files: a third as MNIST has them (28×28, light on dark), a third dark on light,
+    enlarged to 160×160 on a 200×240 white sheet off centre, a third as the same in RGB JPEG."""
+    folder = tmp_path_factory.mktemp("digits")
+    paths = []
+    for i, (pixels, label) in enumerate(zip(*test_digits)):
+        img = Image.fromarray(pixels)
+        if i % 3:
+            sheet = Image.new("L", (200, 240), 255)
+            sheet.paste(Image.fromarray(255 - pixels).resize((160, 160), Image.Resampling.BICUBIC), (10, 60))
+            img = sheet if i % 3 == 1 else sheet.convert("RGB")
+        path = folder / f"{i:02d}_label{label}.{'jpg' if i % 3 == 2 else 'png'}"
+        img.save(path)
+        paths.append(str(path))
+    return paths, test_digits[1]
+
+
+def run_main(root: Path, argv: list[str], capsys) -> tuple[int, str, list[str]]:
+    """``predict.main`` in ``root``: (exit status, stdout, the ``error:`` lines of stderr)."""
+    with contextlib.chdir(root):
+        status = predict.main(argv)
+    out, err = capsys.readouterr()
+    return status, out, [line for line in err.splitlines() if line.startswith("error:")]
+
+
+# --- the preprocessing, on its own ---------------------------------------------------------------------------
+
+def test_mnist_digits_come_out_as_mnist_has_them(test_digits):
+    """MNIST's digits already went through this recipe, so redoing it changes them little."""
+    originals = test_digits[0]
+    redone = np.stack([images.to_mnist(x) for x in originals])
+    assert redone.shape == originals.shape and redone.dtype == np.uint8
+    assert np.abs(redone.astype(int) - originals.astype(int)).mean() < 3  # grey levels of 255
+
+
+@pytest.mark.parametrize("digit", ["0", "1", "7"])
+def test_digit_fits_20_box_centred_by_mass(digit):
+    out = images.to_mnist(np.asarray(drawn(digit)))
+    assert out.shape == (28, 28) and out.dtype == np.uint8
+    assert max(bbox_size(out)) in (19, 20) and min(bbox_size(out)) <= 20
+    cy, cx = centre_of_mass(out.astype(float))
+    assert abs(cy - 14) <= 0.6 and abs(cx - 14) <= 0.6  # whole-pixel shifts, as MNIST's own
+    assert out.max() >= 250 and out[0, 0] == out[-1, -1] == 0  # strokes saturated as MNIST's, paper black
+
+
+def test_polarity_does_not_matter():
+    dark_on_light = np.asarray(drawn("7"))
+    assert np.array_equal(images.to_mnist(dark_on_light), images.to_mnist(255 - dark_on_light))
+
+
+def test_aspect_ratio_is_kept():
+    sheet = np.full((300, 300), 255, np.uint8)
+    sheet[50:250, 100:200] = 0  # 200 tall, 100 wide
+    assert bbox_size(images.to_mnist(sheet)) == (20, 10)
+
+
+@pytest.mark.parametrize("sheet", [np.full((64, 48), 255, np.uint8), np.full((64, 48), 0, np.uint8),
+                                   np.random.default_rng(0).integers(200, 220, (64, 48), dtype=np.uint8)])
+def test_blank_sheet_is_an_error(sheet):
+    with pytest.raises(ValueError, match="blank image"):
+        images.to_mnist(sheet)
+
+
+def test_transparent_paper_counts_as_white(tmp_path):
+    """Drawing apps leave the paper transparent (and its colour black); the strokes must still show."""
+    rgba = np.zeros((60, 40, 4), np.uint8)
+    rgba[10:50, 18:22] = (0, 0, 0, 255)  # a black "1" on transparent black
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "one.png")
+    gray = images.decode(tmp_path / "one.png")
+    assert gray[0, 0] == 255 and gray[30, 20] == 0
+
+
+# --- the command ---------------------------------------------------------------------------------------------
+
+def test_reads_mnist_digits_from_files(trained_project, digit_files, test_digits, capsys):
+    paths, labels = digit_files
+    status, out, errors = run_main(trained_project, ["--json", *paths], capsys)
+    assert status == 0 and errors == []
+    answers = json.loads(out)
+    assert [a["file"] for a in answers] == paths
+    assert all(list(a) == sorted(a) and a["class"] == str(a["label"]) and 0 < a["probability"] <= 1 for a in answers)
+    predicted = np.array([a["label"] for a in answers])
+    assert (predicted == labels).mean() >= 0.8, list(zip(paths, predicted))
+    # Each kind of file is read as well as the arrays themselves are: within a digit or two of 10.
+    direct = predictor.load(trained_project / "artifacts/models/cnn.keras", "keras")(data.preprocess(test_digits[0]))
+    for kind in range(3):
+        assert (predicted[kind::3] == direct.argmax(1)[kind::3]).sum() >= 8
+
+
+@pytest.mark.parametrize("digit", ["0", "1", "4", "7"])
+def test_reads_digits_drawn_on_paper(trained_project, tmp_path, digit, capsys):
+    path = tmp_path / f"drawn_{digit}.png"
+    drawn(digit).save(path)
+    status, out, _ = run_main(trained_project, [str(path)], capsys)
+    assert status == 0
+    assert re.fullmatch(rf"{re.escape(str(path))}: {digit} \(probability (0\.\d{{3}}|1\.000)\)\n", out), out
+
+
+def test_every_format_answers_alike(trained_project, digit_files, capsys):
+    paths = digit_files[0][:9]
+    answers = {}
+    for fmt in predictor.FORMATS:
+        status, out, _ = run_main(trained_project, ["--json", "--format", fmt, *paths], capsys)
+        assert status == 0
+        answers[fmt] = [(a["label"], round(a["probability"], 3)) for a in json.loads(out)]
+    assert all(answer == answers["keras"] for answer in answers.values()), answers
+
+
+def test_class_names_come_from_the_data(trained_project, tmp_path, capsys):
+    """Fashion-MNIST's names, say, are printed as they are; here MNIST's digits spelled out."""
+    names = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+    params = yaml.safe_load((trained_project / "params.yaml").read_text())
+    params["paths"].update(data="data", models=str(trained_project / "artifacts/models"))
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    data.save_split(tmp_path / "data/test.npz", np.zeros((1, 28, 28), np.uint8), np.zeros(1, np.uint8), names)
+    drawn("7").save(tmp_path / "seven.png")
+    status, out, _ = run_main(tmp_path, ["seven.png"], capsys)
+    assert status == 0 and out.startswith("seven.png: seven (probability ")
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--model", "dense"], r"artifacts/models/dense\.keras: not found; run `dvc repro train@dense`"),
+    (["--model", "resnet"], r"--model resnet: not one of params\.yaml's models"),
+])
+def test_missing_or_unknown_model_is_one_error(trained_project, digit_files, argv, message):
+    with contextlib.chdir(trained_project), pytest.raises((OSError, ValueError), match=message):
+        predict.main([*argv, digit_files[0][0]])
+
+
+def test_bad_files_get_one_error_line_each(trained_project, digit_files, tmp_path):
+    """The real command: each bad file named once on stderr, the good ones answered, exit status 1."""
+    good = digit_files[0][:2]
+    (tmp_path / "x.png").write_text("not an image\n")
+    png = Path(good[0]).read_bytes()
+    (tmp_path / "truncated.png").write_bytes(png[: len(png) // 2])
+    Image.new("L", (50, 50), 255).save(tmp_path / "blank.png")
+    (tmp_path / "folder.png").mkdir()
+    bad = {str(tmp_path / name): why for name, why in [
+        ("x.png", "not an image"), ("missing.png", "no such file"), ("folder.png", "is a directory"),
+        ("truncated.png", "cannot decode image"), ("blank.png", "blank image")]}
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    done = subprocess.run([sys.executable, "-m", "stages.predict", "--json", good[0], *bad, good[1]],
+                          cwd=trained_project, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, done.stderr
+    assert [a["file"] for a in json.loads(done.stdout)] == good
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == len(bad), done.stderr
+    for line, (path, why) in zip(errors, bad.items()):
+        assert line.startswith(f"error: {path}: {why}"), line

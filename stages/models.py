@@ -6,6 +6,7 @@ import keras
 from stages import config
 
 ModelConfig = config.DenseConfig | config.CnnConfig
+AUGMENT_PREFIX = "augment_"  # names the layers that exist for training only
 
 
 def augmentation(cfg: config.AugmentConfig) -> list[keras.layers.Layer]:
@@ -14,9 +15,9 @@ def augmentation(cfg: config.AugmentConfig) -> list[keras.layers.Layer]:
     # Outside the image is background, which is 0 in MNIST's light-on-dark pixels.
     fill = {"fill_mode": "constant", "fill_value": 0.0}
     layers = [
-        (cfg.shift, lambda: keras.layers.RandomTranslation(cfg.shift, cfg.shift, **fill)),
-        (cfg.rotation, lambda: keras.layers.RandomRotation(cfg.rotation / 360, **fill)),
-        (cfg.zoom, lambda: keras.layers.RandomZoom(cfg.zoom, cfg.zoom, **fill)),
+        (cfg.shift, lambda: keras.layers.RandomTranslation(cfg.shift, cfg.shift, name="augment_shift", **fill)),
+        (cfg.rotation, lambda: keras.layers.RandomRotation(cfg.rotation / 360, name="augment_rotation", **fill)),
+        (cfg.zoom, lambda: keras.layers.RandomZoom(cfg.zoom, cfg.zoom, name="augment_zoom", **fill)),
     ]
     return [make() for size, make in layers if cfg.enabled and size]  # a size of 0 leaves its layer out
 
@@ -25,7 +26,7 @@ def build_dense(cfg: config.DenseConfig, input_shape: tuple[int, ...], num_class
     """[augmentation] → Flatten → Dense(units, relu)… → Dense(num_classes, softmax); the seed's 784-128-64-10."""
     augment = augmentation(cfg.augment)
     if augment:  # the image layers need a channel axis; Flatten makes the same 784 inputs either way
-        augment = [keras.layers.Reshape((*input_shape, 1))] + augment
+        augment = [keras.layers.Reshape((*input_shape, 1), name="augment_channels")] + augment
     return keras.Sequential(
         [keras.Input(shape=input_shape)] + augment + [keras.layers.Flatten()]
         + [keras.layers.Dense(units, activation="relu") for units in cfg.hidden_units]
@@ -54,6 +55,15 @@ def build_cnn(cfg: config.CnnConfig, input_shape: tuple[int, ...], num_classes: 
         ],
         name="cnn",
     )
+
+
+def inference_model(model: keras.Sequential) -> keras.Sequential:
+    """``model`` without its training-only augmentation layers, sharing its weights: the seed's architecture
+    exactly. Saved by ``train``, so exports hold no random ops (TFLite cannot convert them)."""
+    kept = [layer for layer in model.layers if not layer.name.startswith(AUGMENT_PREFIX)]
+    if len(kept) == len(model.layers):
+        return model
+    return keras.Sequential([keras.Input(shape=model.input_shape[1:])] + kept, name=model.name)
 
 
 BUILDERS = {"dense": build_dense, "cnn": build_cnn}

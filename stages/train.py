@@ -1,8 +1,9 @@
 """Stage ``train@<model>``: fit the dense model or the CNN on the prepared arrays.
 
 Inputs: ``artifacts/data/{train,val}.npz``, params ``seed`` and ``train.<model>``.
-Outputs: ``artifacts/models/<model>.keras``; ``artifacts/train/<model>/history.csv`` (per-epoch loss,
-accuracy, val_loss, val_accuracy, learning_rate) and ``summary.json`` (training seconds).
+Outputs: ``artifacts/models/<model>.keras`` (without the training-only augmentation layers);
+``artifacts/train/<model>/history.csv`` (per-epoch loss, accuracy, val_loss, val_accuracy, learning_rate) and
+``summary.json`` (training seconds).
 Command: ``python -m stages.train dense|cnn``.
 """
 from __future__ import annotations
@@ -86,7 +87,7 @@ def main(argv: list[str] | None = None) -> None:
     model = fit(name, getattr(params.train, name), train, val, num_classes, logs / "history.csv")
     seconds = time.perf_counter() - start
     with atomic_path(Path(params.paths.models) / f"{name}.keras") as tmp:
-        model.save(tmp)
+        models.inference_model(model).save(tmp)
     write_json(logs / "summary.json", {"train_seconds": round(seconds, 2), "train_images": int(len(train[1]))})
 
 

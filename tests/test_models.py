@@ -69,6 +69,7 @@ def test_augmentation_adds_layers_but_no_weights(name, table, total):
     model = models.build(name, augmented(name), (28, 28), 10)
     names = [row[0] for row in layer_table(model)]
     assert names[:4] == ["Reshape", "RandomTranslation", "RandomRotation", "RandomZoom"]
+    assert layer_table(models.inference_model(model)) == table  # what train saves: the seed's table exactly
     rest = table[1:] if name == "cnn" else table  # the CNN's own Reshape comes first; the dense model's is added
     assert layer_table(model)[4:] == rest
     assert model.count_params() == total
@@ -89,3 +90,17 @@ def test_augmentation_acts_in_training_only():
     x = np.random.default_rng(0).random((8, 28, 28), np.float32)
     assert np.array_equal(model(x, training=False), plain(x, training=False))
     assert np.abs(model(x, training=True) - plain(x)).max() > 1e-3
+
+
+def test_inference_model_shares_weights_and_drops_random_ops(tmp_path):
+    """What ``train`` saves: same outputs as the augmented model at inference, and TFLite converts it (a random
+    layer in the graph would stop the converter)."""
+    from stages import export, predictor
+
+    model = models.build("cnn", augmented("cnn"), (28, 28), 10)
+    stripped = models.inference_model(model)
+    assert models.inference_model(stripped) is stripped
+    x = np.random.default_rng(1).random((5, 28, 28), np.float32)
+    assert np.allclose(model(x, training=False), stripped(x), atol=1e-6)
+    export.export(stripped, tmp_path, ("tflite",))
+    assert np.allclose(predictor.load(tmp_path / "model.tflite", "tflite")(x), stripped(x), atol=1e-5)

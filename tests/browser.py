@@ -74,7 +74,8 @@ def install_libs() -> Path:
             subprocess.run(["npm", "pack", "--silent", "--pack-destination", tmp, f"{name}@{version}"],
                            check=True, capture_output=True, text=True)
             with tarfile.open(next(Path(tmp).glob("*.tgz"))) as tar:
-                tar.extractall(tmp, filter="data")
+                # The "data" filter (no links out, no devices) exists from Python 3.11.4; Debian 12 has 3.11.2.
+                tar.extractall(tmp, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
             shutil.rmtree(dest, ignore_errors=True)
             LIB_DIR.mkdir(parents=True, exist_ok=True)
             shutil.move(Path(tmp) / "package", dest)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import shutil
@@ -12,6 +13,21 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 
+# A full disk, a quota, a file-size limit, a read-only file system or no permission: the place, not the data.
+STORAGE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM}
+
+
+@contextlib.contextmanager
+def naming_storage_errors(path: Path) -> Iterator[None]:
+    """Re-raise a storage error as one naming ``path`` (the low-level one names a temp file or nothing)."""
+    try:
+        yield
+    except OSError as err:
+        if err.errno not in STORAGE_ERRORS:
+            raise
+        raise OSError(err.errno, f"{path}: cannot write ({err.strerror or err})") from None
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it over ``path`` only if the block succeeds.
@@ -19,15 +35,16 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     A killed or failing stage therefore leaves the previous file intact (or absent), never half-written.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+    with naming_storage_errors(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=path.parent)
+        os.close(fd)
+        try:
+            yield Path(tmp)
+            os.replace(tmp, path)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
 
 
 @contextlib.contextmanager
@@ -39,6 +56,12 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
     only hidden ``.<name>.*`` folders beside it can remain after a kill.
     """
     path = Path(path)
+    with naming_storage_errors(path), _swapped_dir(path) as tmp:
+        yield tmp
+
+
+@contextlib.contextmanager
+def _swapped_dir(path: Path) -> Iterator[Path]:
     path.parent.mkdir(parents=True, exist_ok=True)
     # mkdir, not mkdtemp: the folder gets the usual permissions (umask), not mkdtemp's owner-only ones.
     tmp, old = (path.parent / f".{path.name}.{uuid.uuid4().hex[:8]}.{kind}" for kind in ("tmp", "old"))
@@ -79,6 +102,8 @@ def run_stage(main: Callable[[], None]) -> None:
     try:
         main()
     except (ValueError, OSError) as err:
-        sys.exit(f"error: {err}")
+        # OSError(errno, text) prints as "[Errno 28] text"; the text alone is the message.
+        text = err.strerror if isinstance(err, OSError) and err.strerror and err.filename is None else err
+        sys.exit(f"error: {text}")
     except KeyboardInterrupt:
         sys.exit("error: interrupted")

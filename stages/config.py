@@ -30,6 +30,7 @@ class Paths:
     predictions: str
     plots: str
     exports: str
+    checkpoints: str
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,8 @@
 Inputs: ``artifacts/data/{train,val}.npz``, params ``seed`` and ``train.<model>``.
 Outputs: ``artifacts/models/<model>.keras`` (without the training-only augmentation layers);
 ``artifacts/train/<model>/history.csv`` (per-epoch loss, accuracy, val_loss, val_accuracy, learning_rate) and
-``summary.json`` (training seconds).
+``summary.json`` (training seconds, of this process). While it runs, ``artifacts/checkpoints/<model>/`` holds
+the last completed epoch, from which a rerun after a kill resumes (``stages/checkpoint.py``).
 Command: ``python -m stages.train dense|cnn``.
 """
 from __future__ import annotations
@@ -16,30 +17,38 @@ import time
 from pathlib import Path
 
 import keras
+import numpy as np
 import tensorflow as tf
 
-from stages import config, data, models
+from stages import checkpoint, config, data, models
 from stages.common import atomic_path, run_stage, write_bytes, write_json
 
 HISTORY_FIELDS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "learning_rate")
 
 
-class HistoryCSV(keras.callbacks.Callback):
-    """Rewrite the whole per-epoch log atomically after every epoch, so a killed run leaves a valid file."""
+def history_row(epoch: int, logs: dict, model: keras.Model) -> dict:
+    lr = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+    return {"epoch": epoch + 1, **{k: logs[k][-1] for k in HISTORY_FIELDS[1:-1] if k in logs}, "learning_rate": lr}
 
-    def __init__(self, path: Path):
+
+def history_csv(rows: list[dict]) -> bytes:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, HISTORY_FIELDS, restval="", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buf.getvalue().encode()
+
+
+class EpochsOf(keras.callbacks.ProgbarLogger):
+    """Keras' progress bar, counting epochs out of the whole run although ``fit`` is called once per epoch."""
+
+    def __init__(self, epochs: int):
         super().__init__()
-        self.path, self.rows = path, []
+        self.total = epochs
 
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        logs = dict(logs or {}, epoch=epoch + 1)
-        logs["learning_rate"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
-        self.rows.append({k: logs.get(k, "") for k in HISTORY_FIELDS})
-        buf = io.StringIO()
-        writer = csv.DictWriter(buf, HISTORY_FIELDS, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(self.rows)
-        write_bytes(self.path, buf.getvalue().encode())
+    def set_params(self, params: dict) -> None:
+        super().set_params(params)
+        self.epochs = self.total
 
 
 def make_optimizer(cfg: config.Recipe, steps_per_epoch: int) -> keras.optimizers.Optimizer:
@@ -49,21 +58,41 @@ def make_optimizer(cfg: config.Recipe, steps_per_epoch: int) -> keras.optimizers
     return keras.optimizers.Adam(learning_rate=lr)
 
 
-def fit(name: str, cfg: models.ModelConfig, train: data.Arrays, val: data.Arrays, num_classes: int,
-        history: Path) -> keras.Model:
-    """Build, compile and fit model ``name``; per-epoch metrics go to ``history``."""
-    x, y = data.preprocess(train[0]), keras.utils.to_categorical(train[1], num_classes)
-    model = models.build(name, cfg, x.shape[1:], num_classes)
+def compiled(name: str, cfg: models.ModelConfig, input_shape: tuple[int, ...], num_classes: int,
+             steps_per_epoch: int) -> keras.Model:
+    model = models.build(name, cfg, input_shape, num_classes)
     model.compile(
-        optimizer=make_optimizer(cfg, math.ceil(len(x) / cfg.batch_size)),
+        optimizer=make_optimizer(cfg, steps_per_epoch),
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=cfg.label_smoothing),
         metrics=["accuracy"],
     )
+    return model
+
+
+def fit(name: str, cfg: models.ModelConfig, train: data.Arrays, val: data.Arrays, num_classes: int,
+        history: Path, seed: int = 0, resume: tuple[Path, str] | None = None) -> keras.Model:
+    """Build, compile and fit model ``name``, one ``fit`` per epoch; per-epoch metrics go to ``history``.
+
+    Each epoch's order is drawn from (``seed``, epoch) rather than from a running generator, and every
+    completed epoch is checkpointed to ``resume`` = (folder, fingerprint), so a run killed mid-epoch and
+    resumed takes the same steps as one never interrupted.
+    """
+    x, y = data.preprocess(train[0]), keras.utils.to_categorical(train[1], num_classes)
     val_data = (data.preprocess(val[0]), keras.utils.to_categorical(val[1], num_classes)) if len(val[1]) else None
-    model.fit(
-        x, y, batch_size=cfg.batch_size, epochs=cfg.epochs, validation_data=val_data,
-        callbacks=[HistoryCSV(history)], verbose=1 if sys.stdout.isatty() else 2,
-    )
+    restored = checkpoint.load(*resume) if resume else None
+    model, rows = restored or (compiled(name, cfg, x.shape[1:], num_classes, math.ceil(len(x) / cfg.batch_size)), [])
+    if restored:
+        print(f"train: {name}: resuming after epoch {len(rows)} of {cfg.epochs} from {resume[0]}", flush=True)
+    progress = EpochsOf(cfg.epochs)
+    for epoch in range(len(rows), cfg.epochs):
+        order = np.random.default_rng([seed, epoch]).permutation(len(x))
+        logs = model.fit(x[order], y[order], batch_size=cfg.batch_size, initial_epoch=epoch, epochs=epoch + 1,
+                         shuffle=False, validation_data=val_data, callbacks=[progress],
+                         verbose=1 if sys.stdout.isatty() else 2).history
+        rows.append(history_row(epoch, logs, model))
+        write_bytes(history, history_csv(rows))  # whole and atomic each epoch: a killed run leaves a valid file
+        if resume:
+            checkpoint.save(*resume, model, rows)
     return model
 
 
@@ -80,14 +109,17 @@ def main(argv: list[str] | None = None) -> None:
     name, params = args[0], config.load_params()
     seed_everything(params.seed)
     logs = Path(params.paths.train_logs) / name
-    train_path = data.split_path(params.paths.data, "train")
-    train, val = data.load_split(train_path), data.load_split(data.split_path(params.paths.data, "val"))
+    train_path, val_path = data.split_path(params.paths.data, "train"), data.split_path(params.paths.data, "val")
+    train, val = data.load_split(train_path), data.load_split(val_path)
     num_classes = len(data.load_class_names(train_path))
+    cfg, saved = getattr(params.train, name), Path(params.paths.checkpoints) / name
+    key = checkpoint.fingerprint(name, cfg, params.seed, (train_path, val_path))
     start = time.perf_counter()
-    model = fit(name, getattr(params.train, name), train, val, num_classes, logs / "history.csv")
+    model = fit(name, cfg, train, val, num_classes, logs / "history.csv", params.seed, (saved, key))
     seconds = time.perf_counter() - start
     with atomic_path(Path(params.paths.models) / f"{name}.keras") as tmp:
         models.inference_model(model).save(tmp)
+    checkpoint.clear(saved)
     write_json(logs / "summary.json", {"train_seconds": round(seconds, 2), "train_images": int(len(train[1]))})
 
 

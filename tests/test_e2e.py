@@ -106,3 +106,27 @@ def test_plots_draw_in_chromium(repo, plot_pages):
         srcs = [i["src"] for i in report["images"]]
         for png in pngs:
             assert sum(src.endswith(f"_{png}") for src in srcs) == revisions, (kind, png, srcs)
+
+
+def test_dataset_changed_by_hand(repo):
+    """Last in this module: it edits the dataset. A valid change reruns from prepare (and no further, the arrays
+    being the same); a file that fails its digest is refused, naming it."""
+    import subprocess
+
+    from dvcrepo import dvc_env
+
+    folder = repo / "dataset" / "mnist"
+    gz, raw = folder / "train-labels-idx1-ubyte.gz", folder / "train-labels.idx1-ubyte"
+    raw.write_bytes(gzip.decompress(gz.read_bytes()))  # the same labels, in the seed's raw naming
+    gz.unlink()
+    status = sh("dvc", "status", cwd=repo)
+    assert "dataset/mnist" in status and "prepare" in status, status
+    out = sh("dvc", "repro", cwd=repo)
+    assert "Running stage 'prepare'" in out and "Stage 'train@cnn' didn't change, skipping" in out, out
+
+    labels = bytearray(raw.read_bytes())
+    labels[-1] = (labels[-1] + 1) % 10  # one wrong label: still a valid IDX file, but not MNIST
+    raw.write_bytes(bytes(labels))
+    done = subprocess.run(["dvc", "repro"], cwd=repo, env=dvc_env(), capture_output=True, text=True)
+    assert done.returncode != 0
+    assert f"error: {Path('dataset/mnist/train-labels.idx1-ubyte')}: SHA-256" in done.stdout + done.stderr

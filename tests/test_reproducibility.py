@@ -17,7 +17,7 @@ def weights_after_training(seed: int, tmp_path):
     cfg = config.DenseConfig(hidden_units=(16,), epochs=2, batch_size=32, learning_rate=1e-3,
                              schedule="cosine", label_smoothing=0.1, augment=NO_AUGMENT)
     train.seed_everything(seed)
-    model = train.fit("dense", cfg, tiny_data(0, 256), tiny_data(1, 64), 10, tmp_path / f"history{seed}.csv")
+    model = train.fit("dense", cfg, tiny_data(0, 256), tiny_data(1, 64), 10, tmp_path / f"history{seed}.csv", seed)
     return model.get_weights()
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import glob
 import json
 import os
 import shutil
@@ -28,6 +29,9 @@ def naming_storage_errors(path: Path) -> Iterator[None]:
         raise OSError(err.errno, f"{path}: cannot write ({err.strerror or err})") from None
 
 
+_TMP_SUFFIX = ".tmp"  # atomic_path's temp files: .<name>.<random>.tmp<suffix>, found again by leftover_temps
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it over ``path`` only if the block succeeds.
@@ -37,7 +41,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     path = Path(path)
     with naming_storage_errors(path):
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=path.parent)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=_TMP_SUFFIX + path.suffix, dir=path.parent)
         os.close(fd)
         try:
             yield Path(tmp)
@@ -45,6 +49,12 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
+
+
+def leftover_temps(path: str | Path) -> list[Path]:
+    """The temp files that killed ``atomic_path(path)`` blocks left beside ``path`` (a kill skips the cleanup)."""
+    path = Path(path)
+    return sorted(path.parent.glob(f".{glob.escape(path.name)}.*{_TMP_SUFFIX}{glob.escape(path.suffix)}"))
 
 
 @contextlib.contextmanager

@@ -150,6 +150,23 @@ def _check_range(key: str, value: typing.Any) -> None:
             raise ParamsError(f"{key}: expected {allowed}, got {shown}")
 
 
+def _expected(key: str, tp: typing.Any) -> str:
+    """What ``key`` takes, as its errors state it: its range where it has one (more use than a bare type)."""
+    allowed = [allowed for pattern, (_, allowed) in RANGES.items() if fnmatch.fnmatchcase(key, pattern)]
+    if allowed:
+        return allowed[0]
+    if dataclasses.is_dataclass(tp):
+        return "a mapping with keys " + ", ".join(typing.get_type_hints(tp))
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        return "null or " + _expected(key, next(t for t in args if t is not type(None)))
+    if origin is dict:
+        return "a mapping"
+    if origin is tuple:
+        return f"a list of {args[0].__name__}"
+    return tp.__name__
+
+
 def _convert(key: str, value: typing.Any, tp: typing.Any) -> typing.Any:
     """Return ``value`` as type ``tp``, or raise ParamsError naming ``key``."""
     if dataclasses.is_dataclass(tp):
@@ -162,18 +179,18 @@ def _convert(key: str, value: typing.Any, tp: typing.Any) -> typing.Any:
         return _convert(key, value, inner[0])
     if origin is dict:
         if not isinstance(value, dict):
-            raise ParamsError(f"{key}: expected a mapping, got {type(value).__name__} {value!r}")
+            raise ParamsError(f"{key}: expected {_expected(key, tp)}, got {type(value).__name__} {value!r}")
         return {str(k): _convert(f"{key}.{k}", v, typing.get_args(tp)[1]) for k, v in value.items()}
     if origin is tuple:
         if not isinstance(value, list):
-            raise ParamsError(f"{key}: expected a list, got {type(value).__name__} {value!r}")
+            raise ParamsError(f"{key}: expected {_expected(key, tp)}, got {type(value).__name__} {value!r}")
         return tuple(_convert(f"{key}[{i}]", v, typing.get_args(tp)[0]) for i, v in enumerate(value))
     # bool is an int in Python; a YAML `true` is never a valid count or rate, nor 1 a valid switch.
     ok = isinstance(value, tp) and (tp is bool) == isinstance(value, bool)
     if tp is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if not ok:
-        raise ParamsError(f"{key}: expected {tp.__name__}, got {type(value).__name__} {value!r}")
+        raise ParamsError(f"{key}: expected {_expected(key, tp)}, got {type(value).__name__} {value!r}")
     return value
 
 
@@ -188,7 +205,8 @@ def _build(prefix: str, raw: typing.Any, cls: type) -> typing.Any:
         raise ParamsError(f"{dotted}{unknown[0]}: unknown key (allowed under {where}: {', '.join(hints)})")
     missing = [k for k in hints if k not in raw]
     if missing:
-        raise ParamsError(f"{dotted}{missing[0]}: missing key")
+        key = dotted + missing[0]
+        raise ParamsError(f"{key}: missing key (expected {_expected(key, hints[missing[0]])})")
     values = {}
     for name, tp in hints.items():
         values[name] = _convert(dotted + name, raw[name], tp)

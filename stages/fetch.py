@@ -18,7 +18,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from stages import config
-from stages.common import atomic_path, run_stage
+from stages.common import atomic_path, leftover_temps, run_stage
 from stages import datasets
 from stages.datasets import IdxFile, find_local
 from stages.idx import decompress
@@ -91,11 +91,15 @@ def download(mirror: str, spec: IdxFile, dest: Path, retries: int, timeout: floa
 
 def fetch_file(folder: Path, spec: IdxFile, mirrors: tuple[str, ...], cfg: config.FetchConfig) -> Path:
     """Return the verified local file for ``spec``, downloading it from ``mirrors`` if none was placed."""
+    dest = folder / spec.gz_name
+    # A killed download's partial temp file: a rerun starts afresh, and dataset/<name>/ (a DVC output, every
+    # file of it hashed and cached) must not keep it.
+    for stale in leftover_temps(dest):
+        stale.unlink(missing_ok=True)
     placed = find_local(folder, spec)
     if placed is not None:
         verify(placed, spec)  # never overwrite a user's file; a bad one is theirs to replace
         return placed
-    dest = folder / spec.gz_name
     errors = []
     for mirror in mirrors:
         try:

@@ -90,16 +90,22 @@ BROKEN = [
     ("unknown-nested", _set("train.cnn.learnig_rate", 0.1), "train.cnn.learnig_rate",
      ["unknown key", "train.cnn", "learning_rate"]),
     ("unknown-in-fetch", _set("fetch.mirror", ["x"]), "fetch.mirror", ["unknown key", "mirrors"]),
-    ("missing-top", _del("evaluate"), "evaluate", ["missing key"]),
-    ("missing-nested", _del("train.dense.epochs"), "train.dense.epochs", ["missing key"]),
-    ("epochs-str", _set("train.dense.epochs", "ten"), "train.dense.epochs", ["expected int", "'ten'"]),
-    ("epochs-bool", _set("train.cnn.epochs", True), "train.cnn.epochs", ["expected int", "bool"]),
-    ("epochs-float", _set("train.cnn.epochs", 2.5), "train.cnn.epochs", ["expected int", "2.5"]),
-    ("lr-bool", _set("train.dense.learning_rate", True), "train.dense.learning_rate", ["expected float", "bool"]),
-    ("lr-str", _set("train.dense.learning_rate", "fast"), "train.dense.learning_rate", ["expected float"]),
-    ("mirrors-list", _set("fetch.mirrors", ["http://example.org/"]), "fetch.mirrors", ["expected a mapping"]),
+    ("missing-top", _del("evaluate"), "evaluate", ["missing key", "expected a mapping with keys batch_size"]),
+    ("missing-nested", _del("train.dense.epochs"), "train.dense.epochs", ["missing key", "expected an integer >= 1"]),
+    ("missing-switch", _del("train.cnn.augment.enabled"), "train.cnn.augment.enabled", ["missing key", "bool"]),
+    ("epochs-str", _set("train.dense.epochs", "ten"), "train.dense.epochs",
+     ["expected an integer >= 1", "got str 'ten'"]),
+    ("epochs-bool", _set("train.cnn.epochs", True), "train.cnn.epochs", ["expected an integer >= 1", "got bool"]),
+    ("epochs-float", _set("train.cnn.epochs", 2.5), "train.cnn.epochs", ["expected an integer >= 1", "2.5"]),
+    ("lr-bool", _set("train.dense.learning_rate", True), "train.dense.learning_rate",
+     ["expected a number > 0", "got bool"]),
+    ("lr-str", _set("train.dense.learning_rate", "fast"), "train.dense.learning_rate",
+     ["expected a number > 0", "got str 'fast'"]),
+    ("seed-str", _set("seed", "x"), "seed", ["expected int", "'x'"]),
+    ("mirrors-list", _set("fetch.mirrors", ["http://example.org/"]), "fetch.mirrors",
+     ["expected a mapping from dataset names (mnist, fashion-mnist)"]),
     ("mirrors-str", _set("fetch.mirrors.mnist", "http://example.org/"), "fetch.mirrors.mnist",
-     ["expected a list", "str"]),
+     ["expected a list of str", "got str"]),
     ("mirrors-item", _set("fetch.mirrors.mnist", ["http://example.org/", 3]), "fetch.mirrors.mnist[1]",
      ["expected str"]),
     ("mirrors-unknown-dataset", _set("fetch.mirrors.kmnist", []), "fetch.mirrors", ["mnist, fashion-mnist"]),
@@ -113,7 +119,7 @@ BROKEN = [
     ("augment-unknown", _set("train.cnn.augment.flip", True), "train.cnn.augment.flip", ["unknown key", "shift"]),
     ("export-format", _set("export.formats", ["onnx"]), "export.formats", ["h5, savedmodel, tflite"]),
     ("section-not-mapping", _set("paths", "dataset"), "paths", ["expected a mapping"]),
-    ("limit-str", _set("prepare.train_limit", "all"), "prepare.train_limit", ["expected int"]),
+    ("limit-str", _set("prepare.train_limit", "all"), "prepare.train_limit", ["expected null or an integer >= 1"]),
     ("epochs-0", _set("train.dense.epochs", 0), "train.dense.epochs", ["an integer >= 1", "got 0"]),
     ("val-fraction-1.5", _set("prepare.val_fraction", 1.5), "prepare.val_fraction", ["[0, 1)", "1.5"]),
     ("val-fraction-1", _set("prepare.val_fraction", 1), "prepare.val_fraction", ["[0, 1)"]),
@@ -129,6 +135,7 @@ BROKEN = [
     ("plots-dpi-0", _set("plots.dpi", 0), "plots.dpi", ["an integer >= 1"]),
     ("models-unknown", _set("models", ["dense", "rnn"]), "models", ["dense, cnn"]),
     ("models-empty", _set("models", []), "models", ["dense, cnn"]),
+    ("models-not-list", _set("models", "dense"), "models", ["expected a list drawn from dense, cnn", "got str"]),
 ]
 
 
@@ -179,7 +186,11 @@ def _run_prepare(cwd: Path) -> subprocess.CompletedProcess:
 @pytest.mark.parametrize(("change", "expected"), [
     (_set("train.cnn.epochs", 0), "error: params.yaml: train.cnn.epochs: expected an integer >= 1, got 0"),
     (_set("train.cnn.learnig_rate", 0.1), "error: params.yaml: train.cnn.learnig_rate: unknown key"),
-], ids=["out-of-range", "unknown-key"])
+    (_set("train.dense.epochs", "ten"),
+     "error: params.yaml: train.dense.epochs: expected an integer >= 1, got str 'ten'"),
+    (_del("prepare.val_fraction"),
+     "error: params.yaml: prepare.val_fraction: missing key (expected a number in [0, 1))"),
+], ids=["out-of-range", "unknown-key", "wrong-type", "missing-key"])
 def test_stage_command_with_broken_params(tmp_path, change, expected):
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(mutated(change)))
     proc = _run_prepare(tmp_path)

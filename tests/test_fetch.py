@@ -2,7 +2,9 @@
 
 The server's first path segment picks a behaviour, so one server acts as several mirrors:
 ``/good/`` serves the files, ``/corrupt/`` serves wrong bytes for t10k-labels, ``/drop/`` announces the full
-Content-Length then closes half-way, ``/flaky/`` drops only the first request per file, ``/missing/`` is 404.
+Content-Length then closes half-way, ``/flaky/`` drops only the first request per file, ``/missing/`` is 404,
+``/error500/`` is always 500, ``/stall/`` sends half the body then goes silent until the test ends, and
+``/slow/`` sends the body in pieces with pauses shorter than the client's timeout.
 """
 from __future__ import annotations
 
@@ -14,7 +16,9 @@ import shutil
 import socket
 import subprocess
 import sys
+import signal
 import threading
+import time
 import types
 from pathlib import Path
 
@@ -22,6 +26,7 @@ import pytest
 import yaml
 
 from stages import datasets, fetch, idx
+from stages.common import leftover_temps
 from stages.config import FetchConfig
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -67,6 +72,9 @@ class Mirror(http.server.BaseHTTPRequestHandler):
         if mode == "missing" or not path.is_file() or "/" in name:
             self.send_error(404)
             return
+        if mode == "error500":
+            self.send_error(500)
+            return
         body = path.read_bytes()
         if mode == "corrupt" and name == LABELS.gz_name:
             body = server.wrong
@@ -76,11 +84,27 @@ class Mirror(http.server.BaseHTTPRequestHandler):
             self.send_header("Content-Type", "application/octet-stream")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
-            self.wfile.write(body[: len(body) // 2] if cut else body)
+            if mode in ("stall", "slow"):
+                self._trickle(body, mode)
+            else:
+                self.wfile.write(body[: len(body) // 2] if cut else body)
             self.wfile.flush()
         except ConnectionError:
             pass
         self.close_connection = True
+
+    def _trickle(self, body: bytes, mode: str) -> None:
+        pieces = 2 if mode == "stall" else 6
+        for i in range(pieces):
+            self.wfile.write(body[i * len(body) // pieces: (i + 1) * len(body) // pieces])
+            self.wfile.flush()
+            if mode == "stall":  # silent until the test ends (the client should have given up long before)
+                self.server.stop.wait(60)
+                return
+            time.sleep(SLOW_PAUSE)
+
+
+SLOW_PAUSE = 0.1  # /slow/'s pause between its 6 pieces: 0.5 s in all, each pause under the slow test's timeout
 
 
 @pytest.fixture
@@ -90,10 +114,12 @@ def server(mnist_dir):
     httpd.wrong = _wrong_labels_gz(mnist_dir)
     httpd.requests = []
     httpd.lock = threading.Lock()
+    httpd.stop = threading.Event()
     httpd.url = lambda mode: f"http://127.0.0.1:{httpd.server_address[1]}/{mode}/"
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield httpd
+    httpd.stop.set()
     httpd.shutdown()
     httpd.server_close()
     thread.join(5)
@@ -216,6 +242,70 @@ def test_refused_connection_then_good_mirror(server, mnist_dir, tmp_path):
     dead = f"http://127.0.0.1:{_unused_port()}/"
     path = fetch.fetch_file(tmp_path, LABELS, *cfg(dead, server.url("good")))
     assert path.read_bytes() == (mnist_dir / LABELS.gz_name).read_bytes()
+
+
+# (d2) HTTP 5xx: the server may recover, so it is asked again (with back-off), then the next mirror
+def test_500_retried_then_next_mirror(server, mnist_dir, tmp_path, capsys, sleeps):
+    path = fetch.fetch_file(tmp_path, LABELS, *cfg(server.url("error500"), server.url("good"), retries=3))
+    assert path.read_bytes() == (mnist_dir / LABELS.gz_name).read_bytes()
+    assert server.requests == [f"/error500/{LABELS.gz_name}"] * 3 + [f"/good/{LABELS.gz_name}"]
+    assert len(sleeps) == 2
+    assert f"{server.url('error500')}: {LABELS.gz_name}: HTTP 500" in capsys.readouterr().out
+    assert sorted(p.name for p in tmp_path.iterdir()) == [LABELS.gz_name]
+
+
+# (d3) a server that stops sending mid-file, and one that is merely slow
+def test_stalled_server_times_out_then_next_mirror(server, mnist_dir, tmp_path, capsys, sleeps):
+    start = time.monotonic()
+    path = fetch.fetch_file(tmp_path, IMAGES, *cfg(server.url("stall"), server.url("good"), retries=2, timeout=0.3))
+    assert time.monotonic() - start < 10  # gave up on the silent server instead of waiting for it
+    assert path.read_bytes() == (mnist_dir / IMAGES.gz_name).read_bytes()
+    assert server.requests == [f"/stall/{IMAGES.gz_name}"] * 2 + [f"/good/{IMAGES.gz_name}"]
+    assert f"{server.url('stall')}: {IMAGES.gz_name}: timed out" in capsys.readouterr().out
+    assert sorted(p.name for p in tmp_path.iterdir()) == [IMAGES.gz_name]
+
+
+def test_stalled_only_mirror_fails_leaving_nothing(server, tmp_path, sleeps):
+    with pytest.raises(OSError) as info:
+        fetch.fetch_file(tmp_path, IMAGES, *cfg(server.url("stall"), timeout=0.3))
+    assert f"could not get {IMAGES.gz_name}" in str(info.value) and "timed out" in str(info.value)
+    assert list(tmp_path.iterdir()) == []  # the half received is gone with its temp file
+
+
+def test_slow_server_is_waited_for(server, mnist_dir, tmp_path):
+    """``fetch.timeout`` bounds the silence between reads, not the whole download."""
+    timeout = 0.45
+    start = time.monotonic()
+    path = fetch.fetch_file(tmp_path, LABELS, *cfg(server.url("slow"), timeout=timeout))
+    assert time.monotonic() - start > timeout  # longer in total than the timeout, yet not abandoned
+    assert path.read_bytes() == (mnist_dir / LABELS.gz_name).read_bytes()
+    assert server.requests == [f"/slow/{LABELS.gz_name}"]
+
+
+# (d4) a download killed mid-file: never a partial file under the final name, and a rerun starts clean
+def test_killed_download_then_rerun_is_clean(server, mnist_dir, tmp_path):
+    folder = _params(tmp_path, [server.url("stall")])
+    first = datasets.MNIST_FILES[0]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "stages.fetch"], cwd=tmp_path, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while not any(p.stat().st_size for p in leftover_temps(folder / first.gz_name)):  # half the file is in
+            assert proc.poll() is None and time.monotonic() < deadline, "fetch never started writing"
+            time.sleep(0.05)
+        assert not (folder / first.gz_name).exists()
+    finally:
+        proc.send_signal(signal.SIGKILL)  # skips every `finally`: the temp file stays, as after a power cut
+        proc.wait()
+    assert _hidden(folder) and not (folder / first.gz_name).exists()
+
+    _params(tmp_path, [server.url("good")])
+    done = _run_stage(tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in folder.iterdir()) == sorted(s.gz_name for s in datasets.MNIST_FILES)
+    sums = _sums(mnist_dir)
+    assert all(_digest(folder / s.gz_name) == sums[s.gz_name[:-3]] for s in datasets.MNIST_FILES)
 
 
 # (e) a local folder (or file:// URL) as mirror

@@ -1,69 +1,154 @@
-"""``prepare`` on bad input: a one-line error naming the file, a non-zero exit, earlier arrays untouched."""
+"""``prepare`` on bad input: for each way an IDX file can be wrong, under the seed's raw naming or the mirrors'
+gzip naming, one ``error:`` line naming the file and the fault, a non-zero exit, and the arrays of the previous
+good run left exactly as they were (same bytes, same files: not rewritten)."""
 from __future__ import annotations
 
 import dataclasses
 import gzip
+import io
 import os
+import shutil
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
+from PIL import Image
 
 from conftest import ROOT, tiny_params
 from stages import config, data, datasets, idx, prepare
 
+DATASET = Path("dataset") / "mnist"  # as params.yaml names it, so as the errors name its files
+
 
 def run_prepare(cwd):
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    return subprocess.run([sys.executable, "-m", "stages.prepare"], cwd=cwd, env=env, capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-m", "stages.prepare"], cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=120)
 
 
-@pytest.fixture
-def placed(tmp_path, mnist_dir):
-    """A project dir whose dataset/ holds the seed's raw naming (decompressed), as a user would place it."""
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump(tiny_params(mnist_dir)))
-    (tmp_path / "dataset" / "mnist").mkdir(parents=True)
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory, mnist_dir) -> Path:
+    """A project dir whose dataset/ holds the seed's raw naming (decompressed), as a user would place it, after one
+    good prepare; each bad-input case works on a copy instead of preparing again."""
+    root = tmp_path_factory.mktemp("prepared")
+    (root / "params.yaml").write_text(yaml.safe_dump(tiny_params(mnist_dir)))
+    (root / DATASET).mkdir(parents=True)
     for spec in datasets.MNIST_FILES:
-        (tmp_path / "dataset" / "mnist" / spec.raw_name).write_bytes(gzip.decompress((mnist_dir / spec.gz_name).read_bytes()))
-    return tmp_path
-
-
-def test_raw_naming_is_parsed(placed):
-    done = run_prepare(placed)
+        (root / DATASET / spec.raw_name).write_bytes(gzip.decompress((mnist_dir / spec.gz_name).read_bytes()))
+    done = run_prepare(root)
     assert done.returncode == 0, done.stderr
-    with np.load(placed / "artifacts/data/test.npz") as npz:
-        assert npz["images"].shape == (200, 28, 28)
+    return root
 
 
-@pytest.mark.parametrize(("name", "corrupt", "message"), [
-    ("train-images.idx3-ubyte", lambda b: b[:-1], "bytes, expected"),
-    ("t10k-images.idx3-ubyte", lambda b: idx.encode(np.zeros((3, 32, 32), np.uint8)), "32x32, expected 28x28"),
-    ("t10k-labels.idx1-ubyte", lambda b: idx.encode(np.full(10_000, 10, np.uint8)), "label 10"),
-    ("t10k-labels.idx1-ubyte", lambda b: idx.encode(np.zeros(9_999, np.uint8)), "9999 labels, expected 10000"),
-    ("train-labels.idx1-ubyte", lambda b: b"\x89PNG\r\n\x1a\n" + b"\0" * 100, "magic number"),
-    ("t10k-images.idx3-ubyte", lambda b: b"\x1f\x8b" + b"garbage", "corrupt gzip"),
-])
-def test_bad_file_fails_cleanly_and_keeps_earlier_arrays(placed, name, corrupt, message):
-    assert run_prepare(placed).returncode == 0
-    before = {p.name: p.read_bytes() for p in (placed / "artifacts/data").iterdir()}
-    path = placed / "dataset" / "mnist" / name
-    path.write_bytes(corrupt(path.read_bytes()))
-    done = run_prepare(placed)
+def project_copy(src: Path, dst: Path, replace: dict[str, bytes | None]) -> Path:
+    """``src``'s params and arrays (mtimes kept) and links to its dataset files, except that each name in
+    ``replace`` (a raw or gzip name) gets the bytes given in place of its spec's file, or no file for None."""
+    shutil.copy2(src / "params.yaml", dst / "params.yaml")
+    shutil.copytree(src / "artifacts", dst / "artifacts")
+    (dst / DATASET).mkdir(parents=True)
+    for spec in datasets.MNIST_FILES:
+        name = next((n for n in (spec.raw_name, spec.gz_name) if n in replace), None)
+        if name is None:
+            (dst / DATASET / spec.raw_name).symlink_to(src / DATASET / spec.raw_name)
+        elif replace[name] is not None:
+            (dst / DATASET / name).write_bytes(replace[name])
+    return dst
+
+
+def _snapshot(folder: Path) -> dict[str, tuple[bytes, int, int]]:
+    """Each file's bytes, inode and mtime: equal bytes alone would not show a rewrite (the .npz are deterministic)."""
+    return {p.name: (p.read_bytes(), p.stat().st_ino, p.stat().st_mtime_ns) for p in folder.iterdir()}
+
+
+def _one_label(value: int, at: int):
+    def make(raw: bytes, gz: bytes) -> bytes:
+        labels = bytearray(raw)
+        labels[8 + at] = value  # after the 8-byte header
+        return bytes(labels)
+    return make
+
+
+def _png(raw: bytes, gz: bytes) -> bytes:
+    """The first test digit as a real PNG file (what a user might export and rename)."""
+    out = io.BytesIO()
+    Image.fromarray(idx.parse_images(raw)[0]).save(out, "PNG")
+    return out.getvalue()
+
+
+def _bad_crc(raw: bytes, gz: bytes) -> bytes:
+    crc = bytearray(gz[-8:-4])
+    crc[0] ^= 0xFF
+    return gz[:-8] + bytes(crc) + gz[-4:]
+
+
+BAD_FILES = [
+    # (id, file written: raw or gzip name, its bytes from the good (raw, gz) ones, the fault as the error states it)
+    ("truncated", "train-images.idx3-ubyte", lambda raw, gz: raw[:-1],
+     "47040015 bytes, expected 47040016 for dimensions (60000, 28, 28)"),
+    ("too-long", "t10k-labels.idx1-ubyte", lambda raw, gz: raw + b"\0", "10009 bytes, expected 10008"),
+    ("too-long-gz", "t10k-images-idx3-ubyte.gz", lambda raw, gz: gzip.compress(raw + bytes(784), 1),
+     "7840800 bytes, expected 7840016"),
+    ("images-as-labels", "train-labels.idx1-ubyte", lambda raw, gz: idx.encode(np.zeros((3, 28, 28), np.uint8)),
+     "magic number 0x00000803, expected 0x00000801"),
+    ("png-renamed", "t10k-images.idx3-ubyte", _png, "magic number 0x89504e47, expected 0x00000803"),
+    ("dims-32x32", "t10k-images.idx3-ubyte", lambda raw, gz: idx.encode(np.zeros((3, 32, 32), np.uint8)),
+     "images are 32x32, expected 28x28"),
+    ("zero-items", "train-images.idx3-ubyte", lambda raw, gz: idx.encode(np.zeros((0, 28, 28), np.uint8)),
+     "zero items"),
+    ("zero-items-gz", "t10k-labels-idx1-ubyte.gz", lambda raw, gz: gzip.compress(idx.encode(np.zeros(0, np.uint8))),
+     "zero items"),
+    ("label-10", "t10k-labels.idx1-ubyte", _one_label(10, 1234), "label 10 at index 1234, expected 0..9"),
+    ("label-255-gz", "train-labels-idx1-ubyte.gz", lambda raw, gz: gzip.compress(_one_label(255, 59999)(raw, gz)),
+     "label 255 at index 59999, expected 0..9"),
+    ("counts-differ", "t10k-labels.idx1-ubyte", lambda raw, gz: idx.encode(idx.parse_labels(raw)[:-1]),
+     f"9999 labels, expected 10000 as in {DATASET / 't10k-images.idx3-ubyte'}"),
+    ("gzip-truncated", "train-labels-idx1-ubyte.gz", lambda raw, gz: gz[: len(gz) // 2],
+     "corrupt gzip stream (Compressed file ended before the end-of-stream marker was reached)"),
+    ("gzip-bad-crc", "t10k-labels-idx1-ubyte.gz", _bad_crc, "corrupt gzip stream (CRC check failed)"),
+    ("gzip-magic-then-garbage", "t10k-images.idx3-ubyte", lambda raw, gz: b"\x1f\x8bgarbage", "corrupt gzip stream"),
+    ("empty", "train-labels.idx1-ubyte", lambda raw, gz: b"", "0 bytes is shorter than the 8-byte IDX header"),
+]
+
+
+@pytest.mark.parametrize(("name", "make", "fault"), [b[1:] for b in BAD_FILES], ids=[b[0] for b in BAD_FILES])
+def test_bad_file_fails_cleanly_and_keeps_earlier_arrays(prepared, mnist_dir, tmp_path, name, make, fault):
+    spec = next(s for s in datasets.MNIST_FILES if name in (s.raw_name, s.gz_name))
+    bad = make((prepared / DATASET / spec.raw_name).read_bytes(), (mnist_dir / spec.gz_name).read_bytes())
+    project = project_copy(prepared, tmp_path, {name: bad})
+    before = _snapshot(project / "artifacts" / "data")
+    done = run_prepare(project)
     assert done.returncode != 0
     lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], done.stderr
-    assert "dataset/" in lines[0]
-    assert {p.name: p.read_bytes() for p in (placed / "artifacts/data").iterdir()} == before
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith(f"error: {DATASET / name}: ") and fault in lines[0], lines[0]
+    assert _snapshot(project / "artifacts" / "data") == before  # nothing written, replaced or left behind
 
 
-def test_missing_file_says_how_to_get_it(placed):
-    (placed / "dataset" / "mnist" / "train-labels.idx1-ubyte").unlink()
-    done = run_prepare(placed)
-    assert done.returncode != 0 and "train-labels.idx1-ubyte: not found" in done.stderr
-    assert "dvc repro fetch" in done.stderr
+def test_good_run_wrote_the_split(prepared):
+    with np.load(prepared / "artifacts/data/test.npz") as npz:
+        assert npz["images"].shape == (200, 28, 28)
+    with np.load(prepared / "artifacts/data/train.npz") as npz:
+        assert npz["images"].shape == (540, 28, 28)
+
+
+def test_missing_file_says_how_to_get_it(prepared, tmp_path):
+    project = project_copy(prepared, tmp_path, {"train-labels.idx1-ubyte": None})
+    done = run_prepare(project)
+    assert done.returncode != 0
+    assert done.stderr.strip() == (f"error: {DATASET / 'train-labels.idx1-ubyte'}: not found "
+                                   "(nor train-labels-idx1-ubyte.gz); run `dvc repro fetch`")
+
+
+def test_data_stages_do_not_import_tensorflow():
+    """A prepare (or fetch) run, each bad-input case above among them, costs a numpy import, not TensorFlow's."""
+    code = ("import sys, stages.prepare, stages.fetch; "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'tensorflow', 'keras', 'matplotlib'}))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "[]", done.stderr + done.stdout
 
 
 def test_split_is_seeded_and_disjoint():

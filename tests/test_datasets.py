@@ -2,6 +2,7 @@
 pinned digests and class names, end to end through every stage's ``main`` on a small subset."""
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import json
@@ -55,16 +56,12 @@ def fashion_project(tmp_path_factory, mnist_dir, fashion_dir):
     params.update(dataset="fashion-mnist", models=["dense"])
     params["fetch"]["mirrors"] = {"fashion-mnist": [str(fashion_dir)]}
     (root / "params.yaml").write_text(yaml.safe_dump(params))
-    cwd = os.getcwd()
-    os.chdir(root)
-    try:
+    with contextlib.chdir(root):
         fetch.main()
         prepare.main()
         train.main(["dense"])
         evaluate.main(["dense"])
         plots.main()
-    finally:
-        os.chdir(cwd)
     return root
 
 

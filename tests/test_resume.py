@@ -2,6 +2,7 @@
 never interrupted (weights and history), augmentation included; checkpoints of other params are ignored."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -28,13 +29,9 @@ def prepared(tmp_path_factory, mnist_dir) -> Path:
     params = tiny_params(mnist_dir, train_limit=6000)
     params["train"]["dense"].update(epochs=EPOCHS, batch_size=8)
     (root / "params.yaml").write_text(yaml.safe_dump(params))
-    cwd = os.getcwd()
-    os.chdir(root)
-    try:
+    with contextlib.chdir(root):
         fetch.main()
         prepare.main()
-    finally:
-        os.chdir(cwd)
     return root
 
 

@@ -2,10 +2,10 @@
 each stage reads, which must be exactly the keys its ``params:`` lists in dvc.yaml."""
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -68,14 +68,10 @@ def project(tmp_path_factory, mnist_dir):
     """A temp directory after running every stage once, and the params keys each stage read."""
     root = tmp_path_factory.mktemp("project")
     (root / "params.yaml").write_text(yaml.safe_dump(tiny_params(mnist_dir)))
-    cwd = os.getcwd()
-    os.chdir(root)
-    try:
+    with contextlib.chdir(root):
         read = {}
         for module, argv in STAGE_ORDER:
             read["@".join([module, *argv])] = run_main(module, argv)
-    finally:
-        os.chdir(cwd)
     return root, read
 
 
@@ -85,13 +81,15 @@ def test_stage_reads_exactly_the_params_dvc_yaml_lists(project, stage_specs, sta
     params = yaml.safe_load((root / "params.yaml").read_text())
     listed = set().union(*(leaf_keys(params, k) for k in stage_specs[stage]["params"]))
     read = {stage: set().union(*(leaf_keys(params, k) for k in read[stage]))}  # a mapping read whole: its leaves
-    assert read[stage] == listed, f"{stage}: read but not listed {read[stage] - listed}, listed but unread {listed - read[stage]}"
+    assert read[stage] == listed, (
+        f"{stage}: read but not listed {read[stage] - listed}, listed but unread {listed - read[stage]}")
 
 
 def test_fetch_and_prepare_outputs(project):
     root, _ = project
     assert sorted(p.name for p in (root / "dataset" / "mnist").iterdir()) == sorted(
-        ["t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz", "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"])
+        ["t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz",
+         "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"])
     sizes = {}
     for split in ("train", "val", "test"):
         with np.load(root / "artifacts/data" / f"{split}.npz") as npz:

@@ -17,9 +17,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from stages import config
+from stages import config, datasets
 from stages.common import atomic_path, leftover_temps, run_stage
-from stages import datasets
 from stages.datasets import IdxFile, find_local
 from stages.idx import decompress
 

@@ -9,18 +9,18 @@ from pathlib import Path
 
 import numpy as np
 
-from stages import config, data
+from stages import config, data, datasets
 from stages.common import run_stage
-from stages import datasets
-from stages.datasets import IdxFile, find_local
+from stages.datasets import find_local
 from stages.idx import parse_images, parse_labels
 
 
-def read_pair(folder: Path, images: IdxFile, labels: IdxFile, dataset: datasets.Dataset) -> data.Arrays:
-    """Parse one images/labels pair, naming the offending file in any error."""
+def read_pair(folder: Path, dataset: datasets.Dataset, part: str) -> data.Arrays:
+    """Parse the ``part`` ("train" or "test") images/labels pair, naming the offending file in any error."""
     arrays, paths = [], []
+    specs = dataset.files[:2] if part == "train" else dataset.files[2:]
     parsers = (lambda b: parse_images(b, dataset.image_shape), lambda b: parse_labels(b, len(dataset.class_names)))
-    for spec, parse in zip((images, labels), parsers):
+    for spec, parse in zip(specs, parsers):
         path = find_local(folder, spec)
         if path is None:
             raise ValueError(f"{folder / spec.raw_name}: not found (nor {spec.gz_name}); run `dvc repro fetch`")
@@ -52,8 +52,7 @@ def main() -> None:
     params = config.load_params()
     dataset = datasets.get(params.dataset)
     folder = Path(params.paths.dataset) / dataset.name
-    train = read_pair(folder, *dataset.files[:2], dataset)
-    test = read_pair(folder, *dataset.files[2:], dataset)
+    train, test = read_pair(folder, dataset, "train"), read_pair(folder, dataset, "test")
     for name, (images, labels) in split(train, test, params.prepare, params.seed).items():
         data.save_split(data.split_path(params.paths.data, name), images, labels, dataset.class_names)
         print(f"prepare: {name}: {len(labels)} images")

@@ -1,6 +1,7 @@
 """Helpers every stage shares: atomic writes, JSON output and the one-line error exit."""
 from __future__ import annotations
 
+import atexit
 import contextlib
 import errno
 import glob
@@ -9,6 +10,7 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 import uuid
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -26,7 +28,10 @@ def naming_storage_errors(path: Path) -> Iterator[None]:
     except OSError as err:
         if err.errno not in STORAGE_ERRORS:
             raise
-        raise OSError(err.errno, f"{path}: cannot write ({err.strerror or err})") from None
+        reason = getattr(err, "reason", None) or err.strerror or str(err)  # an inner block's, if nested
+        named = OSError(err.errno, f"{path}: cannot write ({reason})")
+        named.reason = reason
+        raise named from None
 
 
 _TMP_SUFFIX = ".tmp"  # atomic_path's temp files: .<name>.<random>.tmp<suffix>, found again by leftover_temps
@@ -107,8 +112,35 @@ def write_json(path: str | Path, obj: Any) -> None:
     write_bytes(path, (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode())
 
 
+TIMINGS_ENV = "MNIST_STAGE_TIMINGS"  # a file; when set, each stage appends one JSON line (bench/speed.py)
+
+
+def process_age() -> float | None:
+    """Seconds since this process started (Linux ``/proc``; None elsewhere): interpreter plus imports."""
+    try:
+        ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])  # field 22: starttime
+        return float(Path("/proc/uptime").read_text().split()[0]) - ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def record_timing(startup: float | None, seconds: float) -> None:
+    """Append this stage's start-up (process start to ``main``), run time and peak memory to $MNIST_STAGE_TIMINGS."""
+    import resource
+
+    args = [Path(sys.argv[0]).stem, *sys.argv[1:]]
+    line = {"stage": "@".join(args[:2]), "startup_seconds": None if startup is None else round(startup, 2),
+            "run_seconds": round(seconds, 2), "tensorflow": "tensorflow" in sys.modules,
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+    with open(os.environ[TIMINGS_ENV], "a") as f:
+        f.write(json.dumps(line, sort_keys=True) + "\n")
+
+
 def run_stage(main: Callable[[], None]) -> None:
     """Run a stage's ``main``; expected failures exit non-zero with one line instead of a traceback."""
+    startup, start = process_age(), time.perf_counter()
+    if os.environ.get(TIMINGS_ENV):
+        atexit.register(lambda: record_timing(startup, time.perf_counter() - start))
     try:
         main()
     except (ValueError, OSError) as err:

@@ -45,6 +45,8 @@ class PrepareConfig:
     val_fraction: float
     train_limit: int | None
     test_limit: int | None
+    copies: int  # training shards: the split, then shifted copies of it
+    copy_shift: int  # pixels, either way, along each axis
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,8 @@ class Recipe:
     schedule: str
     label_smoothing: float
     augment: AugmentConfig
+    input: str  # auto | memory | stream (stages/inputs.py)
+    distribute: str  # none | mirrored | multiworker (stages/distribute.py)
 
 
 @dataclass(frozen=True)
@@ -127,11 +131,15 @@ RANGES: dict[str, tuple[typing.Callable[[typing.Any], bool], str]] = {
     "prepare.val_fraction": (lambda v: 0 <= v < 1, "a number in [0, 1)"),
     "prepare.train_limit": (lambda v: v is None or v >= 1, "null or an integer >= 1"),
     "prepare.test_limit": (lambda v: v is None or v >= 1, "null or an integer >= 1"),
+    "prepare.copies": (lambda v: v >= 1, "an integer >= 1"),
+    "prepare.copy_shift": (lambda v: 0 <= v <= 8, "an integer in [0, 8]"),
     "train.*.epochs": (lambda v: v >= 1, "an integer >= 1"),
     "train.*.batch_size": (lambda v: v >= 1, "an integer >= 1"),
     "train.*.learning_rate": (lambda v: v > 0, "a number > 0"),
     "train.*.schedule": (lambda v: v in ("cosine", "constant"), "'cosine' or 'constant'"),
     "train.*.label_smoothing": (lambda v: 0 <= v < 1, "a number in [0, 1)"),
+    "train.*.input": (lambda v: v in ("auto", "memory", "stream"), "'auto', 'memory' or 'stream'"),
+    "train.*.distribute": (lambda v: v in ("none", "mirrored", "multiworker"), "'none', 'mirrored' or 'multiworker'"),
     "train.*.kernel_size": (lambda v: v >= 1, "an integer >= 1"),
     "train.*.augment.shift": (lambda v: 0 <= v < 0.5, "a number in [0, 0.5)"),
     "train.*.augment.rotation": (lambda v: 0 <= v <= 180, "degrees in [0, 180]"),

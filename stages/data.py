@@ -1,4 +1,8 @@
-"""Dataset arrays on disk (``.npz``) and the one preprocessing step shared by train, evaluate and predict."""
+"""Dataset arrays on disk (``.npz``) and the one preprocessing step shared by train, evaluate and predict.
+
+``val`` and ``test`` are one file each; ``train`` is a folder of shards (``train/00000.npz``, ...), one per copy of
+the training split (``prepare.copies``), so that training can stream data that does not fit in memory.
+"""
 from __future__ import annotations
 
 from pathlib import Path
@@ -12,7 +16,28 @@ Arrays = tuple[np.ndarray, np.ndarray]
 
 
 def split_path(folder: str | Path, split: str) -> Path:
-    return Path(folder) / f"{split}.npz"
+    """``val.npz`` or ``test.npz``; for ``train``, the folder of shards."""
+    return Path(folder) / (split if split == "train" else f"{split}.npz")
+
+
+def shard_path(folder: str | Path, index: int) -> Path:
+    return split_path(folder, "train") / f"{index:05d}.npz"
+
+
+def train_shards(folder: str | Path) -> list[Path]:
+    """The training shards ``prepare`` wrote, in order; at least one."""
+    shards = sorted(split_path(folder, "train").glob("[0-9]*.npz"))
+    if not shards:
+        raise ValueError(f"{split_path(folder, 'train')}: no training shards (00000.npz, ...); run `dvc repro prepare`")
+    return shards
+
+
+def load_train(folder: str | Path) -> Arrays:
+    """All training shards, concatenated in order (the in-memory input; ``stages.inputs`` streams instead)."""
+    parts = [load_split(path) for path in train_shards(folder)]
+    if len(parts) == 1:
+        return parts[0]
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
 def save_split(path: str | Path, images: np.ndarray, labels: np.ndarray, class_names: tuple[str, ...]) -> None:
@@ -28,6 +53,15 @@ def load_split(path: str | Path) -> Arrays:
     try:
         with np.load(path) as npz:
             return npz["images"], npz["labels"]
+    except KeyError as err:
+        raise ValueError(f"{path}: missing array {err}, expected 'images' and 'labels'") from None
+
+
+def split_size(path: str | Path) -> int:
+    """The number of images in a split, reading only its labels."""
+    try:
+        with np.load(path) as npz:
+            return len(npz["labels"])
     except KeyError as err:
         raise ValueError(f"{path}: missing array {err}, expected 'images' and 'labels'") from None
 

@@ -1,7 +1,10 @@
 """Stage ``prepare``: parse the IDX files of ``dataset`` into cached arrays with a seeded validation split.
 
-Inputs: ``dataset/<name>/`` (raw or gzip naming). Outputs: ``artifacts/data/{train,val,test}.npz`` (uint8 images
-N×28×28 under ``images``, uint8 labels under ``labels``, ``class_names``). Command: ``python -m stages.prepare``.
+Inputs: ``dataset/<name>/`` (raw or gzip naming). Outputs: ``artifacts/data/{val,test}.npz`` and the training
+shards ``artifacts/data/train/00000.npz`` ... (uint8 images N×28×28 under ``images``, uint8 labels under ``labels``,
+``class_names``): shard 0 is the training split, shards 1.. are ``prepare.copies - 1`` copies of it, each image
+shifted by up to ``prepare.copy_shift`` pixels (a bigger dataset for scale tests, made without TensorFlow).
+Command: ``python -m stages.prepare``.
 """
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from stages import config, data, datasets
-from stages.common import run_stage
+from stages.common import atomic_dir, run_stage
 from stages.datasets import find_local
 from stages.idx import parse_images, parse_labels
 
@@ -48,12 +51,41 @@ def split(train: data.Arrays, test: data.Arrays, cfg: config.PrepareConfig, seed
     }
 
 
+def shifted(images: np.ndarray, max_shift: int, rng: np.random.Generator) -> np.ndarray:
+    """Each image moved by a random whole number of pixels in [-max_shift, max_shift] along each axis; what
+    moves in is background (0)."""
+    s, (n, height, width) = max_shift, images.shape
+    padded = np.pad(images, ((0, 0), (s, s), (s, s)))
+    dy, dx = rng.integers(-s, s + 1, size=(2, n))
+    out = np.empty_like(images)
+    for a in range(-s, s + 1):  # one slice per offset pair: vectorised, (2s+1)² steps
+        for b in range(-s, s + 1):
+            picked = np.flatnonzero((dy == a) & (dx == b))
+            out[picked] = padded[picked, s - a: s - a + height, s - b: s - b + width]
+    return out
+
+
+def write_shards(folder: Path, train: data.Arrays, cfg: config.PrepareConfig, seed: int,
+                 class_names: tuple[str, ...]) -> None:
+    """Shard 0 is ``train``; each further copy is shifted with its own (seed, copy) stream, one copy in memory
+    at a time. The folder is replaced whole, so fewer copies than last time leave no stale shards."""
+    copies, shift = cfg.copies, cfg.copy_shift
+    with atomic_dir(folder) as tmp:
+        for copy in range(copies):
+            images = train[0] if copy == 0 else shifted(train[0], shift, np.random.default_rng([seed, copy]))
+            data.save_split(tmp / data.shard_path("", copy).name, images, train[1], class_names)
+
+
 def main() -> None:
     params = config.load_params()
     dataset = datasets.get(params.dataset)
     folder = Path(params.paths.dataset) / dataset.name
     train, test = read_pair(folder, dataset, "train"), read_pair(folder, dataset, "test")
-    for name, (images, labels) in split(train, test, params.prepare, params.seed).items():
+    splits = split(train, test, params.prepare, params.seed)
+    train = splits.pop("train")
+    write_shards(data.split_path(params.paths.data, "train"), train, params.prepare, params.seed, dataset.class_names)
+    print(f"prepare: train: {params.prepare.copies} shard(s) of {len(train[1])} images")
+    for name, (images, labels) in splits.items():
         data.save_split(data.split_path(params.paths.data, name), images, labels, dataset.class_names)
         print(f"prepare: {name}: {len(labels)} images")
 

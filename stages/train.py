@@ -1,10 +1,11 @@
 """Stage ``train@<model>``: fit the dense model or the CNN on the prepared arrays.
 
-Inputs: ``artifacts/data/{train,val}.npz``, params ``seed`` and ``train.<model>``.
+Inputs: ``artifacts/data/train/`` (shards), ``artifacts/data/val.npz``, params ``seed`` and ``train.<model>``.
 Outputs: ``artifacts/models/<model>.keras`` (without the training-only augmentation layers);
 ``artifacts/train/<model>/history.csv`` (per-epoch loss, accuracy, val_loss, val_accuracy, learning_rate) and
-``summary.json`` (training seconds, of this process). While it runs, ``artifacts/checkpoints/<model>/`` holds
-the last completed epoch, from which a rerun after a kill resumes (``stages/checkpoint.py``).
+``summary.json`` (training seconds of this process; training images/second, the median epoch after the first,
+validation excluded). While it runs, ``artifacts/checkpoints/<model>/`` holds the last completed epoch, from
+which a rerun after a kill resumes (``stages/checkpoint.py``).
 Command: ``python -m stages.train dense|cnn``.
 """
 from __future__ import annotations
@@ -12,7 +13,9 @@ from __future__ import annotations
 import csv
 import io
 import math
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -20,7 +23,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from stages import checkpoint, config, data, models
+from stages import checkpoint, config, data, distribute, inputs, models
 from stages.common import atomic_path, run_stage, write_bytes, write_json
 
 HISTORY_FIELDS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "learning_rate")
@@ -69,31 +72,55 @@ def compiled(name: str, cfg: models.ModelConfig, input_shape: tuple[int, ...], n
     return model
 
 
-def fit(name: str, cfg: models.ModelConfig, train: data.Arrays, val: data.Arrays, num_classes: int,
-        history: Path, seed: int = 0, resume: tuple[Path, str] | None = None) -> keras.Model:
+class ValidationTime(keras.callbacks.Callback):
+    """Seconds spent on validation, kept out of the training throughput."""
+
+    def __init__(self):
+        super().__init__()
+        self.seconds, self._start = 0.0, 0.0
+
+    def on_test_begin(self, logs=None):
+        self._start = time.perf_counter()
+
+    def on_test_end(self, logs=None):
+        self.seconds += time.perf_counter() - self._start
+
+
+def fit(name: str, cfg: models.ModelConfig, train: inputs.Shards, val: data.Arrays, num_classes: int,
+        history: Path, seed: int = 0, resume: tuple[Path, str] | None = None,
+        callbacks: tuple[keras.callbacks.Callback, ...] = (),
+        strategy: tf.distribute.Strategy | None = None) -> tuple[keras.Model, list[float]]:
     """Build, compile and fit model ``name``, one ``fit`` per epoch; per-epoch metrics go to ``history``.
+    Returns the model and each epoch's training images/second (input pipeline included, validation not).
 
     Each epoch's order is drawn from (``seed``, epoch) rather than from a running generator, and every
     completed epoch is checkpointed to ``resume`` = (folder, fingerprint), so a run killed mid-epoch and
     resumed takes the same steps as one never interrupted.
     """
-    x, y = data.preprocess(train[0]), keras.utils.to_categorical(train[1], num_classes)
     val_data = (data.preprocess(val[0]), keras.utils.to_categorical(val[1], num_classes)) if len(val[1]) else None
-    restored = checkpoint.load(*resume) if resume else None
-    model, rows = restored or (compiled(name, cfg, x.shape[1:], num_classes, math.ceil(len(x) / cfg.batch_size)), [])
+    with (strategy or tf.distribute.get_strategy()).scope():
+        restored = checkpoint.load(*resume) if resume else None
+        steps = math.ceil(len(train) / cfg.batch_size)
+        model, rows = restored or (compiled(name, cfg, train.image_shape, num_classes, steps), [])
     if restored:
         print(f"train: {name}: resuming after epoch {len(rows)} of {cfg.epochs} from {resume[0]}", flush=True)
-    progress = EpochsOf(cfg.epochs)
+    progress, validation, speeds = EpochsOf(cfg.epochs), ValidationTime(), []
     for epoch in range(len(rows), cfg.epochs):
-        order = np.random.default_rng([seed, epoch]).permutation(len(x))
-        logs = model.fit(x[order], y[order], batch_size=cfg.batch_size, initial_epoch=epoch, epochs=epoch + 1,
-                         shuffle=False, validation_data=val_data, callbacks=[progress],
+        start, validation.seconds = time.perf_counter(), 0.0
+        logs = model.fit(train.dataset(seed, epoch, cfg.batch_size, num_classes), initial_epoch=epoch,
+                         epochs=epoch + 1, shuffle=False, validation_data=val_data, callbacks=[progress, validation, *callbacks],
                          verbose=1 if sys.stdout.isatty() else 2).history
+        speeds.append(len(train) / (time.perf_counter() - start - validation.seconds))
         rows.append(history_row(epoch, logs, model))
         write_bytes(history, history_csv(rows))  # whole and atomic each epoch: a killed run leaves a valid file
         if resume:
             checkpoint.save(*resume, model, rows)
-    return model
+    return model, speeds
+
+
+def steady_speed(speeds: list[float]) -> float:
+    """The median epoch after the first (which also traces the graph), or the only one."""
+    return float(np.median(speeds[1:] or speeds)) if speeds else 0.0
 
 
 def seed_everything(seed: int) -> None:
@@ -107,20 +134,31 @@ def main(argv: list[str] | None = None) -> None:
     if len(args) != 1 or args[0] not in models.BUILDERS:
         raise ValueError(f"usage: python -m stages.train {'|'.join(models.BUILDERS)} (got {' '.join(args)!r})")
     name, params = args[0], config.load_params()
+    cfg = getattr(params.train, name)
+    strategy, chief = distribute.strategy(cfg.distribute), distribute.is_chief()
     seed_everything(params.seed)
-    logs = Path(params.paths.train_logs) / name
-    train_path, val_path = data.split_path(params.paths.data, "train"), data.split_path(params.paths.data, "val")
-    train, val = data.load_split(train_path), data.load_split(val_path)
-    num_classes = len(data.load_class_names(train_path))
-    cfg, saved = getattr(params.train, name), Path(params.paths.checkpoints) / name
-    key = checkpoint.fingerprint(name, cfg, params.seed, (train_path, val_path))
+    folder, logs = params.paths.data, Path(params.paths.train_logs) / name
+    stream = cfg.input == "stream" or (cfg.input == "auto" and not inputs.fits_in_memory(folder))
+    train, val_path = inputs.Shards.open(folder, stream), data.split_path(folder, "val")
+    print(f"train: {name}: {len(train)} images in {len(train.sizes)} shard(s), "
+          f"{'streamed' if stream else 'in memory'}, {strategy.num_replicas_in_sync} replica(s)", flush=True)
+    saved = Path(params.paths.checkpoints) / name
+    # Workers of a multi-worker run must take the same steps: none resumes, only the chief writes.
+    resume = (saved, checkpoint.fingerprint(name, cfg, params.seed, (*data.train_shards(folder), val_path))) \
+        if cfg.distribute != "multiworker" else None
+    history = logs / "history.csv" if chief else Path(tempfile.mkdtemp()) / "history.csv"
     start = time.perf_counter()
-    model = fit(name, cfg, train, val, num_classes, logs / "history.csv", params.seed, (saved, key))
+    model, speeds = fit(name, cfg, train, data.load_split(val_path), len(data.load_class_names(val_path)),
+                        history, params.seed, resume, strategy=strategy)
     seconds = time.perf_counter() - start
+    if not chief:
+        shutil.rmtree(history.parent, ignore_errors=True)
+        return
     with atomic_path(Path(params.paths.models) / f"{name}.keras") as tmp:
         models.inference_model(model).save(tmp)
     checkpoint.clear(saved)
-    write_json(logs / "summary.json", {"train_seconds": round(seconds, 2), "train_images": int(len(train[1]))})
+    write_json(logs / "summary.json", {"train_seconds": round(seconds, 2), "train_images": len(train),
+                                       "train_images_per_second": round(steady_speed(speeds), 1)})
 
 
 if __name__ == "__main__":

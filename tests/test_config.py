@@ -135,6 +135,11 @@ BROKEN = [
     ("plots-dpi-0", _set("plots.dpi", 0), "plots.dpi", ["an integer >= 1"]),
     ("models-unknown", _set("models", ["dense", "rnn"]), "models", ["dense, cnn"]),
     ("models-empty", _set("models", []), "models", ["dense, cnn"]),
+    ("copies-0", _set("prepare.copies", 0), "prepare.copies", ["an integer >= 1", "got 0"]),
+    ("copy-shift-9", _set("prepare.copy_shift", 9), "prepare.copy_shift", ["[0, 8]"]),
+    ("input-disk", _set("train.cnn.input", "disk"), "train.cnn.input", ["'auto', 'memory' or 'stream'", "'disk'"]),
+    ("distribute-tpu", _set("train.dense.distribute", "tpu"), "train.dense.distribute",
+     ["'none', 'mirrored' or 'multiworker'"]),
     ("models-not-list", _set("models", "dense"), "models", ["expected a list drawn from dense, cnn", "got str"]),
 ]
 

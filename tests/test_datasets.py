@@ -70,7 +70,7 @@ def test_fashion_runs_through_the_pipeline(fashion_project):
     names = datasets.FASHION_MNIST.class_names
     assert sorted(p.name for p in (root / "dataset" / "fashion-mnist").iterdir()) == sorted(
         s.gz_name for s in datasets.FASHION_MNIST.files)
-    with np.load(root / "artifacts/data/train.npz") as npz:
+    with np.load(root / "artifacts/data/train/00000.npz") as npz:
         assert tuple(npz["class_names"]) == names and len(npz["labels"]) == 1800
     metrics = json.loads((root / "artifacts/metrics/dense.json").read_text())
     assert sorted(metrics["per_class"]) == sorted(names)

@@ -61,7 +61,8 @@ def project_copy(src: Path, dst: Path, replace: dict[str, bytes | None]) -> Path
 
 def _snapshot(folder: Path) -> dict[str, tuple[bytes, int, int]]:
     """Each file's bytes, inode and mtime: equal bytes alone would not show a rewrite (the .npz are deterministic)."""
-    return {p.name: (p.read_bytes(), p.stat().st_ino, p.stat().st_mtime_ns) for p in folder.iterdir()}
+    return {str(p.relative_to(folder)): (p.read_bytes(), p.stat().st_ino, p.stat().st_mtime_ns)
+            for p in folder.rglob("*") if p.is_file()} | {"train/": (b"", (folder / "train").stat().st_ino, 0)}
 
 
 def _one_label(value: int, at: int):
@@ -131,7 +132,7 @@ def test_bad_file_fails_cleanly_and_keeps_earlier_arrays(prepared, mnist_dir, tm
 def test_good_run_wrote_the_split(prepared):
     with np.load(prepared / "artifacts/data/test.npz") as npz:
         assert npz["images"].shape == (200, 28, 28)
-    with np.load(prepared / "artifacts/data/train.npz") as npz:
+    with np.load(prepared / "artifacts/data/train/00000.npz") as npz:
         assert npz["images"].shape == (540, 28, 28)
 
 
@@ -154,7 +155,7 @@ def test_data_stages_do_not_import_tensorflow():
 def test_split_is_seeded_and_disjoint():
     images = np.arange(100, dtype=np.uint8)[:, None, None] * np.ones((1, 28, 28), np.uint8)
     labels = (np.arange(100) % 10).astype(np.uint8)
-    cfg = config.PrepareConfig(val_fraction=0.2, train_limit=None, test_limit=5)
+    cfg = config.PrepareConfig(val_fraction=0.2, train_limit=None, test_limit=5, copies=1, copy_shift=2)
     a = prepare.split((images, labels), (images, labels), cfg, seed=1)
     b = prepare.split((images, labels), (images, labels), cfg, seed=1)
     c = prepare.split((images, labels), (images, labels), cfg, seed=2)

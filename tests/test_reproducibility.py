@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from stages import config, evaluate, train
+from stages import config, evaluate, inputs, train
 
 NO_AUGMENT = config.AugmentConfig(enabled=False, shift=0.0, rotation=0.0, zoom=0.0)
 
@@ -14,10 +14,11 @@ def tiny_data(seed: int, n: int):
 
 
 def weights_after_training(seed: int, tmp_path):
-    cfg = config.DenseConfig(hidden_units=(16,), epochs=2, batch_size=32, learning_rate=1e-3,
-                             schedule="cosine", label_smoothing=0.1, augment=NO_AUGMENT)
+    cfg = config.DenseConfig(hidden_units=(16,), epochs=2, batch_size=32, learning_rate=1e-3, schedule="cosine",
+                             label_smoothing=0.1, augment=NO_AUGMENT, input="memory", distribute="none")
     train.seed_everything(seed)
-    model = train.fit("dense", cfg, tiny_data(0, 256), tiny_data(1, 64), 10, tmp_path / f"history{seed}.csv", seed)
+    model, _ = train.fit("dense", cfg, inputs.Shards.of_arrays(tiny_data(0, 256)), tiny_data(1, 64), 10,
+                         tmp_path / f"history{seed}.csv", seed)
     return model.get_weights()
 
 

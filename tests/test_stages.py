@@ -92,7 +92,7 @@ def test_fetch_and_prepare_outputs(project):
          "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"])
     sizes = {}
     for split in ("train", "val", "test"):
-        with np.load(root / "artifacts/data" / f"{split}.npz") as npz:
+        with np.load(root / "artifacts/data" / ("train/00000.npz" if split == "train" else f"{split}.npz")) as npz:
             images, labels = npz["images"], npz["labels"]
         assert images.dtype == np.uint8 and labels.dtype == np.uint8
         assert images.shape[1:] == (28, 28) and len(images) == len(labels)

@@ -35,7 +35,8 @@ def run(stage: str, cwd: Path, preexec=None) -> subprocess.CompletedProcess:
 
 
 def snapshot(root: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted((root / "artifacts/data").iterdir())}
+    data = root / "artifacts/data"
+    return {str(p.relative_to(data)): p.read_bytes() if p.is_file() else b"<dir>" for p in sorted(data.rglob("*"))}
 
 
 def one_error_line(done: subprocess.CompletedProcess) -> str:
@@ -54,7 +55,7 @@ def small_file_limit() -> None:
 def test_disk_full_is_one_line_and_keeps_the_arrays(prepared):
     before = snapshot(prepared)
     line = one_error_line(run("prepare", prepared, small_file_limit))
-    assert "artifacts/data/train.npz: cannot write (File too large)" in line
+    assert "artifacts/data/train: cannot write (File too large)" in line
     assert snapshot(prepared) == before  # no temp files left behind either
 
 
@@ -77,7 +78,7 @@ def test_read_only_artifacts_is_one_line_and_keeps_the_arrays(prepared):
     finally:
         data.chmod(0o755)
     line = one_error_line(done)
-    assert f"artifacts/data/train.npz: cannot write ({expected})" in line
+    assert f"artifacts/data/train: cannot write ({expected})" in line
     assert snapshot(prepared) == before
 
 

@@ -1,0 +1,90 @@
+"""In-process measurements that ``dvc repro`` cannot give: the CNN's test accuracy after every epoch, and the
+throughput of a bare ``model.fit`` on in-memory arrays (the pipeline's input must not be slower).
+
+Run in a prepared workspace (``artifacts/data``); prints one JSON line. Command: ``python -m bench.probe``.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import math
+import tempfile
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from stages import config, data, inputs, train
+
+TARGETS = (0.99, 0.993)
+
+
+class TestAccuracy(keras.callbacks.Callback):
+    """Test accuracy after each epoch, and the training seconds (tests excluded) up to it."""
+
+    def __init__(self, test: data.Arrays):
+        super().__init__()
+        self.x, self.labels = data.preprocess(test[0]), test[1]
+        self.epochs: list[dict] = []
+        self._seconds = 0.0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._seconds += time.perf_counter() - self._start  # before the test pass, which is not training
+        accuracy = float((self.model.predict(self.x, batch_size=1000, verbose=0).argmax(1) == self.labels).mean())
+        self.epochs.append({"epoch": epoch + 1, "test_accuracy": accuracy, "seconds": round(self._seconds, 2)})
+
+
+def first_reaching(epochs: list[dict], target: float) -> dict | None:
+    return next(({"epoch": e["epoch"], "seconds": e["seconds"]} for e in epochs if e["test_accuracy"] >= target), None)
+
+
+def accuracy_curve(params: config.Params) -> dict:
+    """Train the CNN exactly as ``train@cnn`` does, scoring the test set after each epoch."""
+    folder = params.paths.data
+    val, test = (data.load_split(data.split_path(folder, s)) for s in ("val", "test"))
+    probe = TestAccuracy(test)
+    train.seed_everything(params.seed)
+    with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stdout(io.StringIO()):
+        train.fit("cnn", params.train.cnn, inputs.Shards.open(folder, stream=False), val,
+                  len(data.load_class_names(data.split_path(folder, "test"))), Path(tmp) / "history.csv",
+                  params.seed, callbacks=(probe,))
+    return {"epochs": probe.epochs, **{f"first_{t:.3f}": first_reaching(probe.epochs, t) for t in TARGETS}}
+
+
+def input_speeds(params: config.Params, rounds: int = 4) -> dict:
+    """CNN training images/second, the pipeline's input against a bare ``model.fit`` on float arrays (same model
+    and batch size): epochs alternate between the two, so a noisy machine slows both alike. Medians of the
+    rounds after the first (which traces the graphs)."""
+    cfg, folder = params.train.cnn, params.paths.data
+    shards, (images, labels) = inputs.Shards.open(folder, stream=False), data.load_train(folder)
+    x, y = data.preprocess(images), keras.utils.to_categorical(labels, 10)
+    train.seed_everything(params.seed)
+    bare, piped = (train.compiled("cnn", cfg, x.shape[1:], 10, math.ceil(len(x) / cfg.batch_size)) for _ in "ab")
+    speeds: dict[str, list[float]] = {"bare_fit": [], "pipeline": []}
+    for epoch in range(rounds):
+        for kind, fit in (("bare_fit", lambda: bare.fit(x, y, batch_size=cfg.batch_size, epochs=1, verbose=0)),
+                          ("pipeline", lambda: piped.fit(shards.dataset(params.seed, epoch, cfg.batch_size, 10),
+                                                         epochs=1, shuffle=False, verbose=0))):
+            start = time.perf_counter()
+            fit()
+            speeds[kind].append(len(x) / (time.perf_counter() - start))
+    medians = {kind: round(train.steady_speed(v), 1) for kind, v in speeds.items()}
+    return {**medians, "pipeline_over_bare_fit": round(medians["pipeline"] / medians["bare_fit"], 3),
+            "epochs_each": rounds, "batch_size": cfg.batch_size}
+
+
+def main() -> None:
+    import json
+
+    params = config.load_params()
+    result = {"cnn_input_images_per_second": input_speeds(params),
+              "cnn_test_accuracy_by_epoch": accuracy_curve(params)}
+    print(json.dumps(result, sort_keys=True))
+
+
+if __name__ == "__main__":
+    main()

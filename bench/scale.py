@@ -47,9 +47,10 @@ def main() -> None:
     parser.add_argument("--model", default="dense", choices=["dense", "cnn"])
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "scale.json")
+    parser.add_argument("--mirror", help="where fetch gets MNIST if dataset/ has no copy (folder or base URL)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="mnist-scale-") as tmp:
-        repo = workspace(Path(tmp), quick=False)
+        repo = workspace(Path(tmp), quick=False, mirror=args.mirror)
         run([sys.executable, "-m", "stages.fetch"], repo)
         rows = [row for copies in args.copies for row in measure(repo, copies, args.model, args.epochs)]
     args.out.write_text(json.dumps({"model": args.model, "epochs": args.epochs, "rows": rows}, indent=2,

@@ -34,8 +34,9 @@ def run(cmd: list[str], cwd: Path, env: dict | None = None) -> tuple[float, str]
     return time.perf_counter() - start, done.stdout
 
 
-def workspace(dest: Path, quick: bool) -> Path:
-    """A git + DVC copy of the working tree (tracked and untracked, not ignored) with this dataset folder."""
+def workspace(dest: Path, quick: bool, mirror: str | None = None) -> Path:
+    """A git + DVC copy of the working tree (tracked and untracked, not ignored) with this dataset folder;
+    ``mirror`` (a folder or URL with the gzip files) replaces the dataset's mirrors for ``fetch``."""
     listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, check=True,
                             capture_output=True, text=True).stdout.split("\0")
     for name in filter(None, listed):
@@ -45,11 +46,13 @@ def workspace(dest: Path, quick: bool) -> Path:
     params = yaml.safe_load((dest / "params.yaml").read_text())
     for dataset_dir in (ROOT / params["paths"]["dataset"]).glob("*"):
         shutil.copytree(dataset_dir, dest / params["paths"]["dataset"] / dataset_dir.name)
+    if mirror:
+        params["fetch"]["mirrors"][params["dataset"]] = [str(mirror)]
     if quick:
         params["prepare"].update(QUICK["prepare"])
         for model in params["train"].values():
             model["epochs"] = QUICK["epochs"]
-        (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     git = ["git", "-c", "user.name=bench", "-c", "user.email=bench@localhost"]
     for cmd in (["git", "init", "-q"], ["git", "add", "-A"], git + ["commit", "-qm", "bench"]):
         subprocess.run(cmd, cwd=dest, check=True)
@@ -103,9 +106,10 @@ def main() -> None:
     parser.add_argument("--baseline-epochs", type=int, default=10, help="the seed names no number; 10 is about "
                         "two minutes of its training here, as the speed issue measured it")
     parser.add_argument("--quick", action="store_true", help="2,000 images and 1 epoch: checks the bench, not speed")
+    parser.add_argument("--mirror", help="where fetch gets MNIST if dataset/ has no copy (folder or base URL)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="mnist-bench-") as tmp:
-        repo = workspace(Path(tmp), args.quick)
+        repo = workspace(Path(tmp), args.quick, args.mirror)
         tf_import, _ = run([sys.executable, "-c", "import tensorflow"], repo)
         ours = pipeline(repo)
         probe = json.loads(run([sys.executable, "-m", "bench.probe"], repo)[1].splitlines()[-1])

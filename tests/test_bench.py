@@ -1,0 +1,66 @@
+"""The benchmark runs end to end (quick mode: 2,000 images, one epoch) and reports what the speed issue asks;
+the targets that hold on any machine are asserted: a no-op ``dvc repro`` runs nothing in under 3 seconds, a
+plot setting reruns ``plots`` alone, and ``prepare`` handles all 70,000 images in under a second."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from conftest import ROOT, tiny_params
+
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory, mnist_dir) -> dict:
+    out = tmp_path_factory.mktemp("bench") / "results.json"
+    cmd = [sys.executable, "-m", "bench.speed", "--quick", "--mirror", str(mnist_dir), "--out", str(out)]
+    done = subprocess.run(cmd, cwd=ROOT,
+                          capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    assert "repro_wall_over_baseline_wall" in done.stdout
+    return json.loads(out.read_text())
+
+
+def test_every_stage_timed(quick):
+    stages = {s["stage"]: s for s in quick["pipeline"]["stages"]}
+    assert set(stages) == {"fetch", "prepare", "train@dense", "train@cnn", "evaluate@dense", "evaluate@cnn",
+                           "export@dense", "export@cnn", "plots"}
+    assert not stages["prepare"]["tensorflow"] and not stages["plots"]["tensorflow"]
+    assert stages["train@cnn"]["tensorflow"] and stages["train@cnn"]["peak_rss_mb"] > 100
+    assert all(s["startup_seconds"] > 0 and s["run_seconds"] >= 0 for s in stages.values())
+    assert quick["pipeline"]["repro_forced_seconds"] >= quick["pipeline"]["stage_seconds_sum"] * 0.9
+
+
+def test_noop_and_plot_setting(quick):
+    pipeline = quick["pipeline"]
+    assert pipeline["repro_noop_ran"] == [] and pipeline["repro_noop_seconds"] < 3
+    assert pipeline["plot_setting_change_ran"] == ["plots"]
+
+
+def test_figures_and_ratios(quick):
+    models = quick["pipeline"]["models"]
+    for m in ("dense", "cnn"):
+        assert 0 < models[m]["accuracy"] <= 1 and models[m]["train_images_per_second"] > 0
+        assert models[m]["eval_images_per_second"] > 0 and quick["baseline"][m]["train_seconds"] > 0
+    curve = quick["probe"]["cnn_test_accuracy_by_epoch"]
+    assert [e["epoch"] for e in curve["epochs"]] == [1] and "first_0.990" in curve
+    speeds = quick["probe"]["cnn_input_images_per_second"]
+    assert speeds["bare_fit"] > 0 and speeds["pipeline"] > 0
+    assert set(quick["ratios"]) >= {"repro_wall_over_baseline_wall", "cnn_pipeline_over_bare_fit_images_per_second"}
+    assert quick["tensorflow_import_seconds"] > 0
+
+
+def test_prepare_all_of_mnist_under_a_second(tmp_path, mnist_dir):
+    params = tiny_params(mnist_dir, train_limit=None, test_limit=None)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "MNIST_STAGE_TIMINGS": str(tmp_path / "t.jsonl")}
+    for stage in ("fetch", "prepare"):
+        done = subprocess.run([sys.executable, "-m", f"stages.{stage}"], cwd=tmp_path, env=env, capture_output=True,
+                              text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+    line = json.loads((tmp_path / "t.jsonl").read_text().splitlines()[-1])
+    assert line["stage"] == "prepare" and line["run_seconds"] < 1.0, line

@@ -1,26 +1,30 @@
-"""The seed's recipe, for comparison: both architectures trained with Keras defaults in one process.
+"""A recipe trained on plain in-memory arrays in one process, on whatever Keras backend is set.
 
-Keras defaults as the seed describes them: batch 32, Adam at 1e-3, no learning-rate schedule, no label
-smoothing, no augmentation; the same train/test arrays as the pipeline (``artifacts/data``). Prints one JSON
-line: per model, test accuracy, training seconds and training images/second; the process' wall time (TensorFlow's
-start-up included, as for the seed's ``python main.py``) and peak memory.
-Command: ``python -m bench.baseline [--epochs N] [--data artifacts/data]``.
+``--recipe seed`` (the baseline of ``bench.speed``): Keras defaults as the seed describes them: batch 32, Adam at
+1e-3, no learning-rate schedule, no label smoothing, no augmentation. ``--recipe pipeline``: ``train.<model>``'s
+own recipe from params.yaml. Both models, the same architectures and the same train/test arrays as the pipeline
+(``artifacts/data``). Needs Keras but not TensorFlow, so it also measures a GPU machine that has only JAX or
+PyTorch (``KERAS_BACKEND=jax``). Prints one JSON line: per model, test accuracy, training seconds and images/second,
+evaluation images/second; the process' wall time (the backend's start-up included, as for the seed's ``python
+main.py``), peak memory, the backend and the accelerators it sees.
+Command: ``python -m bench.baseline [--recipe seed|pipeline] [--epochs N] [--data artifacts/data]``.
 """
 from __future__ import annotations
 
 import argparse
 import dataclasses
 import json
+import math
 import resource
 import time
 
 START = time.perf_counter()
 
-import keras  # noqa: E402  (timed: TensorFlow's start-up is part of the baseline's wall time)
+import keras  # noqa: E402  (timed: the backend's start-up is part of the baseline's wall time)
 
 from stages import config, data, models  # noqa: E402
 
-BATCH_SIZE, LEARNING_RATE = 32, 1e-3
+BATCH_SIZE, LEARNING_RATE, EPOCHS = 32, 1e-3, 10
 
 
 def seed_recipe(cfg: models.ModelConfig, epochs: int) -> models.ModelConfig:
@@ -30,33 +34,60 @@ def seed_recipe(cfg: models.ModelConfig, epochs: int) -> models.ModelConfig:
                                augment=dataclasses.replace(cfg.augment, enabled=False))
 
 
+def accelerators() -> list[str]:
+    """The GPUs the Keras backend trains on; empty on a CPU-only machine."""
+    backend = keras.config.backend()
+    if backend == "jax":
+        import jax
+        return [d.device_kind for d in jax.devices() if d.platform != "cpu"]
+    if backend == "torch":
+        import torch
+        return [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+    import tensorflow as tf
+    return [d.name for d in tf.config.list_physical_devices("GPU")]
+
+
 def train_and_score(name: str, cfg: models.ModelConfig, train: data.Arrays, test: data.Arrays,
                     num_classes: int) -> dict:
-    model = models.build(name, cfg, train[0].shape[1:], num_classes)
-    model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
+    steps = math.ceil(len(train[1]) / cfg.batch_size)
+    model = models.compiled(name, cfg, train[0].shape[1:], num_classes, steps)
+    x, y = data.preprocess(train[0]), keras.utils.to_categorical(train[1], num_classes)
     start = time.perf_counter()
-    model.fit(data.preprocess(train[0]), train[1], batch_size=cfg.batch_size, epochs=cfg.epochs, verbose=2)
+    model.fit(x, y, batch_size=cfg.batch_size, epochs=cfg.epochs, verbose=2)
     seconds = time.perf_counter() - start
-    _, accuracy = model.evaluate(data.preprocess(test[0]), test[1], batch_size=1000, verbose=0)
-    return {"accuracy": round(float(accuracy), 4), "epochs": cfg.epochs, "train_seconds": round(seconds, 2),
-            "train_images_per_second": round(len(train[1]) * cfg.epochs / seconds, 1)}
+    x_test, y_test = data.preprocess(test[0]), keras.utils.to_categorical(test[1], num_classes)
+    _, accuracy = model.evaluate(x_test, y_test, batch_size=1000, verbose=0)  # also compiles predict's graph
+    start = time.perf_counter()
+    model.predict(x_test, batch_size=1000, verbose=0)
+    eval_seconds = time.perf_counter() - start
+    return {"accuracy": round(float(accuracy), 4), "epochs": cfg.epochs, "batch_size": cfg.batch_size,
+            "train_seconds": round(seconds, 2), "train_images_per_second": round(len(y) * cfg.epochs / seconds, 1),
+            "eval_images_per_second": round(len(y_test) / eval_seconds, 1)}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=5, help="epochs per model (the seed gives no number)")
-    parser.add_argument("--data", default=None, help="folder of train.npz/test.npz (default: paths.data)")
+    parser.add_argument("--recipe", choices=("seed", "pipeline"), default="seed")
+    parser.add_argument("--epochs", type=int, default=None,
+                        help=f"epochs per model (default: {EPOCHS} for seed, the seed names no number; params' for pipeline)")
+    parser.add_argument("--data", default=None, help="folder of train/ and test.npz (default: paths.data)")
     args = parser.parse_args()
     params = config.load_params()
     folder = args.data or params.paths.data
     keras.utils.set_random_seed(params.seed)
     train, test = data.load_train(folder), data.load_split(data.split_path(folder, "test"))
     num_classes = len(data.load_class_names(data.split_path(folder, "test")))
-    result = {name: train_and_score(name, seed_recipe(getattr(params.train, name), args.epochs), train, test,
-                                    num_classes) for name in ("dense", "cnn")}
-    result["wall_seconds"] = round(time.perf_counter() - START, 2)
-    result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    result = {}
+    for name in ("dense", "cnn"):
+        cfg = getattr(params.train, name)
+        if args.recipe == "seed":
+            cfg = seed_recipe(cfg, args.epochs or EPOCHS)
+        elif args.epochs:
+            cfg = dataclasses.replace(cfg, epochs=args.epochs)
+        result[name] = train_and_score(name, cfg, train, test, num_classes)
+    result.update(recipe=args.recipe, backend=keras.config.backend(), accelerators=accelerators(),
+                  wall_seconds=round(time.perf_counter() - START, 2),
+                  peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1))
     print(json.dumps(result, sort_keys=True))
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from stages import config, data, inputs, train
+from stages import config, data, inputs, models, train
 
 TARGETS = (0.99, 0.993)
 
@@ -63,7 +63,7 @@ def input_speeds(params: config.Params, rounds: int = 4) -> dict:
     shards, (images, labels) = inputs.Shards.open(folder, stream=False), data.load_train(folder)
     x, y = data.preprocess(images), keras.utils.to_categorical(labels, 10)
     train.seed_everything(params.seed)
-    bare, piped = (train.compiled("cnn", cfg, x.shape[1:], 10, math.ceil(len(x) / cfg.batch_size)) for _ in "ab")
+    bare, piped = (models.compiled("cnn", cfg, x.shape[1:], 10, math.ceil(len(x) / cfg.batch_size)) for _ in "ab")
     speeds: dict[str, list[float]] = {"bare_fit": [], "pipeline": []}
     for epoch in range(rounds):
         for kind, fit in (("bare_fit", lambda: bare.fit(x, y, batch_size=cfg.batch_size, epochs=1, verbose=0)),

@@ -14,6 +14,7 @@ from stages.datasets import DATASETS
 
 PARAMS_FILE = "params.yaml"
 EXPORT_FORMATS = ("h5", "savedmodel", "tflite")
+DTYPE_POLICIES = ("float32", "mixed_bfloat16", "mixed_float16")
 
 
 class ParamsError(ValueError):
@@ -71,6 +72,8 @@ class Recipe:
     augment: AugmentConfig
     input: str  # auto | memory | stream (stages/inputs.py)
     distribute: str  # none | mirrored | multiworker (stages/distribute.py)
+    dtype_policy: str  # Keras dtype policy of the hidden layers: float32 | mixed_bfloat16 | mixed_float16
+    steps_per_execution: int  # training steps per call of the compiled train function
 
 
 @dataclass(frozen=True)
@@ -140,6 +143,8 @@ RANGES: dict[str, tuple[typing.Callable[[typing.Any], bool], str]] = {
     "train.*.label_smoothing": (lambda v: 0 <= v < 1, "a number in [0, 1)"),
     "train.*.input": (lambda v: v in ("auto", "memory", "stream"), "'auto', 'memory' or 'stream'"),
     "train.*.distribute": (lambda v: v in ("none", "mirrored", "multiworker"), "'none', 'mirrored' or 'multiworker'"),
+    "train.*.dtype_policy": (lambda v: v in DTYPE_POLICIES, "one of " + ", ".join(DTYPE_POLICIES)),
+    "train.*.steps_per_execution": (lambda v: v >= 1, "an integer >= 1"),
     "train.*.kernel_size": (lambda v: v >= 1, "an integer >= 1"),
     "train.*.augment.shift": (lambda v: 0 <= v < 0.5, "a number in [0, 0.5)"),
     "train.*.augment.rotation": (lambda v: 0 <= v <= 180, "degrees in [0, 180]"),

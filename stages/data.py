@@ -76,5 +76,9 @@ def load_class_names(path: str | Path) -> tuple[str, ...]:
 
 
 def preprocess(images: np.ndarray) -> np.ndarray:
-    """uint8 pixels 0..255 → float32 0..1; models add their own channel axis (the seed's Reshape layer)."""
-    return images.astype(np.float32) / np.float32(255.0)
+    """uint8 pixels 0..255 → float32 0..1; models add their own channel axis (the seed's Reshape layer).
+    Takes a numpy array, or a TensorFlow tensor inside a ``tf.data`` pipeline (``stages.inputs``), with equal results."""
+    if isinstance(images, np.ndarray):
+        return images.astype(np.float32) / np.float32(255.0)
+    import tensorflow as tf  # only reached with a tensor, so TensorFlow is loaded already; prepare never imports it
+    return tf.cast(images, tf.float32) / 255.0

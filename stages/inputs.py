@@ -2,9 +2,10 @@
 
 Both inputs yield the same batches (so ``train.<model>.input`` changes memory use and speed, not results): an
 epoch visits the shards in an order drawn from (seed, epoch) and each shard's rows in a permutation drawn from
-the same stream; a batch may span two shards. In memory, the images are preprocessed once into one tensor and
-each batch is a ``tf.gather`` inside the ``tf.data`` pipeline (as fast as ``model.fit`` on arrays; bench/probe.py).
-Streamed, a Python generator reads one uint8 shard at a time and ``data.preprocess`` scales each batch.
+the same stream; a batch may span two shards. In memory, the uint8 images of all shards are one tensor (a byte
+per pixel: 4× less than float32) and each batch is a ``tf.gather`` then ``data.preprocess`` inside the ``tf.data``
+pipeline (as fast as ``model.fit`` on arrays; bench/probe.py). Streamed, a Python generator reads one uint8 shard at
+a time and ``data.preprocess`` scales each batch.
 """
 from __future__ import annotations
 
@@ -58,7 +59,7 @@ class Shards:
 
     def __init__(self, sizes: list[int], load: Callable[[int], data.Arrays], stream: bool):
         self.sizes, self.stream, self._load = sizes, stream, load
-        self._held = {} if stream else {i: load(i) for i in range(len(sizes))}
+        self._held: dict[int, data.Arrays] = {}  # the last shard loaded
         self.image_shape = self(0)[0].shape[1:]
         self._tensors: tuple[tf.Tensor, tf.Tensor] | None = None  # memory input: all images, made on first use
 
@@ -73,10 +74,15 @@ class Shards:
         return cls([data.split_size(path) for path in paths], lambda i: data.load_split(paths[i]), stream)
 
     def _in_memory(self) -> tuple[tf.Tensor, tf.Tensor]:
+        """All shards' uint8 images and int32 labels, filled in shard by shard: at most the data twice over
+        (array, then tensor) and one shard, while it is made."""
         if self._tensors is None:
-            parts = [self(i) for i in range(len(self.sizes))]
-            self._tensors = (tf.constant(data.preprocess(np.concatenate([p[0] for p in parts]))),
-                             tf.constant(np.concatenate([p[1] for p in parts]).astype(np.int32)))
+            images = np.empty((len(self), *self.image_shape), dtype=np.uint8)
+            labels = np.empty(len(self), dtype=np.int32)
+            for index, start in enumerate(np.cumsum([0, *self.sizes[:-1]])):
+                images[start: start + self.sizes[index]], labels[start: start + self.sizes[index]] = self(index)
+            self._held = {}
+            self._tensors = (tf.constant(images), tf.constant(labels))
         return self._tensors
 
     def __len__(self) -> int:
@@ -84,7 +90,8 @@ class Shards:
 
     def __call__(self, index: int) -> data.Arrays:
         if index not in self._held:
-            self._held = {index: self._load(index)}  # streaming: the previous shard is dropped first
+            self._held = {}  # the previous shard is dropped first
+            self._held = {index: self._load(index)}
         return self._held[index]
 
     def dataset(self, seed: int, epoch: int, batch_size: int, num_classes: int) -> tf.data.Dataset:
@@ -100,7 +107,7 @@ class Shards:
             offsets = np.cumsum([0, *self.sizes])
             rows = np.concatenate([offsets[shard] + perm for shard, perm in order])  # as `batches` visits them
             ds = tf.data.Dataset.from_tensor_slices(rows).batch(batch_size).map(
-                lambda i: (tf.gather(images, i), tf.one_hot(tf.gather(labels, i), num_classes)))
+                lambda i: (data.preprocess(tf.gather(images, i)), tf.one_hot(tf.gather(labels, i), num_classes)))
         # Known length: Keras' progress bar shows the total; DATA sharding: each worker of a multi-worker
         # strategy keeps its part of every batch (a generator has no files to shard by).
         ds = ds.apply(tf.data.experimental.assert_cardinality(-(-len(self) // batch_size))).prefetch(2)

@@ -11,6 +11,7 @@ Command: ``python -m stages.train dense|cnn``.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import math
 import shutil
@@ -54,24 +55,6 @@ class EpochsOf(keras.callbacks.ProgbarLogger):
         self.epochs = self.total
 
 
-def make_optimizer(cfg: config.Recipe, steps_per_epoch: int) -> keras.optimizers.Optimizer:
-    lr: float | keras.optimizers.schedules.LearningRateSchedule = cfg.learning_rate
-    if cfg.schedule == "cosine":
-        lr = keras.optimizers.schedules.CosineDecay(cfg.learning_rate, decay_steps=steps_per_epoch * cfg.epochs)
-    return keras.optimizers.Adam(learning_rate=lr)
-
-
-def compiled(name: str, cfg: models.ModelConfig, input_shape: tuple[int, ...], num_classes: int,
-             steps_per_epoch: int) -> keras.Model:
-    model = models.build(name, cfg, input_shape, num_classes)
-    model.compile(
-        optimizer=make_optimizer(cfg, steps_per_epoch),
-        loss=keras.losses.CategoricalCrossentropy(label_smoothing=cfg.label_smoothing),
-        metrics=["accuracy"],
-    )
-    return model
-
-
 class ValidationTime(keras.callbacks.Callback):
     """Seconds spent on validation, kept out of the training throughput."""
 
@@ -101,7 +84,7 @@ def fit(name: str, cfg: models.ModelConfig, train: inputs.Shards, val: data.Arra
     with (strategy or tf.distribute.get_strategy()).scope():
         restored = checkpoint.load(*resume) if resume else None
         steps = math.ceil(len(train) / cfg.batch_size)
-        model, rows = restored or (compiled(name, cfg, train.image_shape, num_classes, steps), [])
+        model, rows = restored or (models.compiled(name, cfg, train.image_shape, num_classes, steps), [])
     if restored:
         print(f"train: {name}: resuming after epoch {len(rows)} of {cfg.epochs} from {resume[0]}", flush=True)
     progress, validation, speeds = EpochsOf(cfg.epochs), ValidationTime(), []
@@ -129,6 +112,33 @@ def seed_everything(seed: int) -> None:
     tf.config.experimental.enable_op_determinism()
 
 
+def slow_bf16(policy: str, cpu_flags: str) -> bool:
+    """bf16 on a CPU without bf16 instructions is emulated, slower than float32; a GPU makes it fast."""
+    return policy == "mixed_bfloat16" and not tf.config.list_physical_devices("GPU") \
+        and not {"avx512_bf16", "amx_bf16"} & set(cpu_flags.split())
+
+
+def cpu_flags() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next((line.split(":", 1)[1] for line in f if line.startswith("flags")), "")
+    except OSError:
+        return ""
+
+
+def as_run_here(name: str, cfg: models.ModelConfig) -> models.ModelConfig:
+    """``cfg`` as this machine and strategy can run it; each change or slow choice is noted on stderr."""
+    if slow_bf16(cfg.dtype_policy, cpu_flags()):
+        print(f"train: warning: train.{name}.dtype_policy is mixed_bfloat16 but this CPU has no bf16 instructions "
+              "(avx512_bf16, amx_bf16) and there is no GPU: float32 is faster here", file=sys.stderr, flush=True)
+    if cfg.distribute == "multiworker" and cfg.steps_per_execution > 1:
+        # Keras 3.15's multi-step loop leaves a placeholder unfed under MultiWorkerMirroredStrategy; one step per
+        # call changes the speed only (tests/test_reproducibility.py).
+        print(f"train: {name}: steps_per_execution {cfg.steps_per_execution} -> 1 under multiworker", flush=True)
+        cfg = dataclasses.replace(cfg, steps_per_execution=1)
+    return cfg
+
+
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1 or args[0] not in models.BUILDERS:
@@ -137,6 +147,7 @@ def main(argv: list[str] | None = None) -> None:
     cfg = getattr(params.train, name)
     strategy, chief = distribute.strategy(cfg.distribute), distribute.is_chief()
     seed_everything(params.seed)
+    cfg = as_run_here(name, cfg)
     folder, logs = params.paths.data, Path(params.paths.train_logs) / name
     stream = cfg.input == "stream" or (cfg.input == "auto" and not inputs.fits_in_memory(folder))
     train, val_path = inputs.Shards.open(folder, stream), data.split_path(folder, "val")

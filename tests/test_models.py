@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import keras
 import numpy as np
 import pytest
 
@@ -49,7 +50,8 @@ def test_default_params_build_the_seed_architecture(name, table, total):
 def test_architecture_follows_params():
     cfg = config.CnnConfig(conv_filters=(8,), kernel_size=5, dense_units=16, epochs=1, batch_size=1,
                            learning_rate=1e-3, schedule="constant", label_smoothing=0.0,
-                           augment=PARAMS.train.cnn.augment, input="memory", distribute="none")
+                           augment=PARAMS.train.cnn.augment, input="memory", distribute="none",
+                           dtype_policy="float32", steps_per_execution=1)
     model = models.build("cnn", cfg, (28, 28), 10)
     assert [t[1] for t in layer_table(model)] == [(28, 28, 1), (28, 28, 8), (14, 14, 8), (1568,), (16,), (10,)]
 
@@ -92,15 +94,32 @@ def test_augmentation_acts_in_training_only():
     assert np.abs(model(x, training=True) - plain(x)).max() > 1e-3
 
 
-def test_inference_model_shares_weights_and_drops_random_ops(tmp_path):
+def test_inference_model_copies_weights_and_drops_random_ops(tmp_path):
     """What ``train`` saves: same outputs as the augmented model at inference, and TFLite converts it (a random
     layer in the graph would stop the converter)."""
     from stages import export, predictor
 
-    model = models.build("cnn", augmented("cnn"), (28, 28), 10)
+    model = models.build("cnn", dataclasses.replace(augmented("cnn"), dtype_policy="float32"), (28, 28), 10)
     stripped = models.inference_model(model)
     assert models.inference_model(stripped) is stripped
     x = np.random.default_rng(1).random((5, 28, 28), np.float32)
     assert np.allclose(model(x, training=False), stripped(x), atol=1e-6)
     export.export(stripped, tmp_path, ("tflite",))
     assert np.allclose(predictor.load(tmp_path / "model.tflite", "tflite")(x), stripped(x), atol=1e-5)
+
+
+@pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])
+def test_mixed_precision_trains_low_precision_and_saves_float32(policy):
+    cfg = dataclasses.replace(augmented("cnn"), dtype_policy=policy)
+    model = models.compiled("cnn", cfg, (28, 28), 10, steps_per_epoch=10)
+    conv = next(layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D))
+    assert conv.compute_dtype == policy.removeprefix("mixed_") and conv.variable_dtype == "float32"
+    assert model.layers[-1].compute_dtype == "float32"  # the softmax stays float32
+    assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer) == (policy == "mixed_float16")
+    saved = models.inference_model(model)
+    assert layer_table(saved) == CNN_TABLE
+    assert {layer.dtype_policy.name for layer in saved.layers} == {"float32"}
+    assert all(np.array_equal(a, b) for a, b in zip(saved.get_weights(), model.get_weights()))
+    images = np.random.default_rng(0).random((8, 28, 28), dtype=np.float32)
+    trained, served = model.predict(images, verbose=0), saved.predict(images, verbose=0)
+    assert served.dtype == np.float32 and np.allclose(trained, served, atol=0.02)

@@ -13,9 +13,10 @@ def tiny_data(seed: int, n: int):
     return rng.integers(0, 256, (n, 28, 28), dtype=np.uint8), rng.integers(0, 10, n).astype(np.uint8)
 
 
-def weights_after_training(seed: int, tmp_path):
+def weights_after_training(seed: int, tmp_path, steps_per_execution: int = 1):
     cfg = config.DenseConfig(hidden_units=(16,), epochs=2, batch_size=32, learning_rate=1e-3, schedule="cosine",
-                             label_smoothing=0.1, augment=NO_AUGMENT, input="memory", distribute="none")
+                             label_smoothing=0.1, augment=NO_AUGMENT, input="memory", distribute="none",
+                             dtype_policy="float32", steps_per_execution=steps_per_execution)
     train.seed_everything(seed)
     model, _ = train.fit("dense", cfg, inputs.Shards.of_arrays(tiny_data(0, 256)), tiny_data(1, 64), 10,
                          tmp_path / f"history{seed}.csv", seed)
@@ -38,3 +39,16 @@ def test_classification_metrics_by_hand():
     assert m["per_class"]["1"]["precision"] == 2 / 3 and m["per_class"]["1"]["recall"] == 1.0
     assert m["per_class"]["2"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0}
     assert m["loss"] > 0 and m["test_images"] == 5
+
+
+def test_steps_per_execution_changes_speed_not_weights(tmp_path):
+    first = weights_after_training(7, tmp_path)
+    looped = weights_after_training(7, tmp_path, steps_per_execution=3)  # 8 steps per epoch: 3 + 3 + 2
+    assert all(np.array_equal(a, b) for a, b in zip(first, looped))
+
+
+def test_bf16_on_a_cpu_without_bf16_instructions_is_flagged():
+    assert train.slow_bf16("mixed_bfloat16", "fpu sse2 avx2 avx512f")  # no GPU in the test environment
+    assert not train.slow_bf16("mixed_bfloat16", "fpu avx512f avx512_bf16")
+    assert not train.slow_bf16("mixed_bfloat16", "fpu amx_bf16 amx_tile")
+    assert not train.slow_bf16("float32", "fpu sse2")

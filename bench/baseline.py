@@ -1,7 +1,7 @@
 """A recipe trained on plain in-memory arrays in one process, on whatever Keras backend is set.
 
 ``--recipe seed`` (the baseline of ``bench.speed``): Keras defaults as the seed describes them: batch 32, Adam at
-1e-3, no learning-rate schedule, no label smoothing, no augmentation. ``--recipe pipeline``: ``train.<model>``'s
+1e-3, no learning-rate schedule, no label smoothing, no augmentation, float32, one step per call. ``--recipe pipeline``: ``train.<model>``'s
 own recipe from params.yaml. Both models, the same architectures and the same train/test arrays as the pipeline
 (``artifacts/data``). Needs Keras but not TensorFlow, so it also measures a GPU machine that has only JAX or
 PyTorch (``KERAS_BACKEND=jax``). Prints one JSON line: per model, test accuracy, training seconds and images/second,
@@ -30,8 +30,8 @@ BATCH_SIZE, LEARNING_RATE, EPOCHS = 32, 1e-3, 10
 def seed_recipe(cfg: models.ModelConfig, epochs: int) -> models.ModelConfig:
     """``cfg``'s architecture with the seed's training recipe."""
     return dataclasses.replace(cfg, epochs=epochs, batch_size=BATCH_SIZE, learning_rate=LEARNING_RATE,
-                               schedule="constant", label_smoothing=0.0,
-                               augment=dataclasses.replace(cfg.augment, enabled=False))
+                               schedule="constant", label_smoothing=0.0, dtype_policy="float32",
+                               steps_per_execution=1, augment=dataclasses.replace(cfg.augment, enabled=False))
 
 
 def accelerators() -> list[str]:

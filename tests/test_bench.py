@@ -3,6 +3,7 @@ the targets that hold on any machine are asserted: a no-op ``dvc repro`` runs no
 plot setting reruns ``plots`` alone, and ``prepare`` handles all 70,000 images in under a second."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -64,3 +65,19 @@ def test_prepare_all_of_mnist_under_a_second(tmp_path, mnist_dir):
         assert done.returncode == 0, done.stderr
     line = json.loads((tmp_path / "t.jsonl").read_text().splitlines()[-1])
     assert line["stage"] == "prepare" and line["run_seconds"] < 1.0, line
+
+
+@pytest.mark.parametrize("name", ["dense", "cnn"])
+def test_baseline_trains_the_seeds_way_whatever_params_say(name):
+    """The baseline keeps the architecture from params.yaml but none of the pipeline's speed-ups or recipe."""
+    from bench import baseline
+    from stages import config
+
+    cfg = getattr(config.load_params(ROOT / "params.yaml").train, name)
+    seed = baseline.seed_recipe(cfg, 10)
+    assert (seed.epochs, seed.batch_size, seed.learning_rate, seed.schedule, seed.label_smoothing,
+            seed.dtype_policy, seed.steps_per_execution, seed.augment.enabled) \
+        == (10, 32, 1e-3, "constant", 0.0, "float32", 1, False)
+    recipe_fields = {f.name for f in dataclasses.fields(config.Recipe)}
+    arch = {k: v for k, v in dataclasses.asdict(cfg).items() if k not in recipe_fields}
+    assert arch and arch == {k: v for k, v in dataclasses.asdict(seed).items() if k not in recipe_fields}

@@ -123,3 +123,13 @@ def test_streamed_training_sees_every_copy(scaled):
     history = (scaled / "artifacts/train/dense/history.csv").read_text().splitlines()
     assert len(history) == 3  # header and two epochs
     assert (scaled / "artifacts/models/dense.keras").is_file()
+
+
+def test_memory_input_holds_a_byte_per_pixel_and_no_loaded_shards():
+    parts = [arrays(40, s) for s in range(3)]
+    shards = inputs.Shards([40] * 3, lambda i: parts[i], stream=False)
+    list(shards.dataset(0, 0, 32, 10).take(1))
+    images, labels = shards._in_memory()
+    assert images.dtype.name == "uint8" and tuple(images.shape) == (120, 28, 28) and labels.shape == (120,)
+    assert np.array_equal(images.numpy(), np.concatenate([p[0] for p in parts]))
+    assert shards._held == {}  # the numpy shards are not kept beside the tensor

@@ -82,7 +82,8 @@ class Shards:
             for index, start in enumerate(np.cumsum([0, *self.sizes[:-1]])):
                 images[start: start + self.sizes[index]], labels[start: start + self.sizes[index]] = self(index)
             self._held = {}
-            self._tensors = (tf.constant(images), tf.constant(labels))
+            with tf.device("/CPU:0"):  # where tf.data runs; on a GPU machine it would otherwise land in GPU memory
+                self._tensors = (tf.constant(images), tf.constant(labels))
         return self._tensors
 
     def __len__(self) -> int:

@@ -65,7 +65,9 @@ def test_misspelled_set_param_is_refused(repo):
 
 
 def test_queued_sweep_then_show_and_diff(repo):
-    sh("dvc", "exp", "run", "--queue", "-S", "train.cnn.learning_rate=0.0005,0.004", cwd=repo)
+    default = yaml.safe_load((repo / "params.yaml").read_text())["train"]["cnn"]["learning_rate"]
+    rates = (default / 8, default * 2)  # neither is the baseline's, so the rows below are the two experiments'
+    sh("dvc", "exp", "run", "--queue", "-S", f"train.cnn.learning_rate={rates[0]},{rates[1]}", cwd=repo)
     assert sh("dvc", "queue", "status", cwd=repo).count("Queued") == 2
     sh("dvc", "queue", "start", cwd=repo)
     deadline = time.monotonic() + 600
@@ -76,7 +78,7 @@ def test_queued_sweep_then_show_and_diff(repo):
 
     rows = exp_rows(repo)
     swept = {name: row for name, row in rows.items()
-             if row["params"]["train"]["cnn"]["learning_rate"] in (0.0005, 0.004)}
+             if row["params"]["train"]["cnn"]["learning_rate"] in rates}
     assert len(swept) == 2, rows.keys()
     for row in swept.values():
         assert set(TRACKED) <= set(row["metrics"])

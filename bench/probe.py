@@ -55,7 +55,7 @@ def accuracy_curve(params: config.Params) -> dict:
     return {"epochs": probe.epochs, **{f"first_{t:.3f}": first_reaching(probe.epochs, t) for t in TARGETS}}
 
 
-def input_speeds(params: config.Params, rounds: int = 4) -> dict:
+def input_speeds(params: config.Params, rounds: int = 6) -> dict:
     """CNN training images/second, the pipeline's input against a bare ``model.fit`` on float arrays (same model
     and batch size): epochs alternate between the two, so a noisy machine slows both alike. Medians of the
     rounds after the first (which traces the graphs)."""

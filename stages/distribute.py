@@ -3,14 +3,19 @@
 ``none`` is TensorFlow's default: one device, the GPU when there is one. ``mirrored`` copies the model to
 every GPU of this machine (or, with none, every logical CPU device) and splits each batch between them.
 ``multiworker`` does the same across machines described by the ``TF_CONFIG`` environment variable; every
-worker runs ``python -m stages.train <model>`` and only the chief writes outputs.
+worker runs ``python -m stages.train <model>`` and only the chief writes outputs. ``as_run_here`` adapts a
+model's section to what this machine and strategy run well.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+import sys
 
 import tensorflow as tf
+
+from stages import config
 
 KINDS = ("none", "mirrored", "multiworker")
 
@@ -57,3 +62,31 @@ def is_chief() -> bool:
     if "chief" in cluster:
         return task.get("type") == "chief"
     return task.get("type", "worker") == "worker" and int(task.get("index", 0)) == 0
+
+
+def slow_bf16(policy: str, cpu_flags: str) -> bool:
+    """bf16 on a CPU without bf16 instructions is emulated, slower than float32; a GPU makes it fast."""
+    return policy == "mixed_bfloat16" and not tf.config.list_physical_devices("GPU") \
+        and not {"avx512_bf16", "amx_bf16"} & set(cpu_flags.split())
+
+
+def cpu_flags() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next((line.split(":", 1)[1] for line in f if line.startswith("flags")), "")
+    except OSError:
+        return ""
+
+
+def as_run_here(name: str, cfg: config.Recipe) -> config.Recipe:
+    """``cfg`` as this machine and strategy can run it; each change or slow choice is noted on stderr."""
+    if slow_bf16(cfg.dtype_policy, cpu_flags()):
+        print(f"train: warning: train.{name}.dtype_policy is mixed_bfloat16 but this CPU has no bf16 instructions "
+              "(avx512_bf16, amx_bf16) and there is no GPU: float32 is faster here", file=sys.stderr, flush=True)
+    if cfg.distribute == "multiworker" and cfg.steps_per_execution > 1:
+        # Keras 3.15's multi-step loop leaves a placeholder unfed under MultiWorkerMirroredStrategy; one step per
+        # call changes the speed only (tests/test_reproducibility.py).
+        print(f"train: {name}: steps_per_execution {cfg.steps_per_execution} -> 1 under multiworker",
+              file=sys.stderr, flush=True)
+        cfg = dataclasses.replace(cfg, steps_per_execution=1)
+    return cfg

@@ -11,7 +11,6 @@ Command: ``python -m stages.train dense|cnn``.
 from __future__ import annotations
 
 import csv
-import dataclasses
 import io
 import math
 import shutil
@@ -112,33 +111,6 @@ def seed_everything(seed: int) -> None:
     tf.config.experimental.enable_op_determinism()
 
 
-def slow_bf16(policy: str, cpu_flags: str) -> bool:
-    """bf16 on a CPU without bf16 instructions is emulated, slower than float32; a GPU makes it fast."""
-    return policy == "mixed_bfloat16" and not tf.config.list_physical_devices("GPU") \
-        and not {"avx512_bf16", "amx_bf16"} & set(cpu_flags.split())
-
-
-def cpu_flags() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            return next((line.split(":", 1)[1] for line in f if line.startswith("flags")), "")
-    except OSError:
-        return ""
-
-
-def as_run_here(name: str, cfg: models.ModelConfig) -> models.ModelConfig:
-    """``cfg`` as this machine and strategy can run it; each change or slow choice is noted on stderr."""
-    if slow_bf16(cfg.dtype_policy, cpu_flags()):
-        print(f"train: warning: train.{name}.dtype_policy is mixed_bfloat16 but this CPU has no bf16 instructions "
-              "(avx512_bf16, amx_bf16) and there is no GPU: float32 is faster here", file=sys.stderr, flush=True)
-    if cfg.distribute == "multiworker" and cfg.steps_per_execution > 1:
-        # Keras 3.15's multi-step loop leaves a placeholder unfed under MultiWorkerMirroredStrategy; one step per
-        # call changes the speed only (tests/test_reproducibility.py).
-        print(f"train: {name}: steps_per_execution {cfg.steps_per_execution} -> 1 under multiworker", flush=True)
-        cfg = dataclasses.replace(cfg, steps_per_execution=1)
-    return cfg
-
-
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1 or args[0] not in models.BUILDERS:
@@ -147,7 +119,7 @@ def main(argv: list[str] | None = None) -> None:
     cfg = getattr(params.train, name)
     strategy, chief = distribute.strategy(cfg.distribute), distribute.is_chief()
     seed_everything(params.seed)
-    cfg = as_run_here(name, cfg)
+    cfg = distribute.as_run_here(name, cfg)
     folder, logs = params.paths.data, Path(params.paths.train_logs) / name
     stream = cfg.input == "stream" or (cfg.input == "auto" and not inputs.fits_in_memory(folder))
     train, val_path = inputs.Shards.open(folder, stream), data.split_path(folder, "val")

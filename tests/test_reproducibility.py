@@ -1,9 +1,11 @@
 """Same params, same results: training twice with one seed gives bit-identical weights and metrics."""
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
-from stages import config, evaluate, inputs, train
+from stages import config, distribute, evaluate, inputs, train
 
 NO_AUGMENT = config.AugmentConfig(enabled=False, shift=0.0, rotation=0.0, zoom=0.0)
 
@@ -48,7 +50,16 @@ def test_steps_per_execution_changes_speed_not_weights(tmp_path):
 
 
 def test_bf16_on_a_cpu_without_bf16_instructions_is_flagged():
-    assert train.slow_bf16("mixed_bfloat16", "fpu sse2 avx2 avx512f")  # no GPU in the test environment
-    assert not train.slow_bf16("mixed_bfloat16", "fpu avx512f avx512_bf16")
-    assert not train.slow_bf16("mixed_bfloat16", "fpu amx_bf16 amx_tile")
-    assert not train.slow_bf16("float32", "fpu sse2")
+    assert distribute.slow_bf16("mixed_bfloat16", "fpu sse2 avx2 avx512f")  # no GPU in the test environment
+    assert not distribute.slow_bf16("mixed_bfloat16", "fpu avx512f avx512_bf16")
+    assert not distribute.slow_bf16("mixed_bfloat16", "fpu amx_bf16 amx_tile")
+    assert not distribute.slow_bf16("float32", "fpu sse2")
+
+
+def test_multiworker_runs_one_step_per_call(capsys):
+    cfg = config.DenseConfig(hidden_units=(16,), epochs=2, batch_size=32, learning_rate=1e-3, schedule="cosine",
+                             label_smoothing=0.1, augment=NO_AUGMENT, input="memory", distribute="multiworker",
+                             dtype_policy="float32", steps_per_execution=16)
+    assert distribute.as_run_here("dense", cfg).steps_per_execution == 1
+    assert "steps_per_execution 16 -> 1 under multiworker" in capsys.readouterr().err
+    assert distribute.as_run_here("dense", dataclasses.replace(cfg, distribute="mirrored")).steps_per_execution == 16

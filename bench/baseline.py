@@ -1,12 +1,12 @@
 """A recipe trained on plain in-memory arrays in one process, on whatever Keras backend is set.
 
 ``--recipe seed`` (the baseline of ``bench.speed``): Keras defaults as the seed describes them: batch 32, Adam at
-1e-3, no learning-rate schedule, no label smoothing, no augmentation, float32, one step per call. ``--recipe pipeline``: ``train.<model>``'s
-own recipe from params.yaml. Both models, the same architectures and the same train/test arrays as the pipeline
-(``artifacts/data``). Needs Keras but not TensorFlow, so it also measures a GPU machine that has only JAX or
-PyTorch (``KERAS_BACKEND=jax``). Prints one JSON line: per model, test accuracy, training seconds and images/second,
-evaluation images/second; the process' wall time (the backend's start-up included, as for the seed's ``python
-main.py``), peak memory, the backend and the accelerators it sees.
+1e-3, no learning-rate schedule, no label smoothing, no augmentation, float32, one step per call.
+``--recipe pipeline``: ``train.<model>``'s own recipe from params.yaml. Both models, the same architectures and
+the same train/test arrays as the pipeline (``artifacts/data``). Needs Keras but not TensorFlow, so it also
+measures a GPU machine that has only JAX or PyTorch (``KERAS_BACKEND=jax``). Prints one JSON line: per model, test
+accuracy, training seconds and images/second, evaluation images/second; the process' wall time (the backend's
+start-up included, as for the seed's ``python main.py``), peak memory, the backend and the accelerators it sees.
 Command: ``python -m bench.baseline [--recipe seed|pipeline] [--epochs N] [--data artifacts/data]``.
 """
 from __future__ import annotations
@@ -69,7 +69,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--recipe", choices=("seed", "pipeline"), default="seed")
     parser.add_argument("--epochs", type=int, default=None,
-                        help=f"epochs per model (default: {EPOCHS} for seed, the seed names no number; params' for pipeline)")
+                        help=f"epochs per model (default: {EPOCHS} for seed, the seed names no number; "
+                        "params' for pipeline)")
     parser.add_argument("--data", default=None, help="folder of train/ and test.npz (default: paths.data)")
     args = parser.parse_args()
     params = config.load_params()

@@ -49,7 +49,7 @@ def accuracy_curve(params: config.Params) -> dict:
     probe = TestAccuracy(test)
     train.seed_everything(params.seed)
     with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stdout(io.StringIO()):
-        train.fit("cnn", params.train.cnn, inputs.Shards.open(folder, stream=False), val,
+        train.fit("cnn", params.train.cnn, inputs.Shards.open(data.train_shards(folder), stream=False), val,
                   len(data.load_class_names(data.split_path(folder, "test"))), Path(tmp) / "history.csv",
                   params.seed, callbacks=(probe,))
     return {"epochs": probe.epochs, **{f"first_{t:.3f}": first_reaching(probe.epochs, t) for t in TARGETS}}
@@ -60,7 +60,7 @@ def input_speeds(params: config.Params, rounds: int = 6) -> dict:
     and batch size): epochs alternate between the two, so a noisy machine slows both alike. Medians of the
     rounds after the first (which traces the graphs)."""
     cfg, folder = params.train.cnn, params.paths.data
-    shards, (images, labels) = inputs.Shards.open(folder, stream=False), data.load_train(folder)
+    shards, (images, labels) = inputs.Shards.open(data.train_shards(folder), stream=False), data.load_train(folder)
     x, y = data.preprocess(images), keras.utils.to_categorical(labels, 10)
     train.seed_everything(params.seed)
     bare, piped = (models.compiled("cnn", cfg, x.shape[1:], 10, math.ceil(len(x) / cfg.batch_size)) for _ in "ab")

@@ -5,7 +5,9 @@ the training split (``prepare.copies``), so that training can stream data that d
 """
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
@@ -48,22 +50,26 @@ def save_split(path: str | Path, images: np.ndarray, labels: np.ndarray, class_n
         np.savez(f, images=images, labels=labels, class_names=np.array(class_names, dtype=str))
 
 
-def load_split(path: str | Path) -> Arrays:
-    """Return (images uint8 N×H×W, labels uint8 N) from a ``.npz`` written by ``prepare``."""
+@contextlib.contextmanager
+def _arrays(path: str | Path) -> Iterator[np.lib.npyio.NpzFile]:
+    """A split's ``.npz``; a missing ``images`` or ``labels`` array is a ``ValueError`` naming the file."""
     try:
         with np.load(path) as npz:
-            return npz["images"], npz["labels"]
+            yield npz
     except KeyError as err:
         raise ValueError(f"{path}: missing array {err}, expected 'images' and 'labels'") from None
+
+
+def load_split(path: str | Path) -> Arrays:
+    """Return (images uint8 N×H×W, labels uint8 N) from a ``.npz`` written by ``prepare``."""
+    with _arrays(path) as npz:
+        return npz["images"], npz["labels"]
 
 
 def split_size(path: str | Path) -> int:
     """The number of images in a split, reading only its labels."""
-    try:
-        with np.load(path) as npz:
-            return len(npz["labels"])
-    except KeyError as err:
-        raise ValueError(f"{path}: missing array {err}, expected 'images' and 'labels'") from None
+    with _arrays(path) as npz:
+        return len(npz["labels"])
 
 
 def load_class_names(path: str | Path) -> tuple[str, ...]:
@@ -77,7 +83,8 @@ def load_class_names(path: str | Path) -> tuple[str, ...]:
 
 def preprocess(images: np.ndarray) -> np.ndarray:
     """uint8 pixels 0..255 → float32 0..1; models add their own channel axis (the seed's Reshape layer).
-    Takes a numpy array, or a TensorFlow tensor inside a ``tf.data`` pipeline (``stages.inputs``), with equal results."""
+    Takes a numpy array, or a TensorFlow tensor inside a ``tf.data`` pipeline (``stages.inputs``), with equal
+    results."""
     if isinstance(images, np.ndarray):
         return images.astype(np.float32) / np.float32(255.0)
     import tensorflow as tf  # only reached with a tensor, so TensorFlow is loaded already; prepare never imports it

@@ -4,8 +4,8 @@ Both inputs yield the same batches (so ``train.<model>.input`` changes memory us
 epoch visits the shards in an order drawn from (seed, epoch) and each shard's rows in a permutation drawn from
 the same stream; a batch may span two shards. In memory, the uint8 images of all shards are one tensor (a byte
 per pixel: 4× less than float32) and each batch is a ``tf.gather`` then ``data.preprocess`` inside the ``tf.data``
-pipeline, on parallel threads (as fast as ``model.fit`` on arrays; bench/probe.py; one thread was 25% slower). Streamed, a Python generator reads one uint8 shard at
-a time and ``data.preprocess`` scales each batch.
+pipeline, on parallel threads (as fast as ``model.fit`` on arrays, bench/probe.py; one thread was 25% slower).
+Streamed, a Python generator reads one uint8 shard at a time and ``data.preprocess`` scales each batch.
 """
 from __future__ import annotations
 
@@ -68,10 +68,13 @@ class Shards:
         return cls([len(labels) for _, labels in arrays], lambda i: arrays[i], stream=False)
 
     @classmethod
-    def open(cls, folder: str | Path, stream: bool) -> Shards:
-        """The shards ``prepare`` wrote to ``folder``; only their labels are read until ``stream`` is False."""
-        paths = data.train_shards(folder)
+    def open(cls, paths: list[Path], stream: bool) -> Shards:
+        """The shard files ``prepare`` wrote (``data.train_shards``); only their labels are read until used."""
         return cls([data.split_size(path) for path in paths], lambda i: data.load_split(paths[i]), stream)
+
+    def offsets(self) -> np.ndarray:
+        """Where each shard starts among all rows, and the total at the end."""
+        return np.cumsum([0, *self.sizes])
 
     def _in_memory(self) -> tuple[tf.Tensor, tf.Tensor]:
         """All shards' uint8 images and int32 labels, filled in shard by shard: at most the data twice over
@@ -79,8 +82,9 @@ class Shards:
         if self._tensors is None:
             images = np.empty((len(self), *self.image_shape), dtype=np.uint8)
             labels = np.empty(len(self), dtype=np.int32)
-            for index, start in enumerate(np.cumsum([0, *self.sizes[:-1]])):
-                images[start: start + self.sizes[index]], labels[start: start + self.sizes[index]] = self(index)
+            offsets = self.offsets()
+            for index, (start, end) in enumerate(zip(offsets[:-1], offsets[1:])):
+                images[start:end], labels[start:end] = self(index)
             self._held = {}
             with tf.device("/CPU:0"):  # where tf.data runs; on a GPU machine it would otherwise land in GPU memory
                 self._tensors = (tf.constant(images), tf.constant(labels))
@@ -105,7 +109,7 @@ class Shards:
                                                 output_signature=spec)
         else:
             images, labels = self._in_memory()
-            offsets = np.cumsum([0, *self.sizes])
+            offsets = self.offsets()
             rows = np.concatenate([offsets[shard] + perm for shard, perm in order])  # as `batches` visits them
             ds = tf.data.Dataset.from_tensor_slices(rows).batch(batch_size).map(
                 lambda i: (data.preprocess(tf.gather(images, i)), tf.one_hot(tf.gather(labels, i), num_classes)),
@@ -118,9 +122,9 @@ class Shards:
         return ds.with_options(options)
 
 
-def fits_in_memory(folder: str | Path, fraction: float = 0.5) -> bool:
-    """Whether the shards' bytes are at most ``fraction`` of the memory available now (``auto`` input)."""
-    size = sum(path.stat().st_size for path in data.train_shards(folder))
+def fits_in_memory(paths: list[Path], fraction: float = 0.5) -> bool:
+    """Whether the shard files' bytes are at most ``fraction`` of the memory available now (``auto`` input)."""
+    size = sum(path.stat().st_size for path in paths)
     return size <= fraction * available_memory()
 
 

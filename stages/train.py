@@ -90,7 +90,8 @@ def fit(name: str, cfg: models.ModelConfig, train: inputs.Shards, val: data.Arra
     for epoch in range(len(rows), cfg.epochs):
         start, validation.seconds = time.perf_counter(), 0.0
         logs = model.fit(train.dataset(seed, epoch, cfg.batch_size, num_classes), initial_epoch=epoch,
-                         epochs=epoch + 1, shuffle=False, validation_data=val_data, callbacks=[progress, validation, *callbacks],
+                         epochs=epoch + 1, shuffle=False, validation_data=val_data,
+                         callbacks=[progress, validation, *callbacks],
                          verbose=1 if sys.stdout.isatty() else 2).history
         speeds.append(len(train) / (time.perf_counter() - start - validation.seconds))
         rows.append(history_row(epoch, logs, model))
@@ -121,13 +122,14 @@ def main(argv: list[str] | None = None) -> None:
     seed_everything(params.seed)
     cfg = distribute.as_run_here(name, cfg)
     folder, logs = params.paths.data, Path(params.paths.train_logs) / name
-    stream = cfg.input == "stream" or (cfg.input == "auto" and not inputs.fits_in_memory(folder))
-    train, val_path = inputs.Shards.open(folder, stream), data.split_path(folder, "val")
+    shards, val_path = data.train_shards(folder), data.split_path(folder, "val")
+    stream = cfg.input == "stream" or (cfg.input == "auto" and not inputs.fits_in_memory(shards))
+    train = inputs.Shards.open(shards, stream)
     print(f"train: {name}: {len(train)} images in {len(train.sizes)} shard(s), "
           f"{'streamed' if stream else 'in memory'}, {strategy.num_replicas_in_sync} replica(s)", flush=True)
     saved = Path(params.paths.checkpoints) / name
     # Workers of a multi-worker run must take the same steps: none resumes, only the chief writes.
-    resume = (saved, checkpoint.fingerprint(name, cfg, params.seed, (*data.train_shards(folder), val_path))) \
+    resume = (saved, checkpoint.fingerprint(name, cfg, params.seed, (*shards, val_path))) \
         if cfg.distribute != "multiworker" else None
     history = logs / "history.csv" if chief else Path(tempfile.mkdtemp()) / "history.csv"
     start = time.perf_counter()

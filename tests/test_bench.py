@@ -81,3 +81,22 @@ def test_baseline_trains_the_seeds_way_whatever_params_say(name):
     recipe_fields = {f.name for f in dataclasses.fields(config.Recipe)}
     arch = {k: v for k, v in dataclasses.asdict(cfg).items() if k not in recipe_fields}
     assert arch and arch == {k: v for k, v in dataclasses.asdict(seed).items() if k not in recipe_fields}
+
+
+def test_levers_measure_steps_and_runs(tmp_path, mnist_dir):
+    """``bench.levers`` on a tiny prepared workspace: one figure per setting, one run per value."""
+    params = tiny_params(mnist_dir)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    outputs = []
+    for cmd in (["stages.fetch"], ["stages.prepare"],
+                ["bench.levers", "steps", "--model", "dense", "--values", "1,4", "--rounds", "1"],
+                ["bench.levers", "runs", "--model", "dense", "--set", "learning_rate=0.001,0.01"]):
+        done = subprocess.run([sys.executable, "-m", *cmd], cwd=tmp_path, env=env, capture_output=True, text=True,
+                              timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+        outputs.append([json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")])
+    steps, runs = outputs[2], outputs[3]
+    assert [s["steps_per_execution"] for s in steps] == [1, 4] and all(s["images_per_second"] > 0 for s in steps)
+    assert [r["learning_rate"] for r in runs] == [0.001, 0.01]
+    assert all(r["train_seconds"] > 0 and 0 < r["val_accuracy"] <= 1 and 0 < r["test_accuracy"] <= 1 for r in runs)

@@ -73,8 +73,9 @@ def pipeline(repo: Path) -> dict:
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     plot_change, plot_out = run([sys.executable, "-m", "dvc", "repro"], repo)
     metrics = {m: json.loads((repo / params["paths"]["metrics"] / f"{m}.json").read_text()) for m in params["models"]}
-    summaries = {m: json.loads((repo / params["paths"]["train_logs"] / m / "summary.json").read_text())
-                 for m in params["models"]}
+    timings = repo / params["paths"]["timings"]
+    summaries = {m: json.loads((timings / f"train_{m}.json").read_text()) for m in params["models"]}
+    evaluations = {m: json.loads((timings / f"evaluate_{m}.json").read_text()) for m in params["models"]}
     return {
         "repro_forced_seconds": round(wall, 2),
         "stages": stages,
@@ -86,7 +87,7 @@ def pipeline(repo: Path) -> dict:
         "models": {m: {"accuracy": metrics[m]["accuracy"], "epochs": params["train"][m]["epochs"],
                        "batch_size": params["train"][m]["batch_size"], "train_seconds": summaries[m]["train_seconds"],
                        "train_images_per_second": summaries[m]["train_images_per_second"],
-                       "eval_images_per_second": metrics[m]["inference_images_per_second"]}
+                       "eval_images_per_second": evaluations[m]["inference_images_per_second"]}
                    for m in params["models"]},
     }
 

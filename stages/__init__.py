@@ -1,5 +1,5 @@
 """DVC pipeline stages for MNIST digit classification; run each as ``python -m stages.<name>``."""
-import os
+from stages import quiet
 
-# TensorFlow's C++ INFO/WARNING start-up chatter (oneDNN, CPU features) buries the Keras progress lines.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Before any stage module imports TensorFlow (through Keras): its C++ start-up lines bury the stage's own.
+quiet.install()

@@ -32,6 +32,7 @@ class Paths:
     plots: str
     exports: str
     checkpoints: str
+    timings: str
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,15 @@ from pathlib import Path
 
 @dataclass(frozen=True)
 class IdxFile:
-    raw_name: str  # the seed's naming, placed by hand
-    gz_name: str  # the mirrors' naming
+    raw_name: str  # the seed's naming, placed by hand: train-images.idx3-ubyte
+    gz_name: str  # the mirrors' naming: train-images-idx3-ubyte.gz
     sha256: str  # of the decompressed bytes
+
+    @property
+    def names(self) -> tuple[str, str, str]:
+        """Every naming a user's file may have, in the order looked for: the seed's raw name, the mirrors'
+        gzip name, and what ``gunzip`` leaves of that (``train-images-idx3-ubyte``)."""
+        return self.raw_name, self.gz_name, self.gz_name.removesuffix(".gz")
 
 
 STEMS = ("train-images", "train-labels", "t10k-images", "t10k-labels")  # the order of ``Dataset.files``
@@ -24,6 +30,13 @@ class Dataset:
     files: tuple[IdxFile, ...]  # train images, train labels, test images, test labels
     class_names: tuple[str, ...]
     image_shape: tuple[int, int] = (28, 28)
+    # The seed told users to put MNIST's four files straight into dataset/; those are used where they lie.
+    top_level: bool = False
+
+    def folders(self, root: str | Path) -> tuple[Path, ...]:
+        """Where this dataset's files are looked for, in order: ``<root>/<name>/``, then ``<root>/`` itself
+        for a dataset whose files users put there."""
+        return (Path(root) / self.name, Path(root)) if self.top_level else (Path(root) / self.name,)
 
 
 def _files(*digests: str) -> tuple[IdxFile, ...]:
@@ -40,6 +53,7 @@ MNIST = Dataset(
              "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
              "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2"),
     class_names=tuple(str(d) for d in range(10)),
+    top_level=True,
 )
 # Zalando's Fashion-MNIST, as Debian's dataset-fashion-mnist ships it (0.0~git20200523.55506a9-1).
 FASHION_MNIST = Dataset(
@@ -61,9 +75,23 @@ def get(name: str) -> Dataset:
     return DATASETS[name]
 
 
-def find_local(folder: Path, spec: IdxFile) -> Path | None:
-    """Return the file a user placed for ``spec`` (raw naming first), or None."""
-    for name in (spec.raw_name, spec.gz_name):
-        if (folder / name).is_file():
-            return folder / name
+def find_local(folders: Path | tuple[Path, ...], spec: IdxFile) -> Path | None:
+    """Return the first file found for ``spec`` in ``folders`` (a folder or several, in order), under any of
+    its namings (``IdxFile.names``), or None."""
+    for folder in (folders,) if isinstance(folders, Path) else folders:
+        for name in spec.names:
+            if (folder / name).is_file():
+                return folder / name
     return None
+
+
+def not_found(folders: tuple[Path, ...], spec: IdxFile) -> str:
+    """What was looked for and what lies there instead, for the message when ``spec`` is found nowhere."""
+    where = []
+    for folder in folders:
+        present = sorted(p.name + ("/" if p.is_dir() else "") for p in folder.iterdir()
+                         if not p.name.startswith(".")) if folder.is_dir() else None
+        shown = "no such folder" if present is None else ("empty" if not present else
+                                                            "holds " + ", ".join(present[:8]) + (", ..." if len(present) > 8 else ""))
+        where.append(f"{folder}/ ({shown})")
+    return f"no {spec.gz_name.split('-idx')[0]} file: looked for {' or '.join(spec.names)} in " + " and ".join(where)

@@ -1,15 +1,16 @@
 """Stage ``evaluate@<model>``: score a trained model on the test set.
 
-Inputs: ``artifacts/models/<model>.keras``, ``artifacts/data/test.npz``, ``artifacts/train/<model>/summary.json``.
+Inputs: ``artifacts/models/<model>.keras``, ``artifacts/data/test.npz``.
 Outputs: ``artifacts/metrics/<model>.json`` (accuracy, loss, per-class precision/recall/F1, macro F1,
-parameter count, training seconds, inference images/second) and ``artifacts/predictions/<model>.csv``
-(actual, predicted class names: the confusion matrix's data). Command: ``python -m stages.evaluate dense|cnn``.
+parameter count, test images: quality only, so ``dvc metrics diff`` shows no timing noise) and
+``artifacts/predictions/<model>.csv`` (actual, predicted class names: the confusion matrix's data). The inference
+images/second go to ``artifacts/timings/evaluate_<model>.json``, neither a DVC output nor in git.
+Command: ``python -m stages.evaluate dense|cnn``.
 """
 from __future__ import annotations
 
 import csv
 import io
-import json
 import sys
 import time
 from pathlib import Path
@@ -73,14 +74,11 @@ def main(argv: list[str] | None = None) -> None:
     test_path = data.split_path(params.paths.data, "test")
     (images, labels), class_names = data.load_split(test_path), data.load_class_names(test_path)
     probs, images_per_second = timed_predict(model, data.preprocess(images), params.evaluate.batch_size)
-    summary = json.loads((Path(params.paths.train_logs) / name / "summary.json").read_text())
     metrics = classification_metrics(labels, probs, class_names)
-    metrics.update(
-        params=int(model.count_params()),
-        train_seconds=summary["train_seconds"],
-        inference_images_per_second=round(images_per_second, 1),
-    )
+    metrics.update(params=int(model.count_params()))
     write_json(Path(params.paths.metrics) / f"{name}.json", metrics)
+    write_json(Path(params.paths.timings) / f"evaluate_{name}.json",
+               {"inference_images_per_second": round(images_per_second, 1)})
     write_bytes(Path(params.paths.predictions) / f"{name}.csv", predictions_csv(labels, probs.argmax(axis=1), class_names))
     print(f"evaluate: {name}: test accuracy {metrics['accuracy']:.4f}, loss {metrics['loss']:.4f}")
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from stages import config
+from stages import config, reproducible
 from stages.common import atomic_dir, run_stage
 
 # Format (``export.formats``) -> its file or folder in ``artifacts/export/<model>/``.
@@ -31,14 +31,33 @@ def export_path(folder: str | Path, fmt: str) -> Path:
     return Path(folder) / FILES[fmt]
 
 
+class Serving(tf.Module):
+    """The model behind one ``serving_default`` signature: N×H×W float32 pixels 0..1 → N×classes probabilities.
+
+    ``tf.saved_model.save`` of this module writes the same bytes for the same weights; Keras'
+    ``model.export`` lists the variables in an order that changes from run to run."""
+
+    def __init__(self, model: keras.Model):
+        super().__init__()
+        self.model = model
+        self.serve = tf.function(lambda images: {"probabilities": self.model(images, training=False)},
+                                 input_signature=[tf.TensorSpec((None, *model.input_shape[1:]), tf.float32,
+                                                                name="images")])
+
+
+def save_saved_model(model: keras.Model, folder: Path) -> None:
+    serving = Serving(model)
+    tf.saved_model.save(serving, str(folder), signatures={"serving_default": serving.serve})
+    reproducible.saved_model_fingerprint(folder)
+
+
 def export(model: keras.Model, folder: Path, formats: tuple[str, ...]) -> None:
     """Write ``model`` into the empty ``folder`` in each of ``formats``."""
     if "h5" in formats:
         model.save(export_path(folder, "h5"))  # the .h5 suffix picks Keras' legacy HDF5 writer
     if "savedmodel" in formats or "tflite" in formats:
         saved_model = export_path(folder, "savedmodel")
-        # Traced in inference mode with the model's own input signature (None×28×28 float32).
-        model.export(saved_model, format="tf_saved_model", verbose=False)
+        save_saved_model(model, saved_model)
         if "tflite" in formats:
             converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model))
             export_path(folder, "tflite").write_bytes(converter.convert())

@@ -1,8 +1,11 @@
-"""Stage ``fetch``: put the four IDX files of ``dataset`` in ``dataset/<name>/``, each verified by SHA-256.
+"""Stage ``fetch``: find or download the four IDX files of ``dataset``, each verified by SHA-256.
 
-Inputs: files a user placed in ``dataset/<name>/`` (raw ``train-images.idx3-ubyte`` or gzip
-``train-images-idx3-ubyte.gz`` naming), otherwise the dataset's ``fetch.mirrors`` (URLs or folders).
-Outputs: ``dataset/<name>/`` holding all four files. Command: ``python -m stages.fetch``.
+Inputs: files a user placed in ``dataset/<name>/`` or, for MNIST, straight in ``dataset/`` (the seed's
+instruction), named ``train-images.idx3-ubyte`` (the seed), ``train-images-idx3-ubyte.gz`` (the mirrors) or
+``train-images-idx3-ubyte`` (gunzipped); used as they are, never changed, moved or deleted. A file found
+nowhere is downloaded from the dataset's ``fetch.mirrors`` (URLs or folders) into ``dataset/<name>/``.
+Outputs: ``dataset/`` (persistent in dvc.yaml, so DVC notices any change to a placed file).
+Command: ``python -m stages.fetch``.
 """
 from __future__ import annotations
 
@@ -88,14 +91,17 @@ def download(mirror: str, spec: IdxFile, dest: Path, retries: int, timeout: floa
     raise OSError(reason)
 
 
-def fetch_file(folder: Path, spec: IdxFile, mirrors: tuple[str, ...], cfg: config.FetchConfig) -> Path:
-    """Return the verified local file for ``spec``, downloading it from ``mirrors`` if none was placed."""
-    dest = folder / spec.gz_name
+def fetch_file(folders: Path | tuple[Path, ...], spec: IdxFile, mirrors: tuple[str, ...],
+               cfg: config.FetchConfig) -> Path:
+    """Return the verified local file for ``spec`` in ``folders`` (looked through in order), downloading it
+    from ``mirrors`` into the first folder if none was placed."""
+    folders = (folders,) if isinstance(folders, Path) else folders
+    dest = folders[0] / spec.gz_name
     # A killed download's partial temp file: a rerun starts afresh, and dataset/<name>/ (a DVC output, every
     # file of it hashed and cached) must not keep it.
     for stale in leftover_temps(dest):
         stale.unlink(missing_ok=True)
-    placed = find_local(folder, spec)
+    placed = find_local(folders, spec)
     if placed is not None:
         verify(placed, spec)  # never overwrite a user's file; a bad one is theirs to replace
         return placed
@@ -108,8 +114,9 @@ def fetch_file(folder: Path, spec: IdxFile, mirrors: tuple[str, ...], cfg: confi
             print(f"fetch: {mirror}: {spec.gz_name}: {err}")
             errors.append(f"{mirror} ({err})")
     raise OSError(
-        f"could not get {spec.gz_name}: " + "; ".join(errors or ["no mirrors configured"])
-        + f". Offline? Put the files in {folder}/ or point fetch.mirrors.{folder.name} in params.yaml"
+        f"{datasets.not_found(folders, spec)}; could not get {spec.gz_name}: "
+        + "; ".join(errors or ["no mirrors configured"])
+        + f". Offline? Put the files in {folders[0]}/ or point fetch.mirrors.{folders[0].name} in params.yaml"
         " at a folder or a local server holding them"
     )
 
@@ -117,10 +124,10 @@ def fetch_file(folder: Path, spec: IdxFile, mirrors: tuple[str, ...], cfg: confi
 def main() -> None:
     params = config.load_params()
     dataset = datasets.get(params.dataset)
-    folder = Path(params.paths.dataset) / dataset.name
-    folder.mkdir(parents=True, exist_ok=True)
+    folders = dataset.folders(params.paths.dataset)
+    folders[0].mkdir(parents=True, exist_ok=True)
     for spec in dataset.files:
-        path = fetch_file(folder, spec, params.fetch.mirrors.get(dataset.name, ()), params.fetch)
+        path = fetch_file(folders, spec, params.fetch.mirrors.get(dataset.name, ()), params.fetch)
         print(f"fetch: {path} verified")
 
 

@@ -42,7 +42,7 @@ def load_keras(path: Path) -> Predictor:
 
 def load_savedmodel(path: Path) -> Predictor:
     serve = tf.saved_model.load(str(path)).signatures["serving_default"]
-    # One input and one output, under names Keras chose when exporting (the Input layer's, "output_0").
+    # One input and one output (stages.export names them "images" and "probabilities").
     (name, spec), = serve.structured_input_signature[1].items()
 
     def run(x: np.ndarray) -> np.ndarray:

@@ -1,6 +1,6 @@
 """Stage ``prepare``: parse the IDX files of ``dataset`` into cached arrays with a seeded validation split.
 
-Inputs: ``dataset/<name>/`` (raw or gzip naming). Outputs: ``artifacts/data/{val,test}.npz`` and the training
+Inputs: the files ``fetch`` verified in ``dataset/<name>/`` or ``dataset/`` (any of their namings). Outputs: ``artifacts/data/{val,test}.npz`` and the training
 shards ``artifacts/data/train/00000.npz`` ... (uint8 images N×28×28 under ``images``, uint8 labels under ``labels``,
 ``class_names``): shard 0 is the training split, shards 1.. are ``prepare.copies - 1`` copies of it, each image
 shifted by up to ``prepare.copy_shift`` pixels (a bigger dataset for scale tests, made without TensorFlow).
@@ -18,15 +18,15 @@ from stages.datasets import find_local
 from stages.idx import parse_images, parse_labels
 
 
-def read_pair(folder: Path, dataset: datasets.Dataset, part: str) -> data.Arrays:
+def read_pair(folders: tuple[Path, ...], dataset: datasets.Dataset, part: str) -> data.Arrays:
     """Parse the ``part`` ("train" or "test") images/labels pair, naming the offending file in any error."""
     arrays, paths = [], []
     specs = dataset.files[:2] if part == "train" else dataset.files[2:]
     parsers = (lambda b: parse_images(b, dataset.image_shape), lambda b: parse_labels(b, len(dataset.class_names)))
     for spec, parse in zip(specs, parsers):
-        path = find_local(folder, spec)
+        path = find_local(folders, spec)
         if path is None:
-            raise ValueError(f"{folder / spec.raw_name}: not found (nor {spec.gz_name}); run `dvc repro fetch`")
+            raise ValueError(f"{datasets.not_found(folders, spec)}; run `dvc repro fetch`")
         try:
             arrays.append(parse(path.read_bytes()))
         except ValueError as err:
@@ -79,8 +79,8 @@ def write_shards(folder: Path, train: data.Arrays, cfg: config.PrepareConfig, se
 def main() -> None:
     params = config.load_params()
     dataset = datasets.get(params.dataset)
-    folder = Path(params.paths.dataset) / dataset.name
-    train, test = read_pair(folder, dataset, "train"), read_pair(folder, dataset, "test")
+    folders = dataset.folders(params.paths.dataset)
+    train, test = read_pair(folders, dataset, "train"), read_pair(folders, dataset, "test")
     splits = split(train, test, params.prepare, params.seed)
     train = splits.pop("train")
     write_shards(data.split_path(params.paths.data, "train"), train, params.prepare, params.seed, dataset.class_names)

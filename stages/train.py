@@ -1,11 +1,12 @@
 """Stage ``train@<model>``: fit the dense model or the CNN on the prepared arrays.
 
 Inputs: ``artifacts/data/train/`` (shards), ``artifacts/data/val.npz``, params ``seed`` and ``train.<model>``.
-Outputs: ``artifacts/models/<model>.keras`` (without the training-only augmentation layers);
-``artifacts/train/<model>/history.csv`` (per-epoch loss, accuracy, val_loss, val_accuracy, learning_rate) and
-``summary.json`` (training seconds of this process; training images/second, the median epoch after the first,
-validation excluded). While it runs, ``artifacts/checkpoints/<model>/`` holds the last completed epoch, from
-which a rerun after a kill resumes (``stages/checkpoint.py``).
+Outputs: ``artifacts/models/<model>.keras`` (without the training-only augmentation layers; byte-reproducible,
+``stages.reproducible``) and ``artifacts/train/<model>/history.csv`` (per-epoch loss, accuracy, val_loss,
+val_accuracy, learning_rate). Timings go apart from results, to ``artifacts/timings/train_<model>.json``
+(training seconds; training images/second, the median epoch after the first, validation excluded), which is
+neither a DVC output nor in git. While it runs, ``artifacts/checkpoints/<model>/`` holds the last completed
+epoch, from which a rerun after a kill resumes (``stages/checkpoint.py``).
 Command: ``python -m stages.train dense|cnn``.
 """
 from __future__ import annotations
@@ -23,7 +24,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from stages import checkpoint, config, data, distribute, inputs, models
+from stages import checkpoint, config, data, distribute, inputs, models, reproducible
 from stages.common import atomic_path, run_stage, write_bytes, write_json
 
 HISTORY_FIELDS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "learning_rate")
@@ -141,9 +142,11 @@ def main(argv: list[str] | None = None) -> None:
         return
     with atomic_path(Path(params.paths.models) / f"{name}.keras") as tmp:
         models.inference_model(model).save(tmp)
+        reproducible.keras_archive(tmp)
     checkpoint.clear(saved)
-    write_json(logs / "summary.json", {"train_seconds": round(seconds, 2), "train_images": len(train),
-                                       "train_images_per_second": round(steady_speed(speeds), 1)})
+    write_json(Path(params.paths.timings) / f"train_{name}.json",
+               {"train_seconds": round(seconds, 2), "train_images": len(train),
+                "train_images_per_second": round(steady_speed(speeds), 1)})
 
 
 if __name__ == "__main__":

@@ -1,21 +1,57 @@
-"""Shared fixtures: the offline MNIST copy beside the repository, and tiny params for stage runs."""
+"""Shared fixtures: real MNIST found offline, tiny params for stage runs, and optional system parts."""
 from __future__ import annotations
 
+import gzip
 import os
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-# The real MNIST (gzip IDX) that tests and CI use instead of the internet: ../shared/mnist from the repo.
-MNIST_DIR = Path(os.environ.get("MNIST_DIR", ROOT.parent / "shared" / "mnist"))
+
+
+def mnist_candidates() -> list[Path]:
+    """Where the tests look for real MNIST, in order: ``MNIST_DIR`` alone if set; else ``../shared/mnist``
+    beside the repository (this project's CI), then the dataset folders a ``dvc repro`` filled (a user's
+    machine, after the README's first command)."""
+    if os.environ.get("MNIST_DIR"):
+        return [Path(os.environ["MNIST_DIR"])]
+    return [ROOT.parent / "shared" / "mnist", ROOT / "dataset" / "mnist", ROOT / "dataset"]
+
+
+def as_gzip_mirror(folder: Path, out_dir: Path) -> Path | None:
+    """``folder`` if it holds MNIST's four files under the mirrors' ``.gz`` names; a gzip copy in ``out_dir`` if
+    it holds them under other namings; None if any is missing."""
+    from stages import datasets
+
+    found = [datasets.find_local(folder, spec) for spec in datasets.MNIST.files]
+    if not all(found):
+        return None
+    if all(path.name == spec.gz_name for path, spec in zip(found, datasets.MNIST.files)):
+        return folder
+    for path, spec in zip(found, datasets.MNIST.files):
+        data = path.read_bytes()
+        (out_dir / spec.gz_name).write_bytes(data if path.name == spec.gz_name else gzip.compress(data, 1, mtime=0))
+    return out_dir
 
 
 @pytest.fixture(scope="session")
-def mnist_dir() -> Path:
-    if not (MNIST_DIR / "train-images-idx3-ubyte.gz").is_file():
-        pytest.fail(f"real MNIST not found in {MNIST_DIR}; set MNIST_DIR to a folder with the four .gz files")
-    return MNIST_DIR
+def mnist_dir(tmp_path_factory) -> Path:
+    """A folder holding real MNIST's four ``.gz`` files: the tests' local mirror (they never use the internet)."""
+    for folder in mnist_candidates():
+        mirror = as_gzip_mirror(folder, tmp_path_factory.mktemp("mnist")) if folder.is_dir() else None
+        if mirror is not None:
+            return mirror
+    pytest.fail("real MNIST not found in " + ", ".join(map(str, mnist_candidates()))
+                + "; run `dvc repro fetch` first, or set MNIST_DIR to a folder with the four files")
+
+
+def optional_part(reason: str) -> None:
+    """A system part the tests can do without on a user's machine (Chromium, Debian's Fashion-MNIST) is
+    missing: skip saying so, except under CI, whose .ci/run installs it, so there it is a failure."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason} (CI installs it: see .ci/run)")
+    pytest.skip(reason)
 
 
 def dvc_stage_specs(root: Path) -> dict[str, dict]:

@@ -14,9 +14,10 @@ STAGES = ROOT / "stages"
 
 
 def imported_modules(module: str) -> set[str]:
-    """``module`` and every ``stages.*`` module it imports, transitively, as repo-relative file paths."""
+    """``module`` and every ``stages.*`` module it imports, transitively, as repo-relative file paths; the
+    package's ``__init__`` (which Python runs first) and what it imports too."""
     found: set[str] = set()
-    todo = [module]
+    todo = [module, "stages.__init__"]
     while todo:
         name = todo.pop()
         path = f"stages/{name.split('.', 1)[1]}.py"
@@ -48,7 +49,8 @@ def test_deps_list_exactly_the_imported_modules(stage_specs):
 
 def test_imported_modules_sees_through_imports():
     assert imported_modules("stages.prepare") >= {"stages/prepare.py", "stages/idx.py", "stages/datasets.py",
-                                                   "stages/config.py", "stages/common.py", "stages/data.py"}
+                                                   "stages/config.py", "stages/common.py", "stages/data.py",
+                                                   "stages/__init__.py", "stages/quiet.py"}
 
 
 def resolved_dvc_yaml() -> dict:

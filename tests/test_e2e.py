@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
+import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
-from conftest import tiny_params
+from conftest import optional_part, tiny_params
 from dvcrepo import copy_project, set_params, sh
 
 
@@ -83,7 +83,10 @@ def test_plots_draw_in_chromium(repo, plot_pages):
 
     from browser import ChromiumUnavailable, install_libs, render
 
-    install_libs()
+    try:
+        install_libs()
+    except (RuntimeError, subprocess.CalledProcessError) as err:  # no npm, or no registry to fetch from
+        optional_part(f"vega libraries for the page not available: {err}")
     declared = [name for entry in yaml.safe_load((repo / "dvc.yaml").read_text())["plots"]
                 if isinstance(entry, dict) for name, spec in entry.items() if "y" in spec]
     charts = sorted(Renderer.remove_special_chars(name) for name in declared)
@@ -94,9 +97,7 @@ def test_plots_draw_in_chromium(repo, plot_pages):
         try:
             report = render(page)
         except ChromiumUnavailable as err:
-            if os.environ.get("CI"):
-                raise  # .ci/run installs Chromium: there, not drawing is a failure
-            pytest.skip(str(err))
+            optional_part(str(err))
         assert report["refused"] == [], f"{kind}: requests not answered locally: {report['refused']}"
         assert report["errors"] == [], f"{kind}: {report['errors']}"
         assert sorted(c["id"] for c in report["charts"]) == charts, (kind, report["charts"])
@@ -111,8 +112,6 @@ def test_plots_draw_in_chromium(repo, plot_pages):
 def test_dataset_changed_by_hand(repo):
     """Last in this module: it edits the dataset. A valid change reruns from prepare (and no further, the arrays
     being the same); a file that fails its digest is refused, naming it."""
-    import subprocess
-
     from dvcrepo import dvc_env
 
     folder = repo / "dataset" / "mnist"

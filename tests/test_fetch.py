@@ -407,7 +407,10 @@ def test_command_fails_with_one_line(server, tmp_path):
     assert proc.returncode != 0
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1, proc.stderr
-    assert lines[0].startswith("error: could not get train-images-idx3-ubyte.gz")
+    # What was looked for, where, what lies there; then each mirror's answer, and the offline hint.
+    assert lines[0].startswith("error: no train-images file: looked for train-images.idx3-ubyte or "
+                               f"train-images-idx3-ubyte.gz or train-images-idx3-ubyte in {folder}/ (empty) and "
+                               f"{folder.parent}/ (holds mnist/); could not get train-images-idx3-ubyte.gz: "), lines[0]
     assert "HTTP 404" in lines[0] and "fetch.mirrors" in lines[0]
     assert "Traceback" not in proc.stderr
     assert folder.is_dir() and list(folder.iterdir()) == []

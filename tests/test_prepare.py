@@ -140,8 +140,10 @@ def test_missing_file_says_how_to_get_it(prepared, tmp_path):
     project = project_copy(prepared, tmp_path, {"train-labels.idx1-ubyte": None})
     done = run_prepare(project)
     assert done.returncode != 0
-    assert done.stderr.strip() == (f"error: {DATASET / 'train-labels.idx1-ubyte'}: not found "
-                                   "(nor train-labels-idx1-ubyte.gz); run `dvc repro fetch`")
+    assert done.stderr.strip() == (
+        f"error: no train-labels file: looked for train-labels.idx1-ubyte or train-labels-idx1-ubyte.gz or "
+        f"train-labels-idx1-ubyte in {DATASET}/ (holds t10k-images.idx3-ubyte, t10k-labels.idx1-ubyte, "
+        f"train-images.idx3-ubyte) and {DATASET.parent}/ (holds mnist/); run `dvc repro fetch`")
 
 
 def test_data_stages_do_not_import_tensorflow():

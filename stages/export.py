@@ -10,6 +10,7 @@ Command: ``python -m stages.export dense|cnn``. ``stages.predictor`` loads every
 """
 from __future__ import annotations
 
+import logging
 import shutil
 import sys
 from pathlib import Path
@@ -54,15 +55,24 @@ def save_saved_model(model: keras.Model, folder: Path) -> None:
 def export(model: keras.Model, folder: Path, formats: tuple[str, ...]) -> None:
     """Write ``model`` into the empty ``folder`` in each of ``formats``."""
     if "h5" in formats:
-        model.save(export_path(folder, "h5"))  # the .h5 suffix picks Keras' legacy HDF5 writer
-    if "savedmodel" in formats or "tflite" in formats:
-        saved_model = export_path(folder, "savedmodel")
-        save_saved_model(model, saved_model)
-        if "tflite" in formats:
-            converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model))
-            export_path(folder, "tflite").write_bytes(converter.convert())
-        if "savedmodel" not in formats:  # made only as the converter's input
-            shutil.rmtree(saved_model)
+        # The .h5 suffix picks Keras' legacy HDF5 writer, which then logs that the format is legacy: asked for.
+        absl = logging.getLogger("absl")
+        level = absl.level
+        absl.setLevel(logging.ERROR)
+        try:
+            model.save(export_path(folder, "h5"))
+        finally:
+            absl.setLevel(level)
+    if "savedmodel" in formats:
+        save_saved_model(model, export_path(folder, "savedmodel"))
+    if "tflite" in formats:
+        # From Keras' own SavedModel: the converter reads NaN weights from the plain tf.Module one. Keras'
+        # variable order does not reach the .tflite file, which comes out the same bytes every run.
+        keras_saved_model = folder / ".keras_saved_model"
+        model.export(keras_saved_model, format="tf_saved_model", verbose=False)
+        converter = tf.lite.TFLiteConverter.from_saved_model(str(keras_saved_model))
+        export_path(folder, "tflite").write_bytes(converter.convert())
+        shutil.rmtree(keras_saved_model)
 
 
 def main(argv: list[str] | None = None) -> None:

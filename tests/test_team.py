@@ -1,0 +1,89 @@
+"""Reproducible to the byte, and shared instead of retrained, with ``git`` and ``dvc`` themselves.
+
+Clone A runs the pipeline (tiny real MNIST), commits, and pushes its outputs to a DVC remote (a local folder). A
+fresh clone B runs the whole pipeline again and must get every byte back: ``dvc.lock``, the git-tracked metrics,
+plots data and every cached output. A fresh clone C only pulls: models, metrics and plots arrive, ``dvc status``
+is clean, nothing is retrained, and ``predict`` works there.
+"""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, tiny_params
+from dvcrepo import copy_project, dvc_env, sh
+
+NOT_RESULTS = ("artifacts/timings/", "artifacts/checkpoints/")  # timings differ by design; checkpoints are gone
+
+
+@pytest.fixture(scope="module")
+def origin(tmp_path_factory, mnist_dir) -> Path:
+    """Clone A after `dvc repro`, `git commit` and `dvc push` to its remote."""
+    base = tmp_path_factory.mktemp("team")
+    repo = copy_project(base / "a", tiny_params(mnist_dir))
+    sh("dvc", "remote", "add", "-d", "team", str(base / "remote"), cwd=repo)
+    sh("dvc", "repro", cwd=repo)
+    sh("dvc", "push", cwd=repo)
+    sh("git", "add", "-A", cwd=repo)
+    sh("git", "commit", "-qm", "results", cwd=repo)
+    return repo
+
+
+def clone(origin: Path, dest: Path) -> Path:
+    sh("git", "clone", "-q", str(origin), str(dest), cwd=origin.parent)
+    return dest
+
+
+def outputs(repo: Path) -> dict[str, bytes]:
+    """Every file the pipeline made or fetched, by path, timings and checkpoints aside."""
+    files = {}
+    for top in ("artifacts", "dataset"):
+        for path in sorted((repo / top).rglob("*")):
+            name = path.relative_to(repo).as_posix()
+            if path.is_file() and not name.startswith(NOT_RESULTS) and not path.name.startswith(".git"):
+                files[name] = path.read_bytes()
+    return files
+
+
+def test_a_fresh_clone_reproduces_every_byte(origin, tmp_path):
+    repo = clone(origin, tmp_path / "b")
+    out = sh("dvc", "repro", cwd=repo)  # no pull: every stage runs again
+    for stage in ("fetch", "prepare", "train@dense", "train@cnn", "evaluate@cnn", "export@cnn", "plots"):
+        assert f"Running stage '{stage}'" in out, out
+    assert sh("git", "status", "--porcelain", cwd=repo) == ""  # dvc.lock and every tracked result as committed
+    assert (repo / "dvc.lock").read_bytes() == (origin / "dvc.lock").read_bytes()
+    theirs, ours = outputs(origin), outputs(repo)
+    assert sorted(ours) == sorted(theirs) and any(name.endswith(".keras") for name in ours)
+    assert [name for name in ours if ours[name] != theirs[name]] == []
+
+
+def test_a_teammate_pulls_instead_of_retraining(origin, tmp_path):
+    repo = clone(origin, tmp_path / "c")
+    sh("dvc", "pull", cwd=repo)
+    assert "Data and pipelines are up to date" in sh("dvc", "status", cwd=repo)
+    for model in ("dense", "cnn"):
+        assert (repo / f"artifacts/models/{model}.keras").read_bytes() == \
+            (origin / f"artifacts/models/{model}.keras").read_bytes()
+        assert (repo / f"artifacts/metrics/{model}.json").is_file()
+    assert sorted(p.name for p in (repo / "artifacts/plots").iterdir()) == \
+        sorted(p.name for p in (origin / "artifacts/plots").iterdir())
+    assert "Running stage" not in sh("dvc", "repro", cwd=repo)
+    assert sh("git", "status", "--porcelain", cwd=repo) == ""
+
+    done = subprocess.run([sys.executable, "-m", "stages.predict", "--json", "examples/drawn_7.png"], cwd=repo,
+                          env=dict(dvc_env(), PYTHONPATH=str(repo)), capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert '"file": "examples/drawn_7.png"' in done.stdout
+
+
+def test_models_are_declared_for_the_registry():
+    from dvc.repo import Repo
+
+    with Repo(str(ROOT)) as repo:
+        declared = repo.artifacts.read()["dvc.yaml"]
+    assert {name: (a.type, a.path) for name, a in declared.items()} == {
+        m: ("model", f"artifacts/models/{m}.keras") for m in ("dense", "cnn")}
+    assert all(a.desc for a in declared.values())

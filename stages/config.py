@@ -12,7 +12,8 @@ from pathlib import Path
 import yaml
 
 from stages import checks
-from stages.checks import UNITS, Check, ParamsError, allowed, integer, number, one_of, optional  # noqa: F401 (ParamsError: config's API)
+# ParamsError lives in checks, which raises it too; stages and tests catch it as config.ParamsError.
+from stages.checks import UNITS, Check, ParamsError, allowed, integer, number, one_of, optional  # noqa: F401
 from stages.datasets import DATASETS
 
 PARAMS_FILE = "params.yaml"
@@ -148,11 +149,6 @@ def _expected(tp: typing.Any, check: Check | None = None) -> str:
     return tp.__name__
 
 
-def _refuse(key: str, value: typing.Any, expected: str) -> typing.NoReturn:
-    shown = f"keys {', '.join(sorted(map(str, value)))}" if isinstance(value, dict) else repr(value)
-    raise ParamsError(f"{key}: expected {expected}, got {shown}")
-
-
 def _convert(key: str, value: typing.Any, tp: typing.Any, check: Check | None = None,
              each: Check | None = None) -> typing.Any:
     """Return ``value`` as type ``tp``, passing ``check`` (and ``each`` item), or raise ParamsError naming ``key``."""
@@ -178,10 +174,10 @@ def _convert(key: str, value: typing.Any, tp: typing.Any, check: Check | None = 
             value = float(value)
         if not isinstance(value, tp) or (tp is bool) != isinstance(value, bool):
             raise ParamsError(wrong)
-        if tp is float and not math.isfinite(value):
-            _refuse(key, value, expected)  # .inf and .nan are YAML floats; no key takes them
-    if check and not check.ok(value):
-        _refuse(key, value, expected)
+    # .inf and .nan are YAML floats, and no key takes them (a NaN learning rate trains a NaN model).
+    if (tp is float and not math.isfinite(value)) or (check and not check.ok(value)):
+        shown = f"keys {', '.join(sorted(map(str, value)))}" if isinstance(value, dict) else repr(value)
+        raise ParamsError(f"{key}: expected {expected}, got {shown}")
     return value
 
 

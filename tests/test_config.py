@@ -91,11 +91,13 @@ BROKEN = [
      ["unknown key", "train.cnn", "learning_rate"]),
     ("unknown-in-fetch", _set("fetch.mirror", ["x"]), "fetch.mirror", ["unknown key", "mirrors"]),
     ("missing-top", _del("evaluate"), "evaluate", ["missing key", "expected a mapping with keys batch_size"]),
-    ("missing-nested", _del("train.dense.epochs"), "train.dense.epochs", ["missing key", "expected an integer in [1, 1000]"]),
+    ("missing-nested", _del("train.dense.epochs"), "train.dense.epochs",
+     ["missing key", "expected an integer in [1, 1000]"]),
     ("missing-switch", _del("train.cnn.augment.enabled"), "train.cnn.augment.enabled", ["missing key", "bool"]),
     ("epochs-str", _set("train.dense.epochs", "ten"), "train.dense.epochs",
      ["expected an integer in [1, 1000]", "got str 'ten'"]),
-    ("epochs-bool", _set("train.cnn.epochs", True), "train.cnn.epochs", ["expected an integer in [1, 1000]", "got bool"]),
+    ("epochs-bool", _set("train.cnn.epochs", True), "train.cnn.epochs",
+     ["expected an integer in [1, 1000]", "got bool"]),
     ("epochs-float", _set("train.cnn.epochs", 2.5), "train.cnn.epochs", ["expected an integer in [1, 1000]", "2.5"]),
     ("lr-bool", _set("train.dense.learning_rate", True), "train.dense.learning_rate",
      ["expected a finite number > 0", "got bool"]),
@@ -124,7 +126,8 @@ BROKEN = [
     ("val-fraction-1.5", _set("prepare.val_fraction", 1.5), "prepare.val_fraction", ["[0, 1)", "1.5"]),
     ("val-fraction-1", _set("prepare.val_fraction", 1), "prepare.val_fraction", ["[0, 1)"]),
     ("val-fraction-neg", _set("prepare.val_fraction", -0.1), "prepare.val_fraction", ["[0, 1)"]),
-    ("lr-negative", _set("train.cnn.learning_rate", -0.001), "train.cnn.learning_rate", ["a finite number > 0", "-0.001"]),
+    ("lr-negative", _set("train.cnn.learning_rate", -0.001), "train.cnn.learning_rate",
+     ["a finite number > 0", "-0.001"]),
     ("lr-zero", _set("train.dense.learning_rate", 0), "train.dense.learning_rate", ["a finite number > 0"]),
     ("schedule-foo", _set("train.cnn.schedule", "foo"), "train.cnn.schedule", ["'cosine' or 'constant'", "'foo'"]),
     ("smoothing-1", _set("train.dense.label_smoothing", 1.0), "train.dense.label_smoothing", ["[0, 1)"]),
@@ -275,7 +278,8 @@ def test_duplicate_key_refused_naming_key_and_lines(tmp_path):
     path.write_text(text)
     with pytest.raises(config.ParamsError) as info:
         config.load_params(path)
-    assert str(info.value) == f"{path}: train.dense.epochs: duplicate key on line {second} (first on line {first}); keep one"
+    assert str(info.value) == (f"{path}: train.dense.epochs: duplicate key on line {second} "
+                               f"(first on line {first}); keep one")
 
 
 def test_duplicate_key_refused_in_a_list_item(tmp_path):

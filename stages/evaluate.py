@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import sys
 import time
 from pathlib import Path
@@ -56,6 +57,21 @@ def timed_predict(model: keras.Model, x: np.ndarray, batch_size: int) -> tuple[n
     return probs, len(x) / (time.perf_counter() - start)
 
 
+def refuse_non_finite(probs: np.ndarray, model_path: Path) -> None:
+    """A model with NaN or infinite weights predicts NaN; its metrics would hold NaN, which is not JSON."""
+    if not np.isfinite(probs).all():
+        raise ValueError(f"{model_path}: the model predicts NaN or infinite probabilities; retrain it "
+                         f"(dvc repro --force train@{model_path.stem})")
+
+
+def refuse_nan_json(metrics: dict, path: Path) -> None:
+    """Metrics are written as strict JSON (``allow_nan=False``): no NaN or Infinity ever reaches the file."""
+    try:
+        json.dumps(metrics, allow_nan=False)
+    except ValueError:
+        raise ValueError(f"{path}: a metric is NaN or infinite, not written; retrain the model") from None
+
+
 def predictions_csv(labels: np.ndarray, predicted: np.ndarray, class_names: tuple[str, ...]) -> bytes:
     """``actual,predicted`` rows of class names, as DVC's confusion template reads them."""
     buf = io.StringIO()
@@ -74,8 +90,10 @@ def main(argv: list[str] | None = None) -> None:
     test_path = data.split_path(params.paths.data, "test")
     (images, labels), class_names = data.load_split(test_path), data.load_class_names(test_path)
     probs, images_per_second = timed_predict(model, data.preprocess(images), params.evaluate.batch_size)
+    refuse_non_finite(probs, Path(params.paths.models) / f"{name}.keras")
     metrics = classification_metrics(labels, probs, class_names)
     metrics.update(params=int(model.count_params()))
+    refuse_nan_json(metrics, Path(params.paths.metrics) / f"{name}.json")
     write_json(Path(params.paths.metrics) / f"{name}.json", metrics)
     write_json(Path(params.paths.timings) / f"evaluate_{name}.json",
                {"inference_images_per_second": round(images_per_second, 1)})

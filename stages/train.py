@@ -69,6 +69,32 @@ class ValidationTime(keras.callbacks.Callback):
         self.seconds += time.perf_counter() - self._start
 
 
+class StopOnNonFinite(keras.callbacks.Callback):
+    """Stop with a one-line error (a ValueError, which run_stage prints) once a loss or metric is NaN or
+    infinite: Keras' TerminateOnNaN stops silently, and the stage would then save a NaN model and exit 0.
+    Checked after every batch, so a diverging run stops early; the epoch's checkpoint is never written."""
+
+    def __init__(self, name: str):
+        super().__init__()
+        self.name, self.epoch = name, 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._check(logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._check(logs)  # val_loss, val_accuracy too
+
+    def _check(self, logs: dict | None) -> None:
+        for key, value in (logs or {}).items():
+            if not math.isfinite(float(value)):
+                word = "NaN" if math.isnan(float(value)) else "infinite"
+                raise ValueError(f"train@{self.name}: {key} became {word} in epoch {self.epoch + 1}; "
+                                 f"lower train.{self.name}.learning_rate")
+
+
 def fit(name: str, cfg: models.ModelConfig, train: inputs.Shards, val: data.Arrays, num_classes: int,
         history: Path, seed: int = 0, resume: tuple[Path, str] | None = None,
         callbacks: tuple[keras.callbacks.Callback, ...] = (),
@@ -92,7 +118,7 @@ def fit(name: str, cfg: models.ModelConfig, train: inputs.Shards, val: data.Arra
         start, validation.seconds = time.perf_counter(), 0.0
         logs = model.fit(train.dataset(seed, epoch, cfg.batch_size, num_classes), initial_epoch=epoch,
                          epochs=epoch + 1, shuffle=False, validation_data=val_data,
-                         callbacks=[progress, validation, *callbacks],
+                         callbacks=[progress, validation, StopOnNonFinite(name), *callbacks],
                          verbose=1 if sys.stdout.isatty() else 2).history
         speeds.append(len(train) / (time.perf_counter() - start - validation.seconds))
         rows.append(history_row(epoch, logs, model))

@@ -2,14 +2,16 @@
 
 MNIST's own recipe (LeCun et al.): the digit's bounding box scaled, aspect ratio kept, into a 20×20 box with
 anti-aliasing, then placed in a 28×28 field so that its centre of mass is the field's centre; white ink on
-black. Pillow only decodes files (``decode``); every other step is a pure numpy function, array in, array out.
+black. Pillow only decodes files (``decode``, via ``stages.imagefile``, which bounds bytes, pixels and
+memory); every other step is a pure numpy function, array in, array out.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps
+
+from stages import imagefile
 
 SIZE = 28  # MNIST's field
 BOX = 20  # the box the digit's longer side is scaled into
@@ -18,23 +20,43 @@ NOISE = 0.2  # ink fainter than this fraction of the image's contrast is paper t
 
 
 def decode(path: str | Path) -> np.ndarray:
-    """Read a PNG/JPEG/... file as 8-bit grey levels (H×W uint8); ValueError or OSError names the file."""
-    try:
-        with Image.open(path) as img:
-            img = ImageOps.exif_transpose(img)  # phone photos store "rotate me" as a tag, not as pixels
-            if "A" in img.getbands() or "transparency" in img.info:
-                # Drawing apps leave the paper transparent: lay the strokes on white, not on the black that
-                # the transparent pixels' colour usually is.
-                rgba = img.convert("RGBA")
-                img = Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba)
-            return np.asarray(img.convert("L"), dtype=np.uint8).copy()
-    except Image.UnidentifiedImageError:
-        raise ValueError(f"{path}: not an image Pillow can read (PNG, JPEG, ...)") from None
-    # A cut-off or corrupt file fails while decoding, in several ways depending on the format.
-    except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as err:
-        if isinstance(err, OSError) and err.strerror:  # the file system's: missing, unreadable, a folder
-            raise OSError(f"{path}: {err.strerror.lower()}") from None
-        raise ValueError(f"{path}: cannot decode image ({err})") from None
+    """Read a PNG/JPEG/... file (``-``: standard input) as 8-bit grey levels (H×W uint8, at most
+    ``imagefile.WORK`` pixels on the long side); ValueError or OSError names the file."""
+    return to_grey(imagefile.load(str(path)))
+
+
+def to_grey(pixels: np.ndarray) -> np.ndarray:
+    """``imagefile.load``'s array (grey, grey and alpha, or float) → H×W uint8 grey levels."""
+    if pixels.dtype != np.uint8:
+        return stretch(pixels)
+    if pixels.ndim == 3:
+        return flatten_alpha(pixels[..., 0], pixels[..., 1])
+    return pixels
+
+
+def stretch(levels: np.ndarray) -> np.ndarray:
+    """16- or 32-bit levels (0..1, 0..255, 0..65535, negative, ...) → 0..255 by their actual range, so that a float
+    image in 0..1 is not clipped to black nor a 16-bit one to white. NaN and infinities count as the lowest."""
+    finite = np.isfinite(levels)
+    if not finite.any():
+        return np.zeros(levels.shape, np.uint8)
+    levels = np.where(finite, levels, levels[finite].min()).astype(np.float64)
+    low, span = levels.min(), levels.max() - levels.min()
+    return np.zeros(levels.shape, np.uint8) if span == 0 else np.rint((levels - low) * (255.0 / span)).astype(np.uint8)
+
+
+def flatten_alpha(grey: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """Grey and alpha (uint8) → grey levels with the transparency resolved.
+
+    Drawing apps leave the paper transparent, and the ink may be any colour, white and yellow included; the colour
+    of transparent pixels is arbitrary (usually black). So when most of the image is transparent, the opacity
+    itself is the ink: dark where opaque, on white paper. Otherwise (an opaque sheet with some transparency) the
+    image is laid on white, as a viewer shows it.
+    """
+    if np.count_nonzero(alpha < 128) * 2 > alpha.size:
+        return 255 - alpha
+    a = alpha.astype(np.float64) / 255.0
+    return np.rint(grey * a + 255.0 * (1.0 - a)).astype(np.uint8)
 
 
 def border(gray: np.ndarray) -> np.ndarray:

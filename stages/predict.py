@@ -1,34 +1,79 @@
 """Classify photos or drawings of digits with a trained model (a command, not a DVC stage).
 
-``python -m stages.predict IMAGE... [--model dense|cnn] [--format keras|h5|savedmodel|tflite] [--json]``
+``python -m stages.predict IMAGE... [--model dense|cnn] [--format keras|h5|savedmodel|tflite] [--json]
+[--project DIR]``
 
-Each image (PNG, JPEG, ... of any size; dark ink on light paper or light on dark) is brought to MNIST's form
-by ``stages.images`` and preprocessed as in training (``data.preprocess``). The model comes from ``train``
-(``keras``, the default) or ``export`` (the other formats); class names from ``artifacts/data/test.npz``.
-Prints ``IMAGE: class (probability 0.997)`` per image, or with ``--json`` one JSON list of objects with keys
-``class``, ``file``, ``label`` (the class index) and ``probability``. An image that cannot be read gets one
-``error: IMAGE: ...`` line on stderr, the others are still answered, and the exit status is 1.
+Each image (PNG, JPEG, ... of any size within ``stages.imagefile``'s caps; dark ink on light paper, light on dark,
+or any colour on transparent paper; ``-`` reads one image from standard input) is brought to MNIST's form by
+``stages.images`` and preprocessed as in training (``data.preprocess``). The model comes from ``train``
+(``keras``, the default) or ``export`` (the other formats); class names from ``artifacts/data/test.npz``. These and
+``params.yaml`` are the project's: ``--project DIR``, by default the current folder if it holds ``params.yaml`` and
+``dvc.yaml``, else the folder this package lives in; IMAGE paths stay relative to the current folder.
+Prints ``IMAGE: class (probability 0.997)`` per image as it is answered, or with ``--json`` one JSON list of
+objects with keys ``class``, ``file``, ``label`` (the class index) and ``probability``. An image that cannot be read
+gets one ``error: IMAGE: ...`` line on stderr, the others are still answered, and the exit status is 1. Ctrl-C
+prints the answers so far (the JSON list too) and exits 130.
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
+from pathlib import Path
 
 import numpy as np
 
 from stages import config, data, images, predictor
 from stages.common import run_stage
 
+PACKAGE_ROOT = Path(__file__).resolve().parents[1]  # the project this ``stages`` package belongs to
+INTERRUPTED = 130  # the shell's status for a command ended by Ctrl-C (128 + SIGINT)
+
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m stages.predict", description=__doc__.splitlines()[0])
-    parser.add_argument("images", nargs="+", metavar="IMAGE", help="PNG, JPEG, ... files, one digit each")
+    parser.add_argument("images", nargs="+", metavar="IMAGE", help="PNG, JPEG, ... files, one digit each; - for stdin")
     parser.add_argument("--model", default="cnn", help="one of params.yaml's models (default: cnn)")
     parser.add_argument("--format", default="keras", choices=predictor.FORMATS,
                         help="keras: the trained model; the others: export's files (default: keras)")
     parser.add_argument("--json", action="store_true", help="print a JSON list instead of lines")
+    parser.add_argument("--project", type=Path, default=None,
+                        help="the project folder holding params.yaml and artifacts/ (default: the current folder "
+                             f"if it holds params.yaml and dvc.yaml, else {PACKAGE_ROOT})")
     return parser.parse_args(argv)
+
+
+def project_folder(chosen: Path | None) -> Path:
+    """``--project``, else the current folder when it is a project (a checkout, a ``dvc exp`` workspace), else
+    the package's own: so the command works from any folder."""
+    if chosen is None:
+        here = Path(".")
+        chosen = here if (here / "params.yaml").is_file() and (here / "dvc.yaml").is_file() else PACKAGE_ROOT
+    if not (chosen / config.PARAMS_FILE).is_file():
+        raise OSError(f"{chosen}: no {config.PARAMS_FILE} here; --project must name the project's folder")
+    return chosen
+
+
+def project_params(project: Path) -> config.Params:
+    """``params.yaml`` with its paths taken inside ``project`` (absolute ones stay as they are)."""
+    params = config.load_params(project / config.PARAMS_FILE)
+    paths = {field.name: str(project / getattr(params.paths, field.name))
+             for field in dataclasses.fields(params.paths)}
+    return dataclasses.replace(params, paths=dataclasses.replace(params.paths, **paths))
+
+
+def class_names(params: config.Params) -> tuple[str, ...]:
+    path = data.split_path(params.paths.data, "test")
+    if not path.is_file():
+        raise OSError(f"{path}: not found; run `dvc repro prepare`")
+    try:
+        return data.load_class_names(path)
+    except Exception as err:  # a cut-off or overwritten .npz fails inside numpy or zipfile, in several ways
+        if isinstance(err, ValueError) and str(err).startswith(str(path)):
+            raise
+        raise ValueError(f"{path}: cannot read the class names ({type(err).__name__}); "
+                         "rerun `dvc repro prepare`") from None
 
 
 def read_digit(path: str) -> np.ndarray:
@@ -40,54 +85,62 @@ def read_digit(path: str) -> np.ndarray:
         raise ValueError(f"{path}: {err}") from None
 
 
-def results(paths: list[str], probs: np.ndarray, class_names: tuple[str, ...]) -> list[dict]:
-    """One ``{file, class, label, probability}`` per image, for the most probable class."""
-    labels = probs.argmax(axis=1)
-    return [
-        {"file": path, "class": class_names[label], "label": int(label), "probability": round(float(p[label]), 6)}
-        for path, label, p in zip(paths, labels, probs)
-    ]
+def answer(path: str, probs: np.ndarray, class_names: tuple[str, ...]) -> dict:
+    """``{file, class, label, probability}`` for one image's probabilities, the most probable class."""
+    if len(probs) != len(class_names):
+        raise ValueError(f"the model has {len(probs)} outputs but the data {len(class_names)} classes; "
+                         "rerun `dvc repro`")
+    label = int(probs.argmax())
+    return {"file": path, "class": class_names[label], "label": label, "probability": round(float(probs[label]), 6)}
 
 
 def load_model(params: config.Params, model: str, fmt: str) -> predictor.Predictor:
     if model not in params.models:
         raise ValueError(f"--model {model}: not one of params.yaml's models ({', '.join(params.models)})")
     path = predictor.model_path(params.paths, model, fmt)
+    how = (f"`dvc repro train@{model}`" if fmt == "keras"
+           else f"`dvc repro export@{model}` (with {fmt} under export.formats in params.yaml)")
     if not path.exists():
-        how = (f"run `dvc repro train@{model}`" if fmt == "keras"
-               else f"list {fmt} under export.formats in params.yaml and run `dvc repro export@{model}`")
-        raise OSError(f"{path}: not found; {how}")
-    return predictor.load(path, fmt)
+        raise OSError(f"{path}: not found; run {how}")
+    try:
+        return predictor.load(path, fmt)
+    except predictor.CorruptModel as err:
+        raise ValueError(f"{err}; rerun {how}") from None
+
+
+def classify(names: list[str], answers: list[dict], params: config.Params, args: argparse.Namespace) -> bool:
+    """Answer each image as it is read, appending to ``answers`` (printed at once unless ``--json``), so an
+    interruption loses nothing already answered. Returns whether every image was answered."""
+    labels = class_names(params)
+    predict = load_model(params, args.model, args.format)
+    ok = True
+    for path in names:
+        try:
+            digit = read_digit(path)
+        except (ValueError, OSError) as err:
+            print(f"error: {err}", file=sys.stderr, flush=True)
+            ok = False
+            continue
+        answers.append(answer(path, predict(data.preprocess(digit[None]))[0], labels))
+        if not args.json:
+            print(f"{path}: {answers[-1]['class']} (probability {answers[-1]['probability']:.3f})", flush=True)
+    return ok
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Answer every readable image, in the order given; return 1 if any could not be read, else 0."""
+    """Answer every readable image, in the order given; return 1 if any could not be read, 130 on Ctrl-C, else 0."""
     args = parse_args(argv)
-    params = config.load_params()
-    class_names = data.load_class_names(data.split_path(params.paths.data, "test"))
-    predict = load_model(params, args.model, args.format)
-    digits, errors = {}, {}  # by position in args.images, so a file named twice is answered twice
-    for i, path in enumerate(args.images):
-        try:
-            digits[i] = read_digit(path)
-        except (ValueError, OSError) as err:
-            errors[i] = f"error: {err}"
-    answers = {}
-    if digits:
-        probs = predict(data.preprocess(np.stack(list(digits.values()))))
-        if probs.shape[1] != len(class_names):
-            raise ValueError(f"the model has {probs.shape[1]} outputs but the data {len(class_names)} classes; "
-                             "rerun `dvc repro`")
-        answers = dict(zip(digits, results([args.images[i] for i in digits], probs, class_names)))
-    for i in range(len(args.images)):  # flushed one by one, so errors and answers interleave in order
-        if i in errors:
-            print(errors[i], file=sys.stderr, flush=True)
-        elif not args.json:
-            answer = answers[i]
-            print(f"{answer['file']}: {answer['class']} (probability {answer['probability']:.3f})", flush=True)
+    answers: list[dict] = []
+    try:
+        ok = classify(args.images, answers, project_params(project_folder(args.project)), args)
+    except KeyboardInterrupt:
+        ok = None
     if args.json:
-        print(json.dumps(list(answers.values()), indent=2, sort_keys=True))
-    return 1 if errors else 0
+        print(json.dumps(answers, indent=2, sort_keys=True), flush=True)
+    if ok is None:
+        print(f"error: interrupted after {len(answers)} of {len(args.images)} images", file=sys.stderr)
+        return INTERRUPTED
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

@@ -77,12 +77,22 @@ LOADERS: dict[str, Callable[[Path], Predictor]] = {
 }
 
 
+class CorruptModel(ValueError):
+    """A model file that exists but cannot be loaded (cut off, overwritten, from another version)."""
+
+
 def load(path: str | Path, fmt: str) -> Predictor:
     """Load the model at ``path``, saved in format ``fmt`` (one of ``FORMATS``), as a predictor. The predictor
-    takes at least one image."""
+    takes at least one image. A file that exists but does not load raises ``CorruptModel`` naming it."""
     if fmt not in LOADERS:
         raise ValueError(f"unknown model format {fmt!r}, expected one of {', '.join(FORMATS)}")
     path = Path(path)
     if not path.exists():
         raise OSError(f"{path}: not found")
-    return LOADERS[fmt](path)
+    try:
+        return LOADERS[fmt](path)
+    # Each runtime fails its own way on a damaged file (zipfile.BadZipFile, h5py's OSError, protobuf's
+    # DecodeError, a RuntimeError from TFLite, Keras' "File not found" for a zip it cannot read): all mean the same.
+    except Exception as err:
+        reason = " ".join(str(err).split())[:200] or type(err).__name__
+        raise CorruptModel(f"{path}: cannot load the {fmt} model ({type(err).__name__}: {reason})") from None

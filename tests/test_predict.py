@@ -4,9 +4,12 @@ get one error line each without stopping the others."""
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import re
+import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +19,7 @@ import pytest
 import yaml
 from PIL import Image, ImageDraw
 
+import hostile
 from conftest import ROOT
 from stages import data, images, predict, predictor
 
@@ -73,7 +77,7 @@ def digit_files(tmp_path_factory, test_digits) -> tuple[list[str], np.ndarray]:
 def run_main(root: Path, argv: list[str], capsys) -> tuple[int, str, list[str]]:
     """``predict.main`` in ``root``: (exit status, stdout, the ``error:`` lines of stderr)."""
     with contextlib.chdir(root):
-        status = predict.main(argv)
+        status = predict.main(["--project", str(root), *argv])
     out, err = capsys.readouterr()
     return status, out, [line for line in err.splitlines() if line.startswith("error:")]
 
@@ -167,10 +171,12 @@ def test_class_names_come_from_the_data(trained_project, tmp_path, capsys):
     params = yaml.safe_load((trained_project / "params.yaml").read_text())
     params["paths"].update(data="data", models=str(trained_project / "artifacts/models"))
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    (tmp_path / "dvc.yaml").write_text("stages: {}\n")  # a project of its own: predict takes this folder's params
     data.save_split(tmp_path / "data/test.npz", np.zeros((1, 28, 28), np.uint8), np.zeros(1, np.uint8), names)
     drawn("7").save(tmp_path / "seven.png")
-    status, out, _ = run_main(tmp_path, ["seven.png"], capsys)
-    assert status == 0 and out.startswith("seven.png: seven (probability ")
+    with contextlib.chdir(tmp_path):
+        status = predict.main(["seven.png"])
+    assert status == 0 and capsys.readouterr().out.startswith("seven.png: seven (probability ")
 
 
 @pytest.mark.parametrize(("argv", "message"), [
@@ -179,7 +185,7 @@ def test_class_names_come_from_the_data(trained_project, tmp_path, capsys):
 ])
 def test_missing_or_unknown_model_is_one_error(trained_project, digit_files, argv, message):
     with contextlib.chdir(trained_project), pytest.raises((OSError, ValueError), match=message):
-        predict.main([*argv, digit_files[0][0]])
+        predict.main(["--project", ".", *argv, digit_files[0][0]])
 
 
 def test_bad_files_get_one_error_line_each(trained_project, digit_files, tmp_path):
@@ -190,15 +196,116 @@ def test_bad_files_get_one_error_line_each(trained_project, digit_files, tmp_pat
     (tmp_path / "truncated.png").write_bytes(png[: len(png) // 2])
     Image.new("L", (50, 50), 255).save(tmp_path / "blank.png")
     (tmp_path / "folder.png").mkdir()
+    os.mkfifo(tmp_path / "fifo.png")  # nobody writes to it: opening it to read would block forever
+    (tmp_path / "bomb.png").write_bytes(hostile.png_of_zeros(3, 29_000_000, band=0.3))  # 113 KB; 4.8 GB decoded
     bad = {str(tmp_path / name): why for name, why in [
         ("x.png", "not an image"), ("missing.png", "no such file"), ("folder.png", "is a directory"),
-        ("truncated.png", "cannot decode image"), ("blank.png", "blank image")]}
+        ("truncated.png", "cannot decode image"), ("blank.png", "blank image"), ("fifo.png", "a FIFO"),
+        ("bomb.png", "87,000,000 pixels, more than the 40 megapixels allowed")]}
+    bad["/dev/zero"] = "a device"
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    done = subprocess.run([sys.executable, "-m", "stages.predict", "--json", good[0], *bad, good[1]],
-                          cwd=trained_project, env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run([sys.executable, "-m", "stages.predict", "--project", ".", "--json", good[0], *bad,
+                           good[1]], cwd=trained_project, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 1, done.stderr
     assert [a["file"] for a in json.loads(done.stdout)] == good
     errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == len(bad), done.stderr
     for line, (path, why) in zip(errors, bad.items()):
         assert line.startswith(f"error: {path}: {why}"), line
+
+
+# --- hostile input, interruptions, other folders, damaged artifacts -----------------------------------------
+
+def test_dash_reads_the_image_from_standard_input(trained_project, monkeypatch, capsys):
+    buffer = io.BytesIO()
+    drawn("7").save(buffer, "PNG")
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(buffer.getvalue())))
+    status, out, _ = run_main(trained_project, ["-"], capsys)
+    assert status == 0 and out.startswith("-: 7 (probability "), out
+
+
+def test_ctrl_c_prints_the_answers_so_far_and_exits_130(trained_project, digit_files, tmp_path):
+    """The real command, blocked reading an image from a pipe nobody writes to, gets SIGINT after answering two."""
+    good = digit_files[0][:3]
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    with open(tmp_path / "stderr", "w") as stderr, subprocess.Popen(
+            [sys.executable, "-m", "stages.predict", "--project", str(trained_project), good[0], good[1], "-",
+             good[2]], env=env, cwd=tmp_path, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr,
+            text=True) as proc:
+        lines = [proc.stdout.readline(), proc.stdout.readline()]  # answered as they are read
+        proc.send_signal(signal.SIGINT)
+        rest, _ = proc.communicate(timeout=60)
+    assert [line.split(":")[0] for line in lines] == good[:2] and rest == ""
+    assert proc.returncode == 130
+    assert "error: interrupted after 2 of 4 images" in (tmp_path / "stderr").read_text()
+
+
+def test_ctrl_c_with_json_prints_the_list_so_far(trained_project, digit_files, monkeypatch, capsys):
+    read = predict.read_digit
+    calls = iter(range(10))
+    monkeypatch.setattr(predict, "read_digit", lambda path: read(path) if next(calls) < 2 else (_ for _ in ()).throw(
+        KeyboardInterrupt))
+    status, out, errors = run_main(trained_project, ["--json", *digit_files[0][:4]], capsys)
+    assert status == 130 and errors == ["error: interrupted after 2 of 4 images"]
+    assert [a["file"] for a in json.loads(out)] == digit_files[0][:2]
+
+
+def test_runs_from_any_folder(trained_project, tmp_path, monkeypatch, capsys):
+    """From a folder that is not a project, params and artifacts are the package's project's (here standing
+    in: the trained one); the image path stays relative to the current folder."""
+    drawn("7").save(tmp_path / "seven.png")
+    monkeypatch.setattr(predict, "PACKAGE_ROOT", trained_project)
+    with contextlib.chdir(tmp_path):
+        status = predict.main(["seven.png"])
+    assert status == 0 and capsys.readouterr().out.startswith("seven.png: 7 (probability ")
+
+
+def test_project_option_from_another_folder(trained_project, tmp_path):
+    """The real command from another folder, with --project and a relative image path."""
+    drawn("7").save(tmp_path / "seven.png")
+    done = subprocess.run([sys.executable, "-m", "stages.predict", "--project", str(trained_project), "seven.png"],
+                          cwd=tmp_path, env=dict(os.environ, PYTHONPATH=str(ROOT)), capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0 and done.stdout.startswith("seven.png: 7 (probability "), done.stderr
+    with contextlib.chdir(tmp_path), pytest.raises(OSError, match=r"^nowhere: no params\.yaml here; --project"):
+        predict.main(["--project", "nowhere", "seven.png"])
+
+
+@pytest.fixture()
+def project_copy(trained_project, tmp_path) -> Path:
+    """The trained project's params, test split, model and exports, copied to be damaged."""
+    for part in ("params.yaml", "artifacts/data/test.npz", "artifacts/models", "artifacts/export"):
+        source, target = trained_project / part, tmp_path / part
+        target.parent.mkdir(parents=True, exist_ok=True)
+        (shutil.copytree if source.is_dir() else shutil.copy)(source, target)
+    return tmp_path
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage"])
+@pytest.mark.parametrize(("fmt", "file", "stage"), [
+    ("keras", "artifacts/models/cnn.keras", "train@cnn"), ("h5", "artifacts/export/cnn/model.h5", "export@cnn"),
+    ("savedmodel", "artifacts/export/cnn/saved_model/saved_model.pb", "export@cnn"),
+    ("tflite", "artifacts/export/cnn/model.tflite", "export@cnn"),
+])
+def test_damaged_model_is_one_line_naming_it(project_copy, digit_files, fmt, file, stage, damage):
+    path = project_copy / file
+    path.write_bytes(path.read_bytes()[:path.stat().st_size // 2] if damage == "truncated" else b"garbage\n" * 99)
+    named = path if fmt != "savedmodel" else path.parent
+    with pytest.raises(ValueError) as raised:
+        predict.main(["--project", str(project_copy), "--format", fmt, digit_files[0][0]])
+    message = str(raised.value)
+    assert message.startswith(f"{named}: cannot load the {fmt} model (") and "\n" not in message
+    assert message.endswith(f"rerun `dvc repro {stage}`" + ("" if fmt == "keras" else
+                                                            f" (with {fmt} under export.formats in params.yaml)"))
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage", "missing"])
+def test_damaged_class_names_name_the_file(project_copy, digit_files, damage):
+    path = project_copy / "artifacts/data/test.npz"
+    if damage == "missing":
+        path.unlink()
+    else:
+        path.write_bytes(path.read_bytes()[:1000] if damage == "truncated" else b"garbage")
+    why = "not found; run" if damage == "missing" else "cannot read the class names .*; rerun"
+    with pytest.raises((OSError, ValueError), match=rf"^{path}: {why} `dvc repro prepare`$"):
+        predict.main(["--project", str(project_copy), digit_files[0][0]])

@@ -98,7 +98,8 @@ def main(argv: list[str] | None = None) -> None:
     write_json(Path(params.paths.timings) / f"evaluate_{name}.json",
                {"inference_images_per_second": round(images_per_second, 1)})
     write_bytes(Path(params.paths.predictions) / f"{name}.csv", predictions_csv(labels, probs.argmax(axis=1), class_names))
-    print(f"evaluate: {name}: test accuracy {metrics['accuracy']:.4f}, loss {metrics['loss']:.4f}")
+    print(f"evaluate: {name}: test accuracy {metrics['accuracy']:.4f}, loss {metrics['loss']:.4f} "
+          f"-> {Path(params.paths.metrics) / f'{name}.json'}")
 
 
 if __name__ == "__main__":

@@ -128,6 +128,15 @@ def fit(name: str, cfg: models.ModelConfig, train: inputs.Shards, val: data.Arra
     return model, speeds
 
 
+def last_epoch(history: Path) -> str:
+    """The last epoch's validation figures, as the stage's closing line shows them."""
+    rows = list(csv.DictReader(history.read_text().splitlines()))
+    last = rows[-1] if rows else {}
+    if not last.get("val_accuracy"):
+        return f"{len(rows)} epochs"
+    return f"val_accuracy {float(last['val_accuracy']):.4f}, val_loss {float(last['val_loss']):.4f} after {len(rows)} epochs"
+
+
 def steady_speed(speeds: list[float]) -> float:
     """The median epoch after the first (which also traces the graph), or the only one."""
     return float(np.median(speeds[1:] or speeds)) if speeds else 0.0
@@ -170,6 +179,8 @@ def main(argv: list[str] | None = None) -> None:
         models.inference_model(model).save(tmp)
         reproducible.keras_archive(tmp)
     checkpoint.clear(saved)
+    last = last_epoch(history)
+    print(f"train: {name}: wrote {Path(params.paths.models) / f'{name}.keras'} ({last})", flush=True)
     write_json(Path(params.paths.timings) / f"train_{name}.json",
                {"train_seconds": round(seconds, 2), "train_images": len(train),
                 "train_images_per_second": round(steady_speed(speeds), 1)})

@@ -119,7 +119,7 @@ def test_dataset_changed_by_hand(repo):
     raw.write_bytes(gzip.decompress(gz.read_bytes()))  # the same labels, in the seed's raw naming
     gz.unlink()
     status = sh("dvc", "status", cwd=repo)
-    assert "dataset/mnist" in status and "prepare" in status, status
+    assert "modified:           dataset" in status and "prepare" in status, status
     out = sh("dvc", "repro", cwd=repo)
     assert "Running stage 'prepare'" in out and "Stage 'train@cnn' didn't change, skipping" in out, out
 

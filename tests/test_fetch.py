@@ -129,7 +129,7 @@ def server(mnist_dir):
 def sleeps(monkeypatch):
     """Record fetch's back-off sleeps instead of sleeping, so retry cases stay fast."""
     calls = []
-    monkeypatch.setattr(fetch, "time", types.SimpleNamespace(sleep=calls.append))
+    monkeypatch.setattr(fetch, "time", types.SimpleNamespace(sleep=calls.append, monotonic=time.monotonic))
     return calls
 
 

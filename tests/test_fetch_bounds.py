@@ -2,7 +2,7 @@
 served), a huge raw file, a mirror that streams forever or trickles, a body gzipped again by the server, SIGTERM
 mid-download, leftovers of killed runs, and ``prepare.copies`` that would not fit on the disk.
 
-Peak memory is the stage run as a command, measured alone (``os.wait4``'s rusage of that one child). Run with
+Peak memory is the stage run as a command, its own high-water mark (VmHWM) written at exit. Run with
 ``-s`` to see the figures the README quotes."""
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -29,20 +28,20 @@ BOMB_BYTES = 400 << 20  # inflated; 0.4 MB as gzip: the old code held all of it 
 PEAK_LIMIT_MB = 160  # python + numpy + one file's honest size (47 MB) with room; far under BOMB_BYTES
 
 
-def run_measured(args: list[str], cwd: Path, timeout: float = 120) -> tuple[int, str, float]:
-    """``python *args`` in ``cwd``: (exit status, stderr, peak resident memory in MB of that process alone)."""
-    with tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen([sys.executable, *args], cwd=cwd, stdout=subprocess.DEVNULL, stderr=err,
-                                env={**os.environ, "PYTHONPATH": str(ROOT)})
-        timer = threading.Timer(timeout, proc.kill)
-        timer.start()
-        try:
-            _, status, usage = os.wait4(proc.pid, 0)
-        finally:
-            timer.cancel()
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        err.seek(0)
-        return proc.returncode, err.read().decode(), usage.ru_maxrss / 1024
+# The stage's own high-water mark (VmHWM, reset by exec), written at exit. getrusage's ru_maxrss of a child
+# would not do: Linux carries the forking parent's peak (pytest's, the bombs it made) over into the child's.
+PEAK = ("import atexit, runpy, sys; out, sys.argv = sys.argv[1], sys.argv[1:]; "
+        "atexit.register(lambda: open(out, 'w').write(next(l.split()[1] for l in open('/proc/self/status') "
+        "if l.startswith('VmHWM:')))); runpy.run_module(sys.argv[1], run_name='__main__', alter_sys=True)")
+
+
+def run_measured(module: str, cwd: Path, code: str = PEAK, timeout: float = 120) -> tuple[int, str, float]:
+    """``python -m module`` in ``cwd``: (exit status, stderr, peak resident memory of that process in MB)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "peak"
+        done = subprocess.run([sys.executable, "-c", code, str(out), module], cwd=cwd, capture_output=True,
+                              text=True, timeout=timeout, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        return done.returncode, done.stderr, int(out.read_text()) / 1024 if out.exists() else float("nan")
 
 
 def one_line(stderr: str) -> str:
@@ -68,7 +67,7 @@ def test_placed_gzip_bomb_refused_in_bounded_memory(mnist_dir, tmp_path, bomb, s
     folder = _project(tmp_path, mnist_dir)
     (folder / TRAIN_IMAGES.gz_name).write_bytes(bomb)
     start = time.monotonic()
-    status, stderr, peak = run_measured(["-m", f"stages.{stage}"], tmp_path)
+    status, stderr, peak = run_measured(f"stages.{stage}", tmp_path)
     print(f"\n{stage}: {BOMB_BYTES >> 20} MB bomb refused in {time.monotonic() - start:.1f} s, peak {peak:.0f} MB")
     assert status == 1
     assert one_line(stderr) == (f"error: dataset/mnist/{TRAIN_IMAGES.gz_name}: inflates past 47511440 bytes, "
@@ -174,16 +173,15 @@ def test_copies_that_do_not_fit_refused(tmp_path, monkeypatch):
                                "kept free); lower prepare.copies or free some space")
 
 
-SMALL_DISK = ("import runpy, shutil; free = 300 << 20; "
-              "shutil.disk_usage = lambda p: shutil._ntuple_diskusage(10 * free, 9 * free, free); "
-              "runpy.run_module('stages.prepare', run_name='__main__')")
+SMALL_DISK = ("import shutil; free = 300 << 20; "  # the file system of artifacts/ said to have 300 MB free
+              "shutil.disk_usage = lambda p: shutil._ntuple_diskusage(10 * free, 9 * free, free); " + PEAK)
 
 
 def test_command_refuses_copies_past_free_space_before_writing(mnist_dir, tmp_path):
     folder = _project(tmp_path, mnist_dir, train_limit=6000, copies=100)
     for spec in datasets.MNIST_FILES:
         (folder / spec.gz_name).symlink_to(mnist_dir / spec.gz_name)
-    status, stderr, _ = run_measured(["-c", SMALL_DISK], tmp_path)
+    status, stderr, _ = run_measured("stages.prepare", tmp_path, SMALL_DISK)
     assert status == 1
     line = one_line(stderr)
     assert line.startswith("error: prepare.copies: 100 copies of 5,400 training images need about 0.42 GB in "
@@ -202,7 +200,7 @@ def test_prepare_removes_leftovers_of_killed_runs(mnist_dir, tmp_path):
     (data / ".train.89abcdef.old").mkdir()
     (data / ".val.npz.k3j4h5.tmp.npz").write_bytes(b"half")
     (data / ".trainer.0123abcd.tmp").mkdir()  # another target's: not ours to remove
-    status, stderr, _ = run_measured(["-m", "stages.prepare"], tmp_path)
+    status, stderr, _ = run_measured("stages.prepare", tmp_path)
     assert status == 0, stderr
     assert sorted(p.name for p in data.iterdir()) == [".trainer.0123abcd.tmp", "test.npz", "train", "val.npz"]
 

@@ -46,6 +46,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     path = Path(path)
     with naming_storage_errors(path):
         path.parent.mkdir(parents=True, exist_ok=True)
+        remove_leftovers(path)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=_TMP_SUFFIX + path.suffix, dir=path.parent)
         os.close(fd)
         try:
@@ -78,6 +79,7 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
 @contextlib.contextmanager
 def _swapped_dir(path: Path) -> Iterator[Path]:
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_leftovers(path)
     # mkdir, not mkdtemp: the folder gets the usual permissions (umask), not mkdtemp's owner-only ones.
     tmp, old = (path.parent / f".{path.name}.{uuid.uuid4().hex[:8]}.{kind}" for kind in ("tmp", "old"))
     tmp.mkdir()
@@ -100,6 +102,47 @@ def _swapped_dir(path: Path) -> Iterator[Path]:
             else:
                 with contextlib.suppress(FileNotFoundError):
                     leftover.unlink()
+
+
+# --- Leftovers of killed runs -------------------------------------------------------------------------------
+# A SIGKILL (or power cut) skips the `finally` blocks above, leaving hidden temps beside a target; they can be
+# gigabytes, and inside a DVC output folder they would be hashed and cached with it. Every atomic_path/atomic_dir
+# removes those of its own target before making a new one, so any stage, however started, cleans up after a
+# killed run of itself (DVC runs one stage at a time: no live writer's temp is taken for a leftover).
+
+def dir_leftovers(path: str | Path) -> list[Path]:
+    """The ``.<name>.<hex>.tmp`` / ``.old`` folders that killed ``atomic_dir(path)`` blocks left beside ``path``."""
+    path = Path(path)
+    return sorted(p for kind in ("tmp", "old") for p in path.parent.glob(f".{glob.escape(path.name)}.*.{kind}")
+                  if len(p.name) == len(path.name) + 14)  # "." + name + "." + 8 hex + ".tmp": not a longer name's
+
+
+def remove_leftovers(path: str | Path) -> None:
+    """Remove what killed ``atomic_path(path)`` / ``atomic_dir(path)`` blocks left beside ``path``. A run killed
+    between moving the previous folder aside and moving the new one in leaves ``path`` absent and the previous
+    folder as ``.old``: that one is put back, not deleted."""
+    path = Path(path)
+    for stale in dir_leftovers(path):
+        if stale.name.endswith(".old") and stale.is_dir() and not (path.exists() or path.is_symlink()):
+            os.replace(stale, path)
+        elif stale.is_dir() and not stale.is_symlink():
+            shutil.rmtree(stale, ignore_errors=True)
+        else:
+            stale.unlink(missing_ok=True)
+    for stale in leftover_temps(path):
+        stale.unlink(missing_ok=True)
+
+
+def interrupt_on_sigterm() -> None:
+    """Make SIGTERM (``kill``, a CI timeout, ``systemd stop``) raise KeyboardInterrupt, so the temp files'
+    ``finally`` cleanup runs and ``run_stage`` exits with one line; Python's default dies on the spot."""
+    import signal
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+# --- end of leftovers of killed runs --------------------------------------------------------------------------
 
 
 def write_bytes(path: str | Path, data: bytes) -> None:

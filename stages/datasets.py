@@ -13,6 +13,7 @@ class IdxFile:
     raw_name: str  # the seed's naming, placed by hand: train-images.idx3-ubyte
     gz_name: str  # the mirrors' naming: train-images-idx3-ubyte.gz
     sha256: str  # of the decompressed bytes
+    size: int  # of the decompressed bytes (header + items): the cap on inflating, downloading and reading it
 
     @property
     def names(self) -> tuple[str, str, str]:
@@ -39,11 +40,15 @@ class Dataset:
         return (Path(root) / self.name, Path(root)) if self.top_level else (Path(root) / self.name,)
 
 
-def _files(*digests: str) -> tuple[IdxFile, ...]:
-    """The four files under the usual names: ``train-images.idx3-ubyte`` raw, ``train-images-idx3-ubyte.gz``."""
+def _files(*digests: str, counts: tuple[int, int] = (60_000, 10_000), side: int = 28) -> tuple[IdxFile, ...]:
+    """The four files under the usual names: ``train-images.idx3-ubyte`` raw, ``train-images-idx3-ubyte.gz``;
+    ``counts`` training and test items of ``side``×``side`` images, which fix each file's size: a 16-byte header
+    and one byte a pixel (47,040,016 bytes for MNIST's training images), or an 8-byte header and one a label."""
     dims = {"images": 3, "labels": 1}
-    return tuple(IdxFile(f"{stem}.idx{dims[stem[-6:]]}-ubyte", f"{stem}-idx{dims[stem[-6:]]}-ubyte.gz", digest)
-                 for stem, digest in zip(STEMS, digests, strict=True))
+    sizes = [16 + n * side * side if stem.endswith("images") else 8 + n
+             for stem, n in zip(STEMS, (counts[0], counts[0], counts[1], counts[1]))]
+    return tuple(IdxFile(f"{stem}.idx{dims[stem[-6:]]}-ubyte", f"{stem}-idx{dims[stem[-6:]]}-ubyte.gz", digest, size)
+                 for stem, digest, size in zip(STEMS, digests, sizes, strict=True))
 
 
 MNIST = Dataset(

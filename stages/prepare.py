@@ -8,27 +8,32 @@ Command: ``python -m stages.prepare``.
 """
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
 
 from stages import config, data, datasets
-from stages.common import atomic_dir, run_stage
+from stages.common import atomic_dir, interrupt_on_sigterm, remove_leftovers, run_stage
 from stages.datasets import find_local
-from stages.idx import parse_images, parse_labels
+from stages.idx import parse_images, parse_labels, read_capped
+
+NPZ_OVERHEAD = 4096  # bytes an .npz adds to its arrays: zip entries, .npy headers, the class names
+FREE_MARGIN = 256 << 20  # left free on the disk after the estimate: other writers, the file system's own needs
 
 
 def read_pair(folders: tuple[Path, ...], dataset: datasets.Dataset, part: str) -> data.Arrays:
     """Parse the ``part`` ("train" or "test") images/labels pair, naming the offending file in any error."""
     arrays, paths = [], []
     specs = dataset.files[:2] if part == "train" else dataset.files[2:]
-    parsers = (lambda b: parse_images(b, dataset.image_shape), lambda b: parse_labels(b, len(dataset.class_names)))
+    parsers = (lambda b: parse_images(b, dataset.image_shape, gunzip=False),
+               lambda b: parse_labels(b, len(dataset.class_names), gunzip=False))
     for spec, parse in zip(specs, parsers):
         path = find_local(folders, spec)
         if path is None:
             raise ValueError(f"{datasets.not_found(folders, spec)}; run `dvc repro fetch`")
         try:
-            arrays.append(parse(path.read_bytes()))
+            arrays.append(parse(read_capped(path, spec.size)))  # a bomb stops at the file's own size
         except ValueError as err:
             raise ValueError(f"{path}: {err}") from None
         paths.append(path)
@@ -65,6 +70,24 @@ def shifted(images: np.ndarray, max_shift: int, rng: np.random.Generator) -> np.
     return out
 
 
+def output_bytes(splits: dict[str, data.Arrays], copies: int) -> int:
+    """What ``prepare`` will write: ``copies`` shards of the training split, plus val and test (uncompressed)."""
+    size = {name: images.nbytes + labels.nbytes + NPZ_OVERHEAD for name, (images, labels) in splits.items()}
+    return copies * size["train"] + size["val"] + size["test"]
+
+
+def check_space(folder: Path, splits: dict[str, data.Arrays], copies: int) -> None:
+    """Refuse, before writing anything, ``prepare.copies`` whose output would not fit on ``folder``'s file system
+    (the previous arrays stay until the new ones are complete, so they do not count as free)."""
+    need = output_bytes(splits, copies)
+    existing = next(p for p in (folder, *folder.parents) if p.exists())
+    free = shutil.disk_usage(existing).free
+    if need + FREE_MARGIN > free:
+        raise ValueError(f"prepare.copies: {copies} copies of {len(splits['train'][1]):,} training images need "
+                         f"about {need / 1e9:.2f} GB in {folder}, but its file system has {free / 1e9:.2f} GB free "
+                         f"(and {FREE_MARGIN >> 20} MB is kept free); lower prepare.copies or free some space")
+
+
 def write_shards(folder: Path, train: data.Arrays, cfg: config.PrepareConfig, seed: int,
                  class_names: tuple[str, ...]) -> None:
     """Shard 0 is ``train``; each further copy is shifted with its own (seed, copy) stream, one copy in memory
@@ -77,11 +100,15 @@ def write_shards(folder: Path, train: data.Arrays, cfg: config.PrepareConfig, se
 
 
 def main() -> None:
+    interrupt_on_sigterm()  # a killed prepare removes its temp folder; a SIGKILLed one's goes on the next run
     params = config.load_params()
+    for name in data.SPLITS:
+        remove_leftovers(data.split_path(params.paths.data, name))
     dataset = datasets.get(params.dataset)
     folders = dataset.folders(params.paths.dataset)
     train, test = read_pair(folders, dataset, "train"), read_pair(folders, dataset, "test")
     splits = split(train, test, params.prepare, params.seed)
+    check_space(Path(params.paths.data), splits, params.prepare.copies)
     train = splits.pop("train")
     write_shards(data.split_path(params.paths.data, "train"), train, params.prepare, params.seed, dataset.class_names)
     print(f"prepare: train: {params.prepare.copies} shard(s) of {len(train[1])} images")

@@ -4,7 +4,11 @@ The server's first path segment picks a behaviour, so one server acts as several
 ``/good/`` serves the files, ``/corrupt/`` serves wrong bytes for t10k-labels, ``/drop/`` announces the full
 Content-Length then closes half-way, ``/flaky/`` drops only the first request per file, ``/missing/`` is 404,
 ``/error500/`` is always 500, ``/stall/`` sends half the body then goes silent until the test ends, and
-``/slow/`` sends the body in pieces with pauses shorter than the client's timeout.
+``/slow/`` sends the body in pieces with pauses shorter than the client's timeout. Hostile ones
+(``tests/test_fetch_bounds.py``): ``/endless/`` answers 200 and streams zeros until the client hangs up,
+``/trickle/`` sends one byte every ``TRICKLE_PAUSE`` seconds, ``/bomb/`` serves ``server.bomb`` (a small gzip
+that inflates far past any file) under every name, and ``/gzip-encoded/`` and ``/deflate-encoded/`` send
+the file compressed once more with ``Content-Encoding: gzip`` or ``deflate``, though asked for ``identity``.
 """
 from __future__ import annotations
 
@@ -20,6 +24,7 @@ import signal
 import threading
 import time
 import types
+import zlib
 from pathlib import Path
 
 import pytest
@@ -52,6 +57,13 @@ def _wrong_labels_gz(mnist_dir: Path) -> bytes:
     return gzip.compress(idx.encode(labels))
 
 
+def gzip_bomb(size: int) -> bytes:
+    """A gzip stream of ``size`` zero bytes, about 1000 times smaller, made without holding ``size`` bytes."""
+    packer, zeros = zlib.compressobj(9, zlib.DEFLATED, 31), bytes(1 << 20)
+    parts = [packer.compress(zeros[: min(len(zeros), size - done)]) for done in range(0, size, len(zeros))]
+    return b"".join(parts) + packer.flush()
+
+
 def _unused_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -75,20 +87,44 @@ class Mirror(http.server.BaseHTTPRequestHandler):
         if mode == "error500":
             self.send_error(500)
             return
-        body = path.read_bytes()
+        if mode in ("endless", "trickle"):
+            self._forever(mode)
+            return
+        body = server.bomb if mode == "bomb" else path.read_bytes()
         if mode == "corrupt" and name == LABELS.gz_name:
             body = server.wrong
+        encoding = mode.removesuffix("-encoded") if mode.endswith("-encoded") else None
+        if encoding:
+            body = gzip.compress(body, mtime=0) if encoding == "gzip" else zlib.compress(body)
         cut = mode == "drop" or (mode == "flaky" and seen == 1)
         try:
             self.send_response(200)
             self.send_header("Content-Type", "application/octet-stream")
             self.send_header("Content-Length", str(len(body)))
+            if encoding:
+                self.send_header("Content-Encoding", encoding)
             self.end_headers()
             if mode in ("stall", "slow"):
                 self._trickle(body, mode)
             else:
                 self.wfile.write(body[: len(body) // 2] if cut else body)
             self.wfile.flush()
+        except ConnectionError:
+            pass
+        self.close_connection = True
+
+    def _forever(self, mode: str) -> None:
+        """200 with no Content-Length, then zeros until the client hangs up (or the test ends)."""
+        try:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.end_headers()
+            piece = bytes(1 if mode == "trickle" else 1 << 16)
+            while not self.server.stop.is_set():
+                self.wfile.write(piece)
+                self.wfile.flush()
+                if mode == "trickle":
+                    self.server.stop.wait(TRICKLE_PAUSE)
         except ConnectionError:
             pass
         self.close_connection = True
@@ -104,6 +140,7 @@ class Mirror(http.server.BaseHTTPRequestHandler):
             time.sleep(SLOW_PAUSE)
 
 
+TRICKLE_PAUSE = 0.05  # /trickle/: never silent for long, never done
 SLOW_PAUSE = 0.1  # /slow/'s pause between its 6 pieces: 0.5 s in all, each pause under the slow test's timeout
 
 
@@ -112,6 +149,7 @@ def server(mnist_dir):
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Mirror)
     httpd.root = mnist_dir
     httpd.wrong = _wrong_labels_gz(mnist_dir)
+    httpd.bomb = gzip_bomb(100 << 20)
     httpd.requests = []
     httpd.lock = threading.Lock()
     httpd.stop = threading.Event()
@@ -129,7 +167,7 @@ def server(mnist_dir):
 def sleeps(monkeypatch):
     """Record fetch's back-off sleeps instead of sleeping, so retry cases stay fast."""
     calls = []
-    monkeypatch.setattr(fetch, "time", types.SimpleNamespace(sleep=calls.append))
+    monkeypatch.setattr(fetch, "time", types.SimpleNamespace(sleep=calls.append, monotonic=time.monotonic))
     return calls
 
 

@@ -22,7 +22,7 @@ START = time.perf_counter()
 
 import keras  # noqa: E402  (timed: the backend's start-up is part of the baseline's wall time)
 
-from stages import config, data, models  # noqa: E402
+from digits import config, data, models  # noqa: E402
 
 BATCH_SIZE, LEARNING_RATE, EPOCHS = 32, 1e-3, 10
 
@@ -74,7 +74,7 @@ def main() -> None:
     parser.add_argument("--data", default=None, help="folder of train/ and test.npz (default: paths.data)")
     args = parser.parse_args()
     params = config.load_params()
-    folder = args.data or params.paths.data
+    folder = args.data or config.PATHS.data
     keras.utils.set_random_seed(params.seed)
     train, test = data.load_train(folder), data.load_split(data.split_path(folder, "test"))
     num_classes = len(data.load_class_names(data.split_path(folder, "test")))

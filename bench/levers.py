@@ -2,7 +2,7 @@
 
 ``steps``: training images/second per ``steps_per_execution`` value, epochs alternating between the settings so
 machine noise hits all alike (medians after a warm-up epoch). ``runs``: whole training runs through the stage's
-own ``train.fit``, one per value of one ``train.<model>`` field (``--set dtype_policy=float32,mixed_bfloat16``,
+own ``training.fit``, one per value of one ``train.<model>`` field (``--set dtype_policy=float32,mixed_bfloat16``,
 ``--set learning_rate=0.003,0.004``), each with its seconds, last validation accuracy and the saved (float32)
 model's test accuracy. Run in a prepared workspace; prints one JSON line per result.
 Command: ``python -m bench.levers steps|runs [--model cnn] [--values 1,16] [--rounds 4] [--set KEY=V[,V...]]``.
@@ -23,11 +23,11 @@ import keras
 import numpy as np
 import yaml
 
-from stages import config, data, inputs, models, train
+from digits import config, data, inputs, models, training
 
 
 def step_speeds(params: config.Params, model: str, values: list[int], rounds: int) -> dict[int, float]:
-    cfg, shards = getattr(params.train, model), inputs.Shards.open(data.train_shards(params.paths.data), False)
+    cfg, shards = getattr(params.train, model), inputs.Shards.open(data.train_shards(config.PATHS.data), False)
     steps = math.ceil(len(shards) / cfg.batch_size)
     fitted = {v: models.compiled(model, dataclasses.replace(cfg, steps_per_execution=v), shards.image_shape, 10,
                                  steps) for v in values}
@@ -43,12 +43,12 @@ def step_speeds(params: config.Params, model: str, values: list[int], rounds: in
 
 def training_run(params: config.Params, model: str, cfg: models.ModelConfig) -> dict:
     """One run as ``train@<model>`` makes it: seconds, last epoch's validation accuracy, test accuracy."""
-    folder = params.paths.data
+    folder = config.PATHS.data
     val, test = (data.load_split(data.split_path(folder, s)) for s in ("val", "test"))
-    train.seed_everything(params.seed)
+    training.seed_everything(params.seed)
     with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stdout(io.StringIO()):
         start = time.perf_counter()
-        fitted, _ = train.fit(model, cfg, inputs.Shards.open(data.train_shards(folder), False), val, 10,
+        fitted, _ = training.fit(model, cfg, inputs.Shards.open(data.train_shards(folder), False), val, 10,
                               Path(tmp) / "history.csv", params.seed)
         seconds = time.perf_counter() - start
         val_accuracy = float((Path(tmp) / "history.csv").read_text().splitlines()[-1].split(",")[4])

@@ -15,7 +15,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from stages import config, data, inputs, models, train
+from digits import config, data, inputs, models, training
 
 TARGETS = (0.99, 0.993)
 
@@ -44,12 +44,12 @@ def first_reaching(epochs: list[dict], target: float) -> dict | None:
 
 def accuracy_curve(params: config.Params) -> dict:
     """Train the CNN exactly as ``train@cnn`` does, scoring the test set after each epoch."""
-    folder = params.paths.data
+    folder = config.PATHS.data
     val, test = (data.load_split(data.split_path(folder, s)) for s in ("val", "test"))
     probe = TestAccuracy(test)
-    train.seed_everything(params.seed)
+    training.seed_everything(params.seed)
     with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stdout(io.StringIO()):
-        train.fit("cnn", params.train.cnn, inputs.Shards.open(data.train_shards(folder), stream=False), val,
+        training.fit("cnn", params.train.cnn, inputs.Shards.open(data.train_shards(folder), stream=False), val,
                   len(data.load_class_names(data.split_path(folder, "test"))), Path(tmp) / "history.csv",
                   params.seed, callbacks=(probe,))
     return {"epochs": probe.epochs, **{f"first_{t:.3f}": first_reaching(probe.epochs, t) for t in TARGETS}}
@@ -59,10 +59,10 @@ def input_speeds(params: config.Params, rounds: int = 6) -> dict:
     """CNN training images/second, the pipeline's input against a bare ``model.fit`` on float arrays (same model
     and batch size): epochs alternate between the two, so a noisy machine slows both alike. Medians of the
     rounds after the first (which traces the graphs)."""
-    cfg, folder = params.train.cnn, params.paths.data
+    cfg, folder = params.train.cnn, config.PATHS.data
     shards, (images, labels) = inputs.Shards.open(data.train_shards(folder), stream=False), data.load_train(folder)
     x, y = data.preprocess(images), keras.utils.to_categorical(labels, 10)
-    train.seed_everything(params.seed)
+    training.seed_everything(params.seed)
     bare, piped = (models.compiled("cnn", cfg, x.shape[1:], 10, math.ceil(len(x) / cfg.batch_size)) for _ in "ab")
     speeds: dict[str, list[float]] = {"bare_fit": [], "pipeline": []}
     for epoch in range(rounds):
@@ -72,7 +72,7 @@ def input_speeds(params: config.Params, rounds: int = 6) -> dict:
             start = time.perf_counter()
             fit()
             speeds[kind].append(len(x) / (time.perf_counter() - start))
-    medians = {kind: round(train.steady_speed(v), 1) for kind, v in speeds.items()}
+    medians = {kind: round(training.steady_speed(v), 1) for kind, v in speeds.items()}
     return {**medians, "pipeline_over_bare_fit": round(medians["pipeline"] / medians["bare_fit"], 3),
             "epochs_each": rounds, "batch_size": cfg.batch_size}
 

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import yaml
 
+from digits import config
+
 ROOT = Path(__file__).resolve().parents[1]
 QUICK = {"prepare": {"train_limit": 2000, "test_limit": 500}, "epochs": 1}  # a smoke run of the whole bench
 
@@ -44,8 +46,8 @@ def workspace(dest: Path, quick: bool, mirror: str | None = None) -> Path:
             (dest / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / name, dest / name)
     params = yaml.safe_load((dest / "params.yaml").read_text())
-    for dataset_dir in (ROOT / params["paths"]["dataset"]).glob("*"):
-        shutil.copytree(dataset_dir, dest / params["paths"]["dataset"] / dataset_dir.name)
+    for dataset_dir in (ROOT / config.PATHS.dataset).glob("*"):
+        shutil.copytree(dataset_dir, dest / config.PATHS.dataset / dataset_dir.name)
     if mirror:
         params["fetch"]["mirrors"][params["dataset"]] = [str(mirror)]
     if quick:
@@ -72,8 +74,8 @@ def pipeline(repo: Path) -> dict:
     params["plots"]["dpi"] += 1
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     plot_change, plot_out = run([sys.executable, "-m", "dvc", "repro"], repo)
-    metrics = {m: json.loads((repo / params["paths"]["metrics"] / f"{m}.json").read_text()) for m in params["models"]}
-    timings = repo / params["paths"]["timings"]
+    metrics = {m: json.loads((repo / config.PATHS.metrics / f"{m}.json").read_text()) for m in params["models"]}
+    timings = repo / config.PATHS.timings
     summaries = {m: json.loads((timings / f"train_{m}.json").read_text()) for m in params["models"]}
     evaluations = {m: json.loads((timings / f"evaluate_{m}.json").read_text()) for m in params["models"]}
     return {

@@ -8,114 +8,28 @@ Command: ``python -m stages.prepare``.
 """
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
-import numpy as np
-
-from stages import config, data, datasets
-from stages.common import atomic_dir, interrupt_on_sigterm, remove_leftovers, run_stage
-from stages.datasets import find_local
-from stages.idx import parse_images, parse_labels, read_capped
-
-NPZ_OVERHEAD = 4096  # bytes an .npz adds to its arrays: zip entries, .npy headers, the class names
-FREE_MARGIN = 256 << 20  # left free on the disk after the estimate: other writers, the file system's own needs
+from digits import config, data, datasets, runner, splits
+from digits.storage import remove_leftovers
 
 
-def read_pair(folders: tuple[Path, ...], dataset: datasets.Dataset, part: str) -> data.Arrays:
-    """Parse the ``part`` ("train" or "test") images/labels pair, naming the offending file in any error."""
-    arrays, paths = [], []
-    specs = dataset.files[:2] if part == "train" else dataset.files[2:]
-    parsers = (lambda b: parse_images(b, dataset.image_shape, gunzip=False),
-               lambda b: parse_labels(b, len(dataset.class_names), gunzip=False))
-    for spec, parse in zip(specs, parsers):
-        path = find_local(folders, spec)
-        if path is None:
-            raise ValueError(f"{datasets.not_found(folders, spec)}; run `dvc repro fetch`")
-        try:
-            arrays.append(parse(read_capped(path, spec.size)))  # a bomb stops at the file's own size
-        except ValueError as err:
-            raise ValueError(f"{path}: {err}") from None
-        paths.append(path)
-    if len(arrays[0]) != len(arrays[1]):
-        raise ValueError(f"{paths[1]}: {len(arrays[1])} labels, expected {len(arrays[0])} as in {paths[0]}")
-    return arrays[0], arrays[1]
-
-
-def split(train: data.Arrays, test: data.Arrays, cfg: config.PrepareConfig, seed: int) -> dict[str, data.Arrays]:
-    """Shuffle train with ``seed``, cap sizes by the limits, and carve off ``val_fraction`` for validation."""
-    order = np.random.default_rng(seed).permutation(len(train[0]))[: cfg.train_limit]
-    n_val = int(round(cfg.val_fraction * len(order)))
-    if len(order) - n_val < 1:
-        raise ValueError(f"prepare.val_fraction={cfg.val_fraction} leaves no training images")
-    val_idx, train_idx = order[:n_val], order[n_val:]
-    return {
-        "train": (train[0][train_idx], train[1][train_idx]),
-        "val": (train[0][val_idx], train[1][val_idx]),
-        "test": (test[0][: cfg.test_limit], test[1][: cfg.test_limit]),
-    }
-
-
-def shifted(images: np.ndarray, max_shift: int, rng: np.random.Generator) -> np.ndarray:
-    """Each image moved by a random whole number of pixels in [-max_shift, max_shift] along each axis; what
-    moves in is background (0)."""
-    s, (n, height, width) = max_shift, images.shape
-    padded = np.pad(images, ((0, 0), (s, s), (s, s)))
-    dy, dx = rng.integers(-s, s + 1, size=(2, n))
-    out = np.empty_like(images)
-    for a in range(-s, s + 1):  # one slice per offset pair: vectorised, (2s+1)² steps
-        for b in range(-s, s + 1):
-            picked = np.flatnonzero((dy == a) & (dx == b))
-            out[picked] = padded[picked, s - a: s - a + height, s - b: s - b + width]
-    return out
-
-
-def output_bytes(splits: dict[str, data.Arrays], copies: int) -> int:
-    """What ``prepare`` will write: ``copies`` shards of the training split, plus val and test (uncompressed)."""
-    size = {name: images.nbytes + labels.nbytes + NPZ_OVERHEAD for name, (images, labels) in splits.items()}
-    return copies * size["train"] + size["val"] + size["test"]
-
-
-def check_space(folder: Path, splits: dict[str, data.Arrays], copies: int) -> None:
-    """Refuse, before writing anything, ``prepare.copies`` whose output would not fit on ``folder``'s file system
-    (the previous arrays stay until the new ones are complete, so they do not count as free)."""
-    need = output_bytes(splits, copies)
-    existing = next(p for p in (folder, *folder.parents) if p.exists())
-    free = shutil.disk_usage(existing).free
-    if need + FREE_MARGIN > free:
-        raise ValueError(f"prepare.copies: {copies} copies of {len(splits['train'][1]):,} training images need "
-                         f"about {need / 1e9:.2f} GB in {folder}, but its file system has {free / 1e9:.2f} GB free "
-                         f"(and {FREE_MARGIN >> 20} MB is kept free); lower prepare.copies or free some space")
-
-
-def write_shards(folder: Path, train: data.Arrays, cfg: config.PrepareConfig, seed: int,
-                 class_names: tuple[str, ...]) -> None:
-    """Shard 0 is ``train``; each further copy is shifted with its own (seed, copy) stream, one copy in memory
-    at a time. The folder is replaced whole, so fewer copies than last time leave no stale shards."""
-    copies, shift = cfg.copies, cfg.copy_shift
-    with atomic_dir(folder) as tmp:
-        for copy in range(copies):
-            images = train[0] if copy == 0 else shifted(train[0], shift, np.random.default_rng([seed, copy]))
-            data.save_split(tmp / data.shard_path("", copy).name, images, train[1], class_names)
-
-
-def main() -> None:
-    interrupt_on_sigterm()  # a killed prepare removes its temp folder; a SIGKILLed one's goes on the next run
-    params = config.load_params()
-    for name in data.SPLITS:
-        remove_leftovers(data.split_path(params.paths.data, name))
+def main(params: config.Params) -> None:
+    folder = config.PATHS.data
+    for name in data.SPLITS:  # a SIGKILLed run's temp folders, possibly gigabytes
+        remove_leftovers(data.split_path(folder, name))
     dataset = datasets.get(params.dataset)
-    folders = dataset.folders(params.paths.dataset)
-    train, test = read_pair(folders, dataset, "train"), read_pair(folders, dataset, "test")
-    splits = split(train, test, params.prepare, params.seed)
-    check_space(Path(params.paths.data), splits, params.prepare.copies)
-    train = splits.pop("train")
-    write_shards(data.split_path(params.paths.data, "train"), train, params.prepare, params.seed, dataset.class_names)
+    folders = dataset.folders(config.PATHS.dataset)
+    train, test = splits.read_pair(folders, dataset, "train"), splits.read_pair(folders, dataset, "test")
+    parts = splits.split(train, test, params.prepare, params.seed)
+    splits.check_space(Path(folder), parts, params.prepare.copies)
+    train = parts.pop("train")
+    splits.write_shards(data.split_path(folder, "train"), train, params.prepare, params.seed, dataset.class_names)
     print(f"prepare: train: {params.prepare.copies} shard(s) of {len(train[1])} images")
-    for name, (images, labels) in splits.items():
-        data.save_split(data.split_path(params.paths.data, name), images, labels, dataset.class_names)
+    for name, (images, labels) in parts.items():
+        data.save_split(data.split_path(folder, name), images, labels, dataset.class_names)
         print(f"prepare: {name}: {len(labels)} images")
 
 
 if __name__ == "__main__":
-    run_stage(main)
+    runner.run_stage(main)

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import gzip
+import importlib
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -22,7 +24,7 @@ def mnist_candidates() -> list[Path]:
 def as_gzip_mirror(folder: Path, out_dir: Path) -> Path | None:
     """``folder`` if it holds MNIST's four files under the mirrors' ``.gz`` names; a gzip copy in ``out_dir`` if
     it holds them under other namings; None if any is missing."""
-    from stages import datasets
+    from digits import datasets
 
     found = [datasets.find_local(folder, spec) for spec in datasets.MNIST.files]
     if not all(found):
@@ -44,6 +46,39 @@ def mnist_dir(tmp_path_factory) -> Path:
             return mirror
     pytest.fail("real MNIST not found in " + ", ".join(map(str, mnist_candidates()))
                 + "; run `dvc repro fetch` first, or set MNIST_DIR to a folder with the four files")
+
+
+def write_project(root: Path, params: dict) -> Path:
+    """A project folder as a stage sees one: ``params`` as params.yaml beside the project's dvc.yaml (a stage run
+    elsewhere works on the checkout it belongs to, ``digits.runner.project_root``)."""
+    import yaml
+
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "params.yaml").write_text(yaml.safe_dump(params))
+    shutil.copyfile(ROOT / "dvc.yaml", root / "dvc.yaml")
+    return root
+
+
+def run_stage(module: str, *args: str) -> None:
+    """Stage ``module``'s ``main`` in this process, in the current folder, with its params.yaml loaded."""
+    from digits import config
+
+    importlib.import_module(f"stages.{module}").main(config.load_params(), *args)
+
+
+def _checkout_state() -> dict[str, tuple[int, int]]:
+    return {str(p): (p.stat().st_mtime_ns, p.stat().st_size)
+            for top in ("artifacts", "dataset") for p in (ROOT / top).rglob("*") if p.is_file()}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def checkout_untouched():
+    """No test may run a stage on this checkout: a stage started outside a project (no params.yaml beside a
+    dvc.yaml) works on the checkout it belongs to, so a test that forgot its dvc.yaml would rewrite our results."""
+    before = _checkout_state()
+    yield
+    changed = sorted(set(before.items()) ^ set(_checkout_state().items()))
+    assert not changed, f"tests changed the checkout's own files: {changed[:5]}"
 
 
 def optional_part(reason: str) -> None:
@@ -94,18 +129,14 @@ def trained_project(tmp_path_factory, mnist_dir) -> Path:
     """A temp project with a CNN trained well enough to read digits (2 epochs on 3,600 real MNIST images: about
     95% on the test set, in seconds), exported in every format; shared by the export and predict tests."""
     import contextlib
-    import importlib
 
-    import yaml
-
-    from stages import config
+    from digits import config
 
     root = tmp_path_factory.mktemp("trained")
     params = tiny_params(mnist_dir, train_limit=4000, test_limit=500)
     params["export"]["formats"] = list(config.EXPORT_FORMATS)
-    (root / "params.yaml").write_text(yaml.safe_dump(params))
+    write_project(root, params)
     with contextlib.chdir(root):
-        for module, argv in (("fetch", []), ("prepare", []), ("train", ["cnn"]), ("export", ["cnn"])):
-            main = importlib.import_module(f"stages.{module}").main
-            main(*([argv] if argv else []))
+        for module, *args in (("fetch",), ("prepare",), ("train", "cnn"), ("export", "cnn")):
+            run_stage(module, *args)
     return root

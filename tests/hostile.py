@@ -1,11 +1,10 @@
 """Hostile image files made cheaply, for the image tests and the README's memory figures.
 
-``python tests/hostile.py peak FILE`` prints the peak memory (MB) of reading FILE with ``stages.images.decode``
+``python tests/hostile.py peak FILE`` prints the peak memory (MB) of reading FILE with ``digits.images.decode``
 in this process and its one-line outcome; the tests run it in a child process under a memory limit.
 """
 from __future__ import annotations
 
-import resource
 import struct
 import sys
 import zlib
@@ -36,15 +35,15 @@ def png_of_zeros(width: int, height: int, band: float = 0.0) -> bytes:
 
 
 def peak(path: str) -> None:
-    """Read ``path`` as ``stages.predict`` does; print the outcome and this process's peak memory in MB."""
-    from stages import images
+    """Read ``path`` as ``digits.predict`` does; print the outcome and this process's peak memory in MB."""
+    from digits import images, runner
 
     try:
         outcome = f"28x28 image, ink {images.to_mnist(images.decode(path)).sum()}"
     except (ValueError, OSError, MemoryError) as err:
         outcome = f"{type(err).__name__}: {err}"
     print(outcome)
-    print(f"peak {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+    print(f"peak {runner.peak_rss_mb():.0f} MB")  # VmHWM: ru_maxrss would carry pytest's own peak over
 
 
 if __name__ == "__main__":

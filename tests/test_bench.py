@@ -10,9 +10,8 @@ import subprocess
 import sys
 
 import pytest
-import yaml
 
-from conftest import ROOT, tiny_params
+from conftest import ROOT, tiny_params, write_project
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +56,7 @@ def test_figures_and_ratios(quick):
 
 def test_prepare_all_of_mnist_under_a_second(tmp_path, mnist_dir):
     params = tiny_params(mnist_dir, train_limit=None, test_limit=None)
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    write_project(tmp_path, params)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "MNIST_STAGE_TIMINGS": str(tmp_path / "t.jsonl")}
     for stage in ("fetch", "prepare"):
         done = subprocess.run([sys.executable, "-m", f"stages.{stage}"], cwd=tmp_path, env=env, capture_output=True,
@@ -71,7 +70,7 @@ def test_prepare_all_of_mnist_under_a_second(tmp_path, mnist_dir):
 def test_baseline_trains_the_seeds_way_whatever_params_say(name):
     """The baseline keeps the architecture from params.yaml but none of the pipeline's speed-ups or recipe."""
     from bench import baseline
-    from stages import config
+    from digits import config
 
     cfg = getattr(config.load_params(ROOT / "params.yaml").train, name)
     seed = baseline.seed_recipe(cfg, 10)
@@ -86,7 +85,7 @@ def test_baseline_trains_the_seeds_way_whatever_params_say(name):
 def test_levers_measure_steps_and_runs(tmp_path, mnist_dir):
     """``bench.levers`` on a tiny prepared workspace: one figure per setting, one run per value."""
     params = tiny_params(mnist_dir)
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    write_project(tmp_path, params)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     outputs = []
     for cmd in (["stages.fetch"], ["stages.prepare"],

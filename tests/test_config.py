@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from stages import config
+from conftest import write_project
+from digits import config
 
 ROOT = Path(__file__).resolve().parents[1]
 RAW = yaml.safe_load((ROOT / "params.yaml").read_text())
@@ -59,7 +60,7 @@ def test_repo_params_load():
 
 
 def test_load_params_reads_cwd_by_default(tmp_path, monkeypatch):
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump(mutated(_set("seed", 7))))
+    write_project(tmp_path, mutated(_set("seed", 7)))
     monkeypatch.chdir(tmp_path)
     assert config.load_params().seed == 7
 
@@ -120,7 +121,10 @@ BROKEN = [
     ("augment-zoom", _set("train.cnn.augment.zoom", 1), "train.cnn.augment.zoom", ["[0, 1)"]),
     ("augment-unknown", _set("train.cnn.augment.flip", True), "train.cnn.augment.flip", ["unknown key", "shift"]),
     ("export-format", _set("export.formats", ["onnx"]), "export.formats", ["h5, savedmodel, tflite"]),
-    ("section-not-mapping", _set("paths", "dataset"), "paths", ["expected a mapping"]),
+    ("section-not-mapping", _set("evaluate", "fast"), "evaluate", ["expected a mapping"]),
+    # Output paths are not params: DVC deletes a stage's outputs before running it.
+    ("paths-not-a-param", _set("paths", {"plots": "examples"}), "paths",
+     ["unknown key", "fixed in dvc.yaml and digits/config.py"]),
     ("limit-str", _set("prepare.train_limit", "all"), "prepare.train_limit", ["expected null or an integer >= 1"]),
     ("epochs-0", _set("train.dense.epochs", 0), "train.dense.epochs", ["an integer in [1, 1000]", "got 0"]),
     ("val-fraction-1.5", _set("prepare.val_fraction", 1.5), "prepare.val_fraction", ["[0, 1)", "1.5"]),
@@ -253,7 +257,7 @@ def _run_prepare(cwd: Path) -> subprocess.CompletedProcess:
      "error: params.yaml: prepare.val_fraction: missing key (expected a number in [0, 1))"),
 ], ids=["out-of-range", "unknown-key", "wrong-type", "missing-key"])
 def test_stage_command_with_broken_params(tmp_path, change, expected):
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump(mutated(change)))
+    write_project(tmp_path, mutated(change))
     proc = _run_prepare(tmp_path)
     assert proc.returncode != 0
     lines = proc.stderr.strip().splitlines()
@@ -303,6 +307,7 @@ def test_non_utf8_file_is_one_line_naming_it(tmp_path):
     (b"seed: 42 # \xff\n", "error: params.yaml: not UTF-8 text (byte 0xff at offset 11)"),
 ], ids=["duplicate", "not-utf8"])
 def test_stage_command_with_unreadable_params(tmp_path, content, expected):
+    write_project(tmp_path, {})
     (tmp_path / "params.yaml").write_bytes(content)
     proc = _run_prepare(tmp_path)
     assert proc.returncode != 0

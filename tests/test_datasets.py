@@ -11,11 +11,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 
-from conftest import optional_part, tiny_params
-from stages import datasets, evaluate, fetch, plots, prepare, train
-from stages.config import FetchConfig
+from conftest import optional_part, tiny_params, write_project
+from digits import config, datasets, fetching, figures
+from stages import evaluate, fetch, plots, prepare, train
+from digits.config import FetchConfig
 
 FASHION_DIR = Path(os.environ.get("FASHION_MNIST_DIR", "/usr/share/datasets/fashion-mnist"))
 
@@ -47,7 +47,7 @@ def test_mnist_files_are_refused_as_fashion(mnist_dir, tmp_path):
     spec = datasets.FASHION_MNIST.files[1]
     (tmp_path / spec.gz_name).write_bytes((mnist_dir / spec.gz_name).read_bytes())
     with pytest.raises(ValueError, match="SHA-256"):
-        fetch.fetch_file(tmp_path, spec, (), FetchConfig(mirrors={}, retries=1, timeout=1))
+        fetching.fetch_file(tmp_path, spec, (), FetchConfig(mirrors={}, retries=1, timeout=1))
 
 
 @pytest.fixture(scope="module")
@@ -56,13 +56,13 @@ def fashion_project(tmp_path_factory, mnist_dir, fashion_dir):
     params = tiny_params(mnist_dir, train_limit=2000)
     params.update(dataset="fashion-mnist", models=["dense"])
     params["fetch"]["mirrors"] = {"fashion-mnist": [str(fashion_dir)]}
-    (root / "params.yaml").write_text(yaml.safe_dump(params))
+    write_project(root, params)
     with contextlib.chdir(root):
-        fetch.main()
-        prepare.main()
-        train.main(["dense"])
-        evaluate.main(["dense"])
-        plots.main()
+        fetch.main(config.load_params())
+        prepare.main(config.load_params())
+        train.main(config.load_params(), "dense")
+        evaluate.main(config.load_params(), "dense")
+        plots.main(config.load_params())
     return root
 
 
@@ -90,6 +90,6 @@ def test_fashion_names_in_plots(fashion_project):
 
     matplotlib.use("Agg")
     names = datasets.FASHION_MNIST.class_names
-    fig = plots.confusion_figure("dense", np.arange(10), np.arange(10), names)
+    fig = figures.confusion_figure("dense", np.arange(10), np.arange(10), names)
     assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == list(names)
     assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == list(names)

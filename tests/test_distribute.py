@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import ROOT, tiny_params
-from stages import data, distribute
+from conftest import ROOT, tiny_params, write_project
+from digits import config, data, distribute
 
 # Logical devices must be configured before TensorFlow initialises, hence a fresh process per run.
 TWO_CPUS = """
@@ -23,20 +23,21 @@ import sys
 import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-from stages import common, train
-common.run_stage(lambda: train.main(["dense"]))
+from digits import runner
+from stages import train
+runner.run_stage(train.main, per_model=True)
 """
 
 
 @pytest.fixture(scope="module")
 def prepared(tmp_path_factory, mnist_dir) -> Path:
     root = tmp_path_factory.mktemp("distribute")
-    (root / "params.yaml").write_text(yaml.safe_dump(tiny_params(mnist_dir, train_limit=3000, test_limit=1000)))
+    write_project(root, tiny_params(mnist_dir, train_limit=3000, test_limit=1000))
     from stages import fetch, prepare
 
     with contextlib.chdir(root):
-        fetch.main()
-        prepare.main()
+        fetch.main(config.load_params())
+        prepare.main(config.load_params())
     return root
 
 
@@ -44,7 +45,7 @@ def project(prepared: Path, dest: Path, distribute_kind: str) -> Path:
     shutil.copytree(prepared, dest, symlinks=True)
     params = yaml.safe_load((dest / "params.yaml").read_text())
     params["train"]["dense"]["distribute"] = distribute_kind
-    (dest / "params.yaml").write_text(yaml.safe_dump(params))
+    write_project(dest, params)
     return dest
 
 
@@ -76,7 +77,7 @@ def single(prepared, tmp_path_factory) -> float:
 
 def test_mirrored_on_two_logical_cpus(prepared, single, tmp_path):
     root = project(prepared, tmp_path / "p", "mirrored")
-    out = finish(start(root, ["-c", TWO_CPUS]))
+    out = finish(start(root, ["-c", TWO_CPUS, "dense"]))
     assert "2 replica(s)" in out
     accuracy = score(root)
     assert accuracy > 0.8 and abs(accuracy - single) < 0.03, (accuracy, single)

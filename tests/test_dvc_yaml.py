@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ast
-import re
+import dataclasses
 
 import pytest
 import yaml
@@ -13,24 +13,29 @@ from conftest import ROOT
 STAGES = ROOT / "stages"
 
 
+PACKAGES = ("stages", "digits")
+
+
 def imported_modules(module: str) -> set[str]:
-    """``module`` and every ``stages.*`` module it imports, transitively, as repo-relative file paths; the
-    package's ``__init__`` (which Python runs first) and what it imports too."""
+    """``module`` and every module of this project's packages it imports, transitively, as repo-relative file
+    paths; a package's ``__init__`` (which Python runs first) and what it imports too."""
     found: set[str] = set()
-    todo = [module, "stages.__init__"]
+    todo = [module]
     while todo:
         name = todo.pop()
-        path = f"stages/{name.split('.', 1)[1]}.py"
+        package, _, rest = name.partition(".")
+        path = f"{package}/{rest or '__init__'}.py"
         if path in found:
             continue
         found.add(path)
+        todo.append(f"{package}.__init__")
         for node in ast.walk(ast.parse((ROOT / path).read_text())):
-            if isinstance(node, ast.ImportFrom) and node.module == "stages":
-                todo += [f"stages.{alias.name}" for alias in node.names]
-            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("stages."):
+            if isinstance(node, ast.ImportFrom) and node.module in PACKAGES:
+                todo += [f"{node.module}.{alias.name}" for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith(tuple(p + "." for p in PACKAGES)):
                 todo.append(node.module)
             elif isinstance(node, ast.Import):
-                todo += [a.name for a in node.names if a.name.startswith("stages.")]
+                todo += [a.name for a in node.names if a.name.startswith(tuple(p + "." for p in PACKAGES))]
     return found
 
 
@@ -43,21 +48,35 @@ def test_every_stage_runs_its_own_module(stage_specs):
 
 def test_deps_list_exactly_the_imported_modules(stage_specs):
     for name, spec in stage_specs.items():
-        code_deps = {d for d in spec["deps"] if d.startswith("stages/")}
+        code_deps = {d for d in spec["deps"] if d.startswith(("stages/", "digits/"))}
         assert code_deps == imported_modules(spec["cmd"].split()[2]), name
 
 
 def test_imported_modules_sees_through_imports():
-    assert imported_modules("stages.prepare") >= {"stages/prepare.py", "stages/idx.py", "stages/datasets.py",
-                                                   "stages/config.py", "stages/common.py", "stages/data.py",
-                                                   "stages/__init__.py", "stages/quiet.py"}
+    assert imported_modules("stages.prepare") >= {"stages/prepare.py", "digits/idx.py", "digits/datasets.py",
+                                                   "digits/config.py", "digits/storage.py", "digits/data.py",
+                                                   "digits/splits.py", "digits/__init__.py", "digits/quiet.py",
+                                                   "stages/__init__.py"}
 
 
 def resolved_dvc_yaml() -> dict:
-    """dvc.yaml with ``${paths.*}`` filled in from params.yaml, as DVC's templating does."""
-    paths = yaml.safe_load((ROOT / "params.yaml").read_text())["paths"]
-    text = re.sub(r"\$\{paths\.(\w+)\}", lambda m: paths[m[1]], (ROOT / "dvc.yaml").read_text())
-    return yaml.safe_load(text)
+    return yaml.safe_load((ROOT / "dvc.yaml").read_text())
+
+
+def test_paths_are_fixed_and_the_codes(stage_specs):
+    """No params value reaches an output path (DVC deletes outputs before running a stage), and dvc.yaml's
+    paths are the ones the code writes to (``digits.config.Paths``)."""
+    from digits.config import PATHS
+
+    assert "${paths" not in (ROOT / "dvc.yaml").read_text()
+    assert "paths" not in yaml.safe_load((ROOT / "params.yaml").read_text())
+    places = {getattr(PATHS, f.name) for f in dataclasses.fields(PATHS)}
+    for name, spec in stage_specs.items():
+        for path in spec["outs"] | {d for d in spec["deps"] if not d.startswith(("stages/", "digits/"))}:
+            assert any(path == p or path.startswith(p + "/") for p in places), (name, path)
+    used = {p for p in places for spec in stage_specs.values() for path in spec["outs"]
+            if path == p or path.startswith(p + "/")}
+    assert places - used == {PATHS.checkpoints, PATHS.timings}  # the two that are deliberately not DVC outputs
 
 
 def test_top_level_metrics_and_plots_are_stage_outputs(stage_specs):

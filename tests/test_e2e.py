@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from digits import config
 from conftest import optional_part, tiny_params
 from dvcrepo import copy_project, set_params, sh
 
@@ -90,7 +91,7 @@ def test_plots_draw_in_chromium(repo, plot_pages):
     declared = [name for entry in yaml.safe_load((repo / "dvc.yaml").read_text())["plots"]
                 if isinstance(entry, dict) for name, spec in entry.items() if "y" in spec]
     charts = sorted(Renderer.remove_special_chars(name) for name in declared)
-    plots_dir = repo / yaml.safe_load((repo / "params.yaml").read_text())["paths"]["plots"]
+    plots_dir = repo / config.PATHS.plots
     pngs = sorted(p.name for p in plots_dir.glob("*.png"))
     assert charts and "curves.png" in pngs, (charts, pngs)
     for (kind, page), revisions in zip(plot_pages.items(), (1, 2)):

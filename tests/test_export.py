@@ -1,15 +1,21 @@
-"""``export@<model>``: each format, loaded back by ``stages.predictor`` with its own runtime, predicts as the Keras
+"""``export@<model>``: each format, loaded back by ``digits.formats`` with its own runtime, predicts as the Keras
 model does; the export folder holds exactly the listed formats and is replaced whole or not at all."""
 from __future__ import annotations
 
 import contextlib
+import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
 
-from stages import config, data, export, predictor
+from conftest import ROOT, write_project
+from digits import config, data, formats
+from stages import export
 
 # TFLite runs its own kernels (XNNPACK); measured differences are below 1e-6, the tolerance leaves room.
 TOLERANCE = {"h5": 1e-6, "savedmodel": 1e-6, "tflite": 1e-4}
@@ -23,23 +29,22 @@ def batch(trained_project) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def keras_probs(trained_project, batch) -> np.ndarray:
-    return predictor.load(trained_project / "artifacts/models/cnn.keras", "keras")(batch)
+    return formats.load(trained_project / "artifacts/models/cnn.keras", "keras")(batch)
 
 
 def test_formats_match_the_params_schema():
-    assert tuple(export.FILES) == config.EXPORT_FORMATS
-    assert predictor.FORMATS == ("keras", *config.EXPORT_FORMATS)
+    assert tuple(formats.FILES) == config.EXPORT_FORMATS
+    assert formats.FORMATS == ("keras", *config.EXPORT_FORMATS)
 
 
 def test_export_folder_holds_exactly_the_listed_formats(trained_project):
     assert sorted(p.name for p in (trained_project / "artifacts/export").iterdir()) == ["cnn"]
-    assert sorted(p.name for p in (trained_project / "artifacts/export/cnn").iterdir()) == sorted(export.FILES.values())
+    assert sorted(p.name for p in (trained_project / "artifacts/export/cnn").iterdir()) == sorted(formats.FILES.values())
 
 
 @pytest.mark.parametrize("fmt", list(TOLERANCE))
 def test_each_format_predicts_as_the_keras_model(trained_project, batch, keras_probs, fmt):
-    path = predictor.model_path(config.load_params(trained_project / "params.yaml").paths, "cnn", fmt)
-    predict = predictor.load(trained_project / path, fmt)
+    predict = formats.load(formats.model_path("cnn", fmt, trained_project), fmt)
     probs = predict(batch)
     assert probs.shape == keras_probs.shape == (200, 10) and probs.dtype == np.float32
     np.testing.assert_array_equal(probs.argmax(axis=1), keras_probs.argmax(axis=1))
@@ -50,20 +55,20 @@ def test_each_format_predicts_as_the_keras_model(trained_project, batch, keras_p
 
 @pytest.fixture
 def other_project(trained_project, tmp_path) -> Path:
-    """A project dir reusing the trained CNN, for exports with other formats."""
-    params = yaml.safe_load((trained_project / "params.yaml").read_text())
-    params["paths"]["models"] = str(trained_project / "artifacts/models")
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    """A project dir reusing the trained CNN (linked), for exports with other formats."""
+    write_project(tmp_path, yaml.safe_load((trained_project / "params.yaml").read_text()))
+    (tmp_path / "artifacts").mkdir()
+    (tmp_path / "artifacts/models").symlink_to(trained_project / "artifacts/models")
     return tmp_path
 
 
-def export_with(root: Path, formats: list[str]) -> list[str]:
-    """Run ``export.main`` with ``formats`` listed; return the names in the export folder."""
+def export_with(root: Path, listed: list[str]) -> list[str]:
+    """Run ``export.main`` with ``listed`` formats; return the names in the export folder."""
     params = yaml.safe_load((root / "params.yaml").read_text())
-    params["export"]["formats"] = formats
-    (root / "params.yaml").write_text(yaml.safe_dump(params))
+    params["export"]["formats"] = listed
+    write_project(root, params)
     with contextlib.chdir(root):
-        export.main(["cnn"])
+        export.main(config.load_params(), "cnn")
     return sorted(p.name for p in (root / "artifacts/export/cnn").iterdir())
 
 
@@ -82,7 +87,7 @@ def test_failed_export_leaves_the_previous_one(other_project, monkeypatch):
         (folder / "model.h5").write_bytes(b"half")
         raise OSError("disk full")
 
-    monkeypatch.setattr(export, "export", fail_halfway)
+    monkeypatch.setattr(formats, "export", fail_halfway)
     with pytest.raises(OSError, match="disk full"):
         export_with(other_project, ["h5", "tflite"])
     assert (other_project / "artifacts/export/cnn/model.h5").read_bytes() == before
@@ -90,9 +95,21 @@ def test_failed_export_leaves_the_previous_one(other_project, monkeypatch):
 
 
 @pytest.mark.parametrize(("argv", "message"), [
-    (["cnn", "dense"], "usage: python -m stages.export MODEL"), (["../cnn"], "usage"),
+    (["cnn", "dense"], r"usage: python -m stages.export dense\|cnn"), (["../cnn"], "usage"), ([], "usage"),
     (["dense"], r"artifacts/models/dense\.keras: not found; run `dvc repro train@dense` first"),
 ])
 def test_bad_arguments_are_one_error(trained_project, argv, message):
-    with contextlib.chdir(trained_project), pytest.raises((ValueError, OSError), match=message):
-        export.main(argv)
+    done = subprocess.run([sys.executable, "-m", "stages.export", *argv], cwd=trained_project, capture_output=True,
+                          text=True, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert done.returncode == 1 and re.fullmatch(f"error: {message}.*\n", done.stderr), done.stderr
+
+
+def test_damaged_model_is_one_line_naming_it(other_project):
+    models = other_project / "artifacts/models"
+    models.unlink()
+    models.mkdir()
+    (models / "cnn.keras").write_bytes(b"PK\x03\x04 not really a zip")
+    with contextlib.chdir(other_project), pytest.raises(ValueError) as info:
+        export.main(config.load_params(), "cnn")
+    assert str(info.value).startswith("artifacts/models/cnn.keras: cannot load the keras model (")
+    assert str(info.value).endswith("; rerun `dvc repro train@cnn`")

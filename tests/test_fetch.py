@@ -30,9 +30,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from stages import datasets, fetch, idx
-from stages.common import leftover_temps
-from stages.config import FetchConfig
+from conftest import write_project
+from digits import datasets, fetching, idx
+from digits.storage import leftover_temps
+from digits.config import FetchConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 SPECS = {spec.gz_name: spec for spec in datasets.MNIST_FILES}
@@ -167,7 +168,7 @@ def server(mnist_dir):
 def sleeps(monkeypatch):
     """Record fetch's back-off sleeps instead of sleeping, so retry cases stay fast."""
     calls = []
-    monkeypatch.setattr(fetch, "time", types.SimpleNamespace(sleep=calls.append, monotonic=time.monotonic))
+    monkeypatch.setattr(fetching, "time", types.SimpleNamespace(sleep=calls.append, monotonic=time.monotonic))
     return calls
 
 
@@ -191,7 +192,7 @@ def test_good_mirror_downloads_all_four(server, mnist_dir, tmp_path):
     folder = tmp_path / "dataset"
     sums = _sums(mnist_dir)
     for spec in datasets.MNIST_FILES:
-        path = fetch.fetch_file(folder, spec, *cfg(server.url("good").rstrip("/")))  # no trailing slash either
+        path = fetching.fetch_file(folder, spec, *cfg(server.url("good").rstrip("/")))  # no trailing slash either
         assert path == folder / spec.gz_name
         assert path.read_bytes() == (mnist_dir / spec.gz_name).read_bytes()
         assert _digest(path) == sums[spec.gz_name[:-3]]
@@ -201,9 +202,9 @@ def test_good_mirror_downloads_all_four(server, mnist_dir, tmp_path):
 
 
 def test_already_fetched_files_are_not_downloaded_again(server, tmp_path):
-    fetch.fetch_file(tmp_path, LABELS, *cfg(server.url("good")))
+    fetching.fetch_file(tmp_path, LABELS, *cfg(server.url("good")))
     before = (tmp_path / LABELS.gz_name).stat().st_mtime_ns
-    assert fetch.fetch_file(tmp_path, LABELS, *cfg(server.url("good"))) == tmp_path / LABELS.gz_name
+    assert fetching.fetch_file(tmp_path, LABELS, *cfg(server.url("good"))) == tmp_path / LABELS.gz_name
     assert server.requests == [f"/good/{LABELS.gz_name}"]
     assert (tmp_path / LABELS.gz_name).stat().st_mtime_ns == before
 
@@ -211,8 +212,8 @@ def test_already_fetched_files_are_not_downloaded_again(server, tmp_path):
 # (b) a corrupted file is rejected, naming the file, and the next mirror is used
 def test_corrupt_mirror_rejected_then_next_used(server, mnist_dir, tmp_path, capsys):
     mirrors = cfg(server.url("corrupt"), server.url("good"))
-    images = fetch.fetch_file(tmp_path, IMAGES, *mirrors)  # the corrupt mirror serves this one intact
-    labels = fetch.fetch_file(tmp_path, LABELS, *mirrors)
+    images = fetching.fetch_file(tmp_path, IMAGES, *mirrors)  # the corrupt mirror serves this one intact
+    labels = fetching.fetch_file(tmp_path, LABELS, *mirrors)
     assert images.read_bytes() == (mnist_dir / IMAGES.gz_name).read_bytes()
     assert labels.read_bytes() == (mnist_dir / LABELS.gz_name).read_bytes()
     assert server.requests == [
@@ -228,7 +229,7 @@ def test_corrupt_mirror_rejected_then_next_used(server, mnist_dir, tmp_path, cap
 
 def test_corrupt_only_mirror_fails_naming_file(server, tmp_path, sleeps):
     with pytest.raises(OSError) as info:
-        fetch.fetch_file(tmp_path, LABELS, *cfg(server.url("corrupt"), retries=3))
+        fetching.fetch_file(tmp_path, LABELS, *cfg(server.url("corrupt"), retries=3))
     message = str(info.value)
     assert LABELS.gz_name in message and "SHA-256" in message and "fetch.mirrors" in message
     assert server.requests == [f"/corrupt/{LABELS.gz_name}"]  # wrong content is not retried
@@ -237,7 +238,7 @@ def test_corrupt_only_mirror_fails_naming_file(server, tmp_path, sleeps):
 
 # (c) a dropped connection
 def test_dropped_connection_then_next_mirror(server, mnist_dir, tmp_path, capsys):
-    path = fetch.fetch_file(tmp_path, IMAGES, *cfg(server.url("drop"), server.url("good")))
+    path = fetching.fetch_file(tmp_path, IMAGES, *cfg(server.url("drop"), server.url("good")))
     assert path.read_bytes() == (mnist_dir / IMAGES.gz_name).read_bytes()
     assert server.requests == [f"/drop/{IMAGES.gz_name}", f"/good/{IMAGES.gz_name}"]
     out = capsys.readouterr().out
@@ -247,7 +248,7 @@ def test_dropped_connection_then_next_mirror(server, mnist_dir, tmp_path, capsys
 
 def test_dropped_connection_only_mirror(server, tmp_path, sleeps):
     with pytest.raises(OSError) as info:
-        fetch.fetch_file(tmp_path, IMAGES, *cfg(server.url("drop"), retries=2))
+        fetching.fetch_file(tmp_path, IMAGES, *cfg(server.url("drop"), retries=2))
     message = str(info.value)
     assert "\n" not in message
     assert f"could not get {IMAGES.gz_name}" in message
@@ -259,7 +260,7 @@ def test_dropped_connection_only_mirror(server, tmp_path, sleeps):
 
 
 def test_transient_failure_retried_then_succeeds(server, mnist_dir, tmp_path, sleeps):
-    path = fetch.fetch_file(tmp_path, LABELS, *cfg(server.url("flaky"), retries=2))
+    path = fetching.fetch_file(tmp_path, LABELS, *cfg(server.url("flaky"), retries=2))
     assert path.read_bytes() == (mnist_dir / LABELS.gz_name).read_bytes()
     assert server.requests == [f"/flaky/{LABELS.gz_name}"] * 2
     assert len(sleeps) == 1
@@ -268,7 +269,7 @@ def test_transient_failure_retried_then_succeeds(server, mnist_dir, tmp_path, sl
 
 # (d) HTTP 404
 def test_404_then_good_mirror(server, mnist_dir, tmp_path, capsys, sleeps):
-    path = fetch.fetch_file(tmp_path, LABELS, *cfg(server.url("missing"), server.url("good"), retries=3))
+    path = fetching.fetch_file(tmp_path, LABELS, *cfg(server.url("missing"), server.url("good"), retries=3))
     assert path.read_bytes() == (mnist_dir / LABELS.gz_name).read_bytes()
     # a 404 is final: asked once, no back-off, then the next mirror
     assert server.requests == [f"/missing/{LABELS.gz_name}", f"/good/{LABELS.gz_name}"]
@@ -278,13 +279,13 @@ def test_404_then_good_mirror(server, mnist_dir, tmp_path, capsys, sleeps):
 
 def test_refused_connection_then_good_mirror(server, mnist_dir, tmp_path):
     dead = f"http://127.0.0.1:{_unused_port()}/"
-    path = fetch.fetch_file(tmp_path, LABELS, *cfg(dead, server.url("good")))
+    path = fetching.fetch_file(tmp_path, LABELS, *cfg(dead, server.url("good")))
     assert path.read_bytes() == (mnist_dir / LABELS.gz_name).read_bytes()
 
 
 # (d2) HTTP 5xx: the server may recover, so it is asked again (with back-off), then the next mirror
 def test_500_retried_then_next_mirror(server, mnist_dir, tmp_path, capsys, sleeps):
-    path = fetch.fetch_file(tmp_path, LABELS, *cfg(server.url("error500"), server.url("good"), retries=3))
+    path = fetching.fetch_file(tmp_path, LABELS, *cfg(server.url("error500"), server.url("good"), retries=3))
     assert path.read_bytes() == (mnist_dir / LABELS.gz_name).read_bytes()
     assert server.requests == [f"/error500/{LABELS.gz_name}"] * 3 + [f"/good/{LABELS.gz_name}"]
     assert len(sleeps) == 2
@@ -295,7 +296,7 @@ def test_500_retried_then_next_mirror(server, mnist_dir, tmp_path, capsys, sleep
 # (d3) a server that stops sending mid-file, and one that is merely slow
 def test_stalled_server_times_out_then_next_mirror(server, mnist_dir, tmp_path, capsys, sleeps):
     start = time.monotonic()
-    path = fetch.fetch_file(tmp_path, IMAGES, *cfg(server.url("stall"), server.url("good"), retries=2, timeout=0.3))
+    path = fetching.fetch_file(tmp_path, IMAGES, *cfg(server.url("stall"), server.url("good"), retries=2, timeout=0.3))
     assert time.monotonic() - start < 10  # gave up on the silent server instead of waiting for it
     assert path.read_bytes() == (mnist_dir / IMAGES.gz_name).read_bytes()
     assert server.requests == [f"/stall/{IMAGES.gz_name}"] * 2 + [f"/good/{IMAGES.gz_name}"]
@@ -305,7 +306,7 @@ def test_stalled_server_times_out_then_next_mirror(server, mnist_dir, tmp_path, 
 
 def test_stalled_only_mirror_fails_leaving_nothing(server, tmp_path, sleeps):
     with pytest.raises(OSError) as info:
-        fetch.fetch_file(tmp_path, IMAGES, *cfg(server.url("stall"), timeout=0.3))
+        fetching.fetch_file(tmp_path, IMAGES, *cfg(server.url("stall"), timeout=0.3))
     assert f"could not get {IMAGES.gz_name}" in str(info.value) and "timed out" in str(info.value)
     assert list(tmp_path.iterdir()) == []  # the half received is gone with its temp file
 
@@ -314,7 +315,7 @@ def test_slow_server_is_waited_for(server, mnist_dir, tmp_path):
     """``fetch.timeout`` bounds the silence between reads, not the whole download."""
     timeout = 0.45
     start = time.monotonic()
-    path = fetch.fetch_file(tmp_path, LABELS, *cfg(server.url("slow"), timeout=timeout))
+    path = fetching.fetch_file(tmp_path, LABELS, *cfg(server.url("slow"), timeout=timeout))
     assert time.monotonic() - start > timeout  # longer in total than the timeout, yet not abandoned
     assert path.read_bytes() == (mnist_dir / LABELS.gz_name).read_bytes()
     assert server.requests == [f"/slow/{LABELS.gz_name}"]
@@ -325,7 +326,7 @@ def test_killed_download_then_rerun_is_clean(server, mnist_dir, tmp_path):
     folder = _params(tmp_path, [server.url("stall")])
     first = datasets.MNIST_FILES[0]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "stages.fetch"], cwd=tmp_path, env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "stages.fetch"], cwd=tmp_path / PROJECT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60
@@ -351,14 +352,14 @@ def test_killed_download_then_rerun_is_clean(server, mnist_dir, tmp_path):
 def test_local_folder_mirror(mnist_dir, tmp_path, as_uri):
     mirror = mnist_dir.as_uri() if as_uri else str(mnist_dir)
     for spec in (IMAGES, LABELS):
-        path = fetch.fetch_file(tmp_path / "dataset", spec, *cfg(mirror))
+        path = fetching.fetch_file(tmp_path / "dataset", spec, *cfg(mirror))
         assert path == tmp_path / "dataset" / spec.gz_name
         assert path.read_bytes() == (mnist_dir / spec.gz_name).read_bytes()
     assert _hidden(tmp_path / "dataset") == []
 
 
 def test_missing_local_folder_then_good(mnist_dir, tmp_path, capsys):
-    path = fetch.fetch_file(tmp_path / "d", LABELS, *cfg(tmp_path / "nowhere", mnist_dir, retries=3))
+    path = fetching.fetch_file(tmp_path / "d", LABELS, *cfg(tmp_path / "nowhere", mnist_dir, retries=3))
     assert path.read_bytes() == (mnist_dir / LABELS.gz_name).read_bytes()
     assert "no such file" in capsys.readouterr().out
 
@@ -375,7 +376,7 @@ def test_user_placed_files_used_untouched(server, mnist_dir, tmp_path, naming):
         os.utime(path, ns=(1_000_000_000_000_000_000, 1_000_000_000_000_000_000))
         placed[spec] = (path, path.read_bytes())
     for spec, (path, data) in placed.items():
-        assert fetch.fetch_file(tmp_path, spec, *failing) == path
+        assert fetching.fetch_file(tmp_path, spec, *failing) == path
         assert path.read_bytes() == data
         assert path.stat().st_mtime_ns == 1_000_000_000_000_000_000
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p, _ in placed.values())
@@ -387,7 +388,7 @@ def test_raw_naming_preferred_when_both_placed(mnist_dir, tmp_path):
     raw.write_bytes(gzip.decompress((mnist_dir / LABELS.gz_name).read_bytes()))
     (tmp_path / LABELS.gz_name).write_bytes(b"not looked at")
     assert datasets.find_local(tmp_path, LABELS) == raw
-    assert fetch.fetch_file(tmp_path, LABELS, *cfg()) == raw
+    assert fetching.fetch_file(tmp_path, LABELS, *cfg()) == raw
 
 
 # (g) a user-placed file with wrong content
@@ -403,7 +404,7 @@ def test_user_placed_wrong_file_rejected(server, mnist_dir, tmp_path, kind):
     path = tmp_path / name
     path.write_bytes(data)
     with pytest.raises(ValueError) as info:
-        fetch.fetch_file(tmp_path, LABELS, *cfg(server.url("good")))
+        fetching.fetch_file(tmp_path, LABELS, *cfg(server.url("good")))
     message = str(info.value)
     assert str(path) in message
     assert ("corrupt gzip" if kind == "gz-corrupt-stream" else "SHA-256") in message
@@ -413,17 +414,20 @@ def test_user_placed_wrong_file_rejected(server, mnist_dir, tmp_path, kind):
 
 
 # the stage as a command
+PROJECT = "my project"  # a space in the path, as in many users' home folders
+
+
 def _params(tmp_path: Path, mirrors: list[str]) -> Path:
+    """A project in ``tmp_path/my project`` fetching from ``mirrors``; returns its dataset folder."""
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    params["paths"]["dataset"] = str(tmp_path / "my dataset")
     params["fetch"].update(mirrors={"mnist": mirrors}, retries=1, timeout=5)
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
-    return tmp_path / "my dataset" / "mnist"
+    write_project(tmp_path / PROJECT, params)
+    return tmp_path / PROJECT / "dataset" / "mnist"
 
 
-def _run_stage(cwd: Path) -> subprocess.CompletedProcess:
+def _run_stage(tmp_path: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "stages.fetch"], cwd=cwd, env=env,
+    return subprocess.run([sys.executable, "-m", "stages.fetch"], cwd=tmp_path / PROJECT, env=env,
                           capture_output=True, text=True, timeout=120)
 
 
@@ -435,7 +439,7 @@ def test_command_fetches_all_four(server, mnist_dir, tmp_path):
     assert sorted(p.name for p in folder.iterdir()) == sorted(s.gz_name for s in datasets.MNIST_FILES)
     for spec in datasets.MNIST_FILES:
         assert _digest(folder / spec.gz_name) == sums[spec.gz_name[:-3]]
-        assert f"fetch: {folder / spec.gz_name} verified" in proc.stdout
+        assert f"fetch: {Path('dataset/mnist') / spec.gz_name} verified" in proc.stdout  # as the project names it
     assert "error" not in proc.stderr
 
 
@@ -447,8 +451,8 @@ def test_command_fails_with_one_line(server, tmp_path):
     assert len(lines) == 1, proc.stderr
     # What was looked for, where, what lies there; then each mirror's answer, and the offline hint.
     assert lines[0].startswith("error: no train-images file: looked for train-images.idx3-ubyte or "
-                               f"train-images-idx3-ubyte.gz or train-images-idx3-ubyte in {folder}/ (empty) and "
-                               f"{folder.parent}/ (holds mnist/); could not get train-images-idx3-ubyte.gz: "), lines[0]
+                               "train-images-idx3-ubyte.gz or train-images-idx3-ubyte in dataset/mnist/ (empty) and "
+                               "dataset/ (holds mnist/); could not get train-images-idx3-ubyte.gz: "), lines[0]
     assert "HTTP 404" in lines[0] and "fetch.mirrors" in lines[0]
     assert "Traceback" not in proc.stderr
     assert folder.is_dir() and list(folder.iterdir()) == []
@@ -462,4 +466,4 @@ def test_command_rejects_bad_placed_file(mnist_dir, tmp_path):
     assert proc.returncode != 0
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
-    assert str(folder / "train-labels.idx1-ubyte") in lines[0] and "SHA-256" in lines[0]
+    assert lines[0].startswith("error: dataset/mnist/train-labels.idx1-ubyte: SHA-256"), lines[0]

@@ -17,11 +17,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 
-from conftest import tiny_params
-from stages import common, config, datasets, fetch, idx, prepare
-from test_fetch import IMAGES, LABELS, ROOT, _hidden, _params, cfg, gzip_bomb, server, sleeps  # noqa: F401 (fixtures)
+from conftest import tiny_params, write_project
+from digits import datasets, download, fetching, idx, splits, storage
+from test_fetch import IMAGES, LABELS, PROJECT, ROOT, _hidden, _params, cfg, gzip_bomb, server, sleeps  # noqa: F401 (fixtures)
 
 TRAIN_IMAGES = datasets.MNIST_FILES[0]
 BOMB_BYTES = 400 << 20  # inflated; 0.4 MB as gzip: the old code held all of it (and more) in memory
@@ -56,7 +55,7 @@ def bomb() -> bytes:
 
 
 def _project(root: Path, mnist_dir: Path, **prepare_params) -> Path:
-    (root / "params.yaml").write_text(yaml.safe_dump(tiny_params(mnist_dir, **prepare_params)))
+    write_project(root, tiny_params(mnist_dir, **prepare_params))
     (root / "dataset" / "mnist").mkdir(parents=True, exist_ok=True)
     return root / "dataset" / "mnist"
 
@@ -81,7 +80,7 @@ def test_placed_raw_file_too_large_refused_before_reading(mnist_dir, tmp_path):
     with (folder / LABELS.raw_name).open("wb") as f:
         f.truncate(10**10)  # 10 GB, sparse: no disk used, and reading it would take minutes
     with pytest.raises(ValueError) as info:
-        fetch.verify(folder / LABELS.raw_name, LABELS)
+        fetching.verify(folder / LABELS.raw_name, LABELS)
     assert str(info.value) == (f"{folder / LABELS.raw_name}: 10000000000 bytes, more than the 11132 allowed, "
                                "expected 10008; not this dataset's file")
 
@@ -103,7 +102,7 @@ def test_expected_sizes_pinned(mnist_dir):
 
 # 2. downloads: bytes, time and encodings bounded
 def test_endless_mirror_stopped_at_the_cap_then_next(server, mnist_dir, tmp_path, capsys, sleeps):
-    path = fetch.fetch_file(tmp_path, LABELS, *cfg(server.url("endless"), server.url("good"), retries=3))
+    path = fetching.fetch_file(tmp_path, LABELS, *cfg(server.url("endless"), server.url("good"), retries=3))
     assert path.read_bytes() == (mnist_dir / LABELS.gz_name).read_bytes()
     assert server.requests == [f"/endless/{LABELS.gz_name}", f"/good/{LABELS.gz_name}"]  # not asked again
     assert f"{server.url('endless')}: {LABELS.gz_name}: more than 11132 bytes sent, expected at most 10008" \
@@ -112,7 +111,7 @@ def test_endless_mirror_stopped_at_the_cap_then_next(server, mnist_dir, tmp_path
 
 
 def test_served_gzip_bomb_refused_then_next(server, mnist_dir, tmp_path, capsys):
-    path = fetch.fetch_file(tmp_path, IMAGES, *cfg(server.url("bomb"), server.url("good")))
+    path = fetching.fetch_file(tmp_path, IMAGES, *cfg(server.url("bomb"), server.url("good")))
     assert path.read_bytes() == (mnist_dir / IMAGES.gz_name).read_bytes()
     assert "inflates past 7919440 bytes, expected 7840016" in capsys.readouterr().out
     assert _hidden(tmp_path) == []
@@ -122,7 +121,7 @@ def test_trickling_mirror_stopped_at_the_deadline(server, tmp_path, capsys, slee
     timeout = 0.3  # never silent that long: only the deadline (0.6 s + 10008 bytes at 50 kB/s = 0.8 s) stops it
     start = time.monotonic()
     with pytest.raises(OSError) as info:
-        fetch.fetch_file(tmp_path, LABELS, *cfg(server.url("trickle"), retries=3, timeout=timeout))
+        fetching.fetch_file(tmp_path, LABELS, *cfg(server.url("trickle"), retries=3, timeout=timeout))
     assert time.monotonic() - start < 5
     assert "not complete after 1 s (2 × fetch.timeout + 10008 bytes at 50 kB/s); too slow" in str(info.value)
     assert server.requests == [f"/trickle/{LABELS.gz_name}"]
@@ -130,22 +129,22 @@ def test_trickling_mirror_stopped_at_the_deadline(server, tmp_path, capsys, slee
 
 
 def test_deadline_rule():
-    assert fetch.deadline(TRAIN_IMAGES, 30) == pytest.approx(60 + 47_040_016 / 50_000)  # 16.7 min
+    assert download.deadline(TRAIN_IMAGES, 30) == pytest.approx(60 + 47_040_016 / 50_000)  # 16.7 min
 
 
 @pytest.mark.parametrize("encoding", ["gzip", "deflate"])
 def test_content_encoding_undone(server, mnist_dir, tmp_path, encoding):
-    path = fetch.fetch_file(tmp_path, IMAGES, *cfg(server.url(f"{encoding}-encoded")))
+    path = fetching.fetch_file(tmp_path, IMAGES, *cfg(server.url(f"{encoding}-encoded")))
     assert path.read_bytes() == (mnist_dir / IMAGES.gz_name).read_bytes()
 
 
 def test_sigterm_mid_download_leaves_nothing(server, tmp_path):
     folder = _params(tmp_path, [server.url("stall")])
-    proc = subprocess.Popen([sys.executable, "-m", "stages.fetch"], cwd=tmp_path, stdout=subprocess.DEVNULL,
+    proc = subprocess.Popen([sys.executable, "-m", "stages.fetch"], cwd=tmp_path / PROJECT, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
     try:
         deadline = time.monotonic() + 60
-        while not any(p.stat().st_size for p in common.leftover_temps(folder / TRAIN_IMAGES.gz_name)):
+        while not any(p.stat().st_size for p in storage.leftover_temps(folder / TRAIN_IMAGES.gz_name)):
             assert proc.poll() is None and time.monotonic() < deadline, "fetch never started writing"
             time.sleep(0.05)
         proc.send_signal(signal.SIGTERM)
@@ -164,10 +163,10 @@ def _splits(n_train: int) -> dict:
 
 def test_copies_that_do_not_fit_refused(tmp_path, monkeypatch):
     free = 2 << 30
-    monkeypatch.setattr(prepare.shutil, "disk_usage", lambda p: shutil._ntuple_diskusage(free * 2, free, free))
-    prepare.check_space(tmp_path / "artifacts/data", _splits(54000), copies=10)  # 0.44 GB: fits
+    monkeypatch.setattr(splits.shutil, "disk_usage", lambda p: shutil._ntuple_diskusage(free * 2, free, free))
+    splits.check_space(tmp_path / "artifacts/data", _splits(54000), copies=10)  # 0.44 GB: fits
     with pytest.raises(ValueError) as info:
-        prepare.check_space(tmp_path / "artifacts/data", _splits(54000), copies=100)
+        splits.check_space(tmp_path / "artifacts/data", _splits(54000), copies=100)
     assert str(info.value) == (f"prepare.copies: 100 copies of 54,000 training images need about 4.25 GB in "
                                f"{tmp_path / 'artifacts/data'}, but its file system has 2.15 GB free (and 256 MB is "
                                "kept free); lower prepare.copies or free some space")
@@ -210,7 +209,7 @@ def test_orphaned_old_folder_is_put_back(tmp_path):
     (tmp_path / ".export.0123abcd.old").mkdir()
     (tmp_path / ".export.0123abcd.old/model.tflite").write_text("previous")
     (tmp_path / ".export.456789ab.tmp").mkdir()
-    common.remove_leftovers(tmp_path / "export")
+    storage.remove_leftovers(tmp_path / "export")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["export"]
     assert (tmp_path / "export/model.tflite").read_text() == "previous"
 
@@ -218,5 +217,5 @@ def test_orphaned_old_folder_is_put_back(tmp_path):
 def test_atomic_path_removes_its_targets_leftovers(tmp_path):
     (tmp_path / ".m.json.abc123.tmp.json").write_text("killed")
     (tmp_path / ".other.json.abc123.tmp.json").write_text("not ours")
-    common.write_json(tmp_path / "m.json", {"a": 1})
+    storage.write_json(tmp_path / "m.json", {"a": 1})
     assert sorted(p.name for p in tmp_path.iterdir()) == [".other.json.abc123.tmp.json", "m.json"]

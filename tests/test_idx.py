@@ -7,7 +7,7 @@ import hashlib
 import numpy as np
 import pytest
 
-from stages import idx
+from digits import idx
 
 
 def _images(n: int = 3, h: int = 28, w: int = 28) -> np.ndarray:

@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stages import idx
+from digits import idx
 
 PARSERS = {"images": idx.parse_images, "labels": idx.parse_labels}
 NDIM = {"images": 3, "labels": 1}

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 import yaml
 
-from conftest import tiny_params
-from stages import data, inputs, prepare, train
+from conftest import tiny_params, write_project
+from digits import config, data, inputs, splits
+from stages import prepare, train
 
 
 def arrays(n: int, seed: int = 0) -> data.Arrays:
@@ -72,13 +73,13 @@ def test_memory_and_stream_datasets_give_the_same_batches():
 
 def test_shifted_copies_move_whole_images():
     images, _ = arrays(200)
-    moved = prepare.shifted(images, 2, np.random.default_rng(0))
+    moved = splits.shifted(images, 2, np.random.default_rng(0))
     padded = np.pad(images, ((0, 0), (2, 2), (2, 2)))
     for original, copy in zip(padded, moved):
         windows = [original[2 - a: 30 - a, 2 - b: 30 - b] for a in range(-2, 3) for b in range(-2, 3)]
         assert any(np.array_equal(copy, w) for w in windows)
     assert not np.array_equal(moved, images)
-    assert np.array_equal(prepare.shifted(images, 0, np.random.default_rng(0)), images)
+    assert np.array_equal(splits.shifted(images, 0, np.random.default_rng(0)), images)
 
 
 @pytest.fixture(scope="module")
@@ -87,13 +88,13 @@ def scaled(tmp_path_factory, mnist_dir):
     root = tmp_path_factory.mktemp("scaled")
     params = tiny_params(mnist_dir, train_limit=667, copies=3)
     params["train"]["dense"].update(input="stream")
-    (root / "params.yaml").write_text(yaml.safe_dump(params))
+    write_project(root, params)
     from stages import fetch
 
     with contextlib.chdir(root):
-        fetch.main()
-        prepare.main()
-        train.main(["dense"])
+        fetch.main(config.load_params())
+        prepare.main(config.load_params())
+        train.main(config.load_params(), "dense")
     return root
 
 
@@ -111,9 +112,9 @@ def test_fewer_copies_leave_no_stale_shards(scaled, tmp_path):
     shutil.copytree(scaled, project, symlinks=True)
     params = yaml.safe_load((project / "params.yaml").read_text())
     params["prepare"]["copies"] = 1
-    (project / "params.yaml").write_text(yaml.safe_dump(params))
+    write_project(project, params)
     with contextlib.chdir(project):
-        prepare.main()
+        prepare.main(config.load_params())
     assert [p.name for p in data.train_shards(project / "artifacts/data")] == ["00000.npz"]
 
 

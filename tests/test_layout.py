@@ -11,8 +11,8 @@ import pytest
 
 from conftest import tiny_params
 from dvcrepo import copy_project, dvc_env, sh
-from stages import datasets, fetch
-from stages.config import FetchConfig
+from digits import datasets, fetching
+from digits.config import FetchConfig
 
 NAMINGS = {"seed": 0, "mirrors": 1, "gunzipped": 2}  # index into IdxFile.names
 
@@ -36,7 +36,7 @@ def test_placed_files_are_found_verified_and_left_alone(mnist_dir, tmp_path, whe
     before = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in placed}
     folders = datasets.MNIST.folders(tmp_path / "dataset")
     no_mirrors = FetchConfig(mirrors={}, retries=1, timeout=1)
-    found = [fetch.fetch_file(folders, spec, (), no_mirrors) for spec in datasets.MNIST.files]
+    found = [fetching.fetch_file(folders, spec, (), no_mirrors) for spec in datasets.MNIST.files]
     assert found == placed
     assert {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in placed} == before
     assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()) == \

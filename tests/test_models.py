@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import pytest
 
-from stages import config, models
+from digits import config, formats, models
 
 PARAMS = config.load_params(Path(__file__).resolve().parents[1] / "params.yaml")
 
@@ -97,15 +97,13 @@ def test_augmentation_acts_in_training_only():
 def test_inference_model_copies_weights_and_drops_random_ops(tmp_path):
     """What ``train`` saves: same outputs as the augmented model at inference, and TFLite converts it (a random
     layer in the graph would stop the converter)."""
-    from stages import export, predictor
-
     model = models.build("cnn", dataclasses.replace(augmented("cnn"), dtype_policy="float32"), (28, 28), 10)
     stripped = models.inference_model(model)
     assert models.inference_model(stripped) is stripped
     x = np.random.default_rng(1).random((5, 28, 28), np.float32)
     assert np.allclose(model(x, training=False), stripped(x), atol=1e-6)
-    export.export(stripped, tmp_path, ("tflite",))
-    assert np.allclose(predictor.load(tmp_path / "model.tflite", "tflite")(x), stripped(x), atol=1e-5)
+    formats.export(stripped, tmp_path, ("tflite",))
+    assert np.allclose(formats.load(tmp_path / "model.tflite", "tflite")(x), stripped(x), atol=1e-5)
 
 
 @pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])

@@ -1,14 +1,14 @@
 """Training that goes NaN stops non-zero with one line naming model and epoch; no NaN reaches a metrics file."""
 from __future__ import annotations
 
-import json
 import math
 
 import numpy as np
 import pytest
 
 from conftest import ROOT
-from stages import config, data, evaluate, inputs, models, train
+from digits import config, data, inputs, metrics, models, training
+from stages import evaluate
 from test_reproducibility import NO_AUGMENT, tiny_data
 
 
@@ -20,10 +20,10 @@ def dense_cfg(learning_rate: float) -> config.DenseConfig:
 
 
 def test_diverging_training_stops_naming_model_and_epoch(tmp_path):
-    train.seed_everything(0)
+    training.seed_everything(0)
     history = tmp_path / "history.csv"
     with pytest.raises(ValueError) as info:
-        train.fit("dense", dense_cfg(1e30), inputs.Shards.of_arrays(tiny_data(0, 256)), tiny_data(1, 64), 10,
+        training.fit("dense", dense_cfg(1e30), inputs.Shards.of_arrays(tiny_data(0, 256)), tiny_data(1, 64), 10,
                   history, 0, resume=(tmp_path / "checkpoint", "fp"))
     message = str(info.value)
     assert message.startswith("train@dense: loss became NaN in epoch 1; lower train.dense.learning_rate"), message
@@ -32,7 +32,7 @@ def test_diverging_training_stops_naming_model_and_epoch(tmp_path):
 
 
 def test_stop_names_later_epoch_and_infinite_values():
-    stop = train.StopOnNonFinite("cnn")
+    stop = training.StopOnNonFinite("cnn")
     stop.on_epoch_begin(2)
     stop.on_train_batch_end(0, {"loss": 0.5, "accuracy": 0.9})  # finite: passes
     with pytest.raises(ValueError, match=r"^train@cnn: val_loss became infinite in epoch 3; lower train\.cnn\."):
@@ -40,8 +40,8 @@ def test_stop_names_later_epoch_and_infinite_values():
 
 
 def test_sane_training_is_not_stopped(tmp_path):
-    train.seed_everything(0)
-    model, _ = train.fit("dense", dense_cfg(1e-3), inputs.Shards.of_arrays(tiny_data(0, 128)), tiny_data(1, 32),
+    training.seed_everything(0)
+    model, _ = training.fit("dense", dense_cfg(1e-3), inputs.Shards.of_arrays(tiny_data(0, 128)), tiny_data(1, 32),
                          10, tmp_path / "history.csv", 0)
     assert all(np.isfinite(w).all() for w in model.get_weights())
 
@@ -54,21 +54,19 @@ def test_evaluate_refuses_a_nan_model(tmp_path, monkeypatch):
     model = models.build("dense", params.train.dense, (28, 28), 10)
     model.set_weights([np.full_like(w, np.nan) for w in model.get_weights()])
     monkeypatch.chdir(tmp_path)
-    path = tmp_path / params.paths.models / "dense.keras"
+    path = tmp_path / config.PATHS.models / "dense.keras"
     path.parent.mkdir(parents=True)
     model.save(path)
     images, labels = tiny_data(2, 50)
-    data.save_split(data.split_path(params.paths.data, "test"), images, labels, tuple("0123456789"))
-    (tmp_path / params.paths.train_logs / "dense").mkdir(parents=True)
-    (tmp_path / params.paths.train_logs / "dense" / "summary.json").write_text(json.dumps({"train_seconds": 1.0}))
+    data.save_split(data.split_path(config.PATHS.data, "test"), images, labels, tuple("0123456789"))
     with pytest.raises(ValueError) as info:
-        evaluate.main(["dense"])
-    assert str(info.value) == (f"{params.paths.models}/dense.keras: the model predicts NaN or infinite "
+        evaluate.main(config.load_params(), "dense")
+    assert str(info.value) == (f"{config.PATHS.models}/dense.keras: the model predicts NaN or infinite "
                                "probabilities; retrain it (dvc repro --force train@dense)")
-    assert not (tmp_path / params.paths.metrics).exists()
+    assert not (tmp_path / config.PATHS.metrics).exists()
 
 
 def test_metrics_json_is_strict():
-    evaluate.refuse_nan_json({"accuracy": 0.9, "per_class": {"0": {"f1": 1.0}}}, ROOT / "m.json")
+    metrics.refuse_nan_json({"accuracy": 0.9, "per_class": {"0": {"f1": 1.0}}}, ROOT / "m.json")
     with pytest.raises(ValueError, match=r"m\.json: a metric is NaN or infinite, not written"):
-        evaluate.refuse_nan_json({"accuracy": 0.9, "per_class": {"0": {"f1": float("nan")}}}, ROOT / "m.json")
+        metrics.refuse_nan_json({"accuracy": 0.9, "per_class": {"0": {"f1": float("nan")}}}, ROOT / "m.json")

@@ -1,4 +1,4 @@
-"""``stages.predict`` and ``stages.images``: real MNIST test digits saved as files the way people have them (dark on
+"""``digits.predict`` and ``digits.images``: real MNIST test digits saved as files the way people have them (dark on
 light, large, JPEG) and digits drawn here are read correctly; the preprocessing matches MNIST's own; bad files
 get one error line each without stopping the others."""
 from __future__ import annotations
@@ -20,8 +20,8 @@ import yaml
 from PIL import Image, ImageDraw
 
 import hostile
-from conftest import ROOT
-from stages import data, images, predict, predictor
+from conftest import ROOT, write_project
+from digits import data, formats, images, predict, runner
 
 
 def centre_of_mass(img: np.ndarray) -> tuple[float, float]:
@@ -141,7 +141,7 @@ def test_reads_mnist_digits_from_files(trained_project, digit_files, test_digits
     predicted = np.array([a["label"] for a in answers])
     assert (predicted == labels).mean() >= 0.8, list(zip(paths, predicted))
     # Each kind of file is read as well as the arrays themselves are: within a digit or two of 10.
-    direct = predictor.load(trained_project / "artifacts/models/cnn.keras", "keras")(data.preprocess(test_digits[0]))
+    direct = formats.load(trained_project / "artifacts/models/cnn.keras", "keras")(data.preprocess(test_digits[0]))
     for kind in range(3):
         assert (predicted[kind::3] == direct.argmax(1)[kind::3]).sum() >= 8
 
@@ -158,7 +158,7 @@ def test_reads_digits_drawn_on_paper(trained_project, tmp_path, digit, capsys):
 def test_every_format_answers_alike(trained_project, digit_files, capsys):
     paths = digit_files[0][:9]
     answers = {}
-    for fmt in predictor.FORMATS:
+    for fmt in formats.FORMATS:
         status, out, _ = run_main(trained_project, ["--json", "--format", fmt, *paths], capsys)
         assert status == 0
         answers[fmt] = [(a["label"], round(a["probability"], 3)) for a in json.loads(out)]
@@ -168,11 +168,11 @@ def test_every_format_answers_alike(trained_project, digit_files, capsys):
 def test_class_names_come_from_the_data(trained_project, tmp_path, capsys):
     """Fashion-MNIST's names, say, are printed as they are; here MNIST's digits spelled out."""
     names = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
-    params = yaml.safe_load((trained_project / "params.yaml").read_text())
-    params["paths"].update(data="data", models=str(trained_project / "artifacts/models"))
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
-    (tmp_path / "dvc.yaml").write_text("stages: {}\n")  # a project of its own: predict takes this folder's params
-    data.save_split(tmp_path / "data/test.npz", np.zeros((1, 28, 28), np.uint8), np.zeros(1, np.uint8), names)
+    write_project(tmp_path, yaml.safe_load((trained_project / "params.yaml").read_text()))
+    (tmp_path / "artifacts").mkdir()
+    (tmp_path / "artifacts/models").symlink_to(trained_project / "artifacts/models")
+    data.save_split(tmp_path / "artifacts/data/test.npz", np.zeros((1, 28, 28), np.uint8), np.zeros(1, np.uint8),
+                    names)
     drawn("7").save(tmp_path / "seven.png")
     with contextlib.chdir(tmp_path):
         status = predict.main(["seven.png"])
@@ -204,7 +204,7 @@ def test_bad_files_get_one_error_line_each(trained_project, digit_files, tmp_pat
         ("bomb.png", "87,000,000 pixels, more than the 40 megapixels allowed")]}
     bad["/dev/zero"] = "a device"
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    done = subprocess.run([sys.executable, "-m", "stages.predict", "--project", ".", "--json", good[0], *bad,
+    done = subprocess.run([sys.executable, "-m", "digits.predict", "--project", ".", "--json", good[0], *bad,
                            good[1]], cwd=trained_project, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 1, done.stderr
     assert [a["file"] for a in json.loads(done.stdout)] == good
@@ -229,7 +229,7 @@ def test_ctrl_c_prints_the_answers_so_far_and_exits_130(trained_project, digit_f
     good = digit_files[0][:3]
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     with open(tmp_path / "stderr", "w") as stderr, subprocess.Popen(
-            [sys.executable, "-m", "stages.predict", "--project", str(trained_project), good[0], good[1], "-",
+            [sys.executable, "-m", "digits.predict", "--project", str(trained_project), good[0], good[1], "-",
              good[2]], env=env, cwd=tmp_path, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr,
             text=True) as proc:
         lines = [proc.stdout.readline(), proc.stdout.readline()]  # answered as they are read
@@ -254,7 +254,7 @@ def test_runs_from_any_folder(trained_project, tmp_path, monkeypatch, capsys):
     """From a folder that is not a project, params and artifacts are the package's project's (here standing
     in: the trained one); the image path stays relative to the current folder."""
     drawn("7").save(tmp_path / "seven.png")
-    monkeypatch.setattr(predict, "PACKAGE_ROOT", trained_project)
+    monkeypatch.setattr(runner, "PACKAGE_ROOT", trained_project)
     with contextlib.chdir(tmp_path):
         status = predict.main(["seven.png"])
     assert status == 0 and capsys.readouterr().out.startswith("seven.png: 7 (probability ")
@@ -263,7 +263,7 @@ def test_runs_from_any_folder(trained_project, tmp_path, monkeypatch, capsys):
 def test_project_option_from_another_folder(trained_project, tmp_path):
     """The real command from another folder, with --project and a relative image path."""
     drawn("7").save(tmp_path / "seven.png")
-    done = subprocess.run([sys.executable, "-m", "stages.predict", "--project", str(trained_project), "seven.png"],
+    done = subprocess.run([sys.executable, "-m", "digits.predict", "--project", str(trained_project), "seven.png"],
                           cwd=tmp_path, env=dict(os.environ, PYTHONPATH=str(ROOT)), capture_output=True, text=True,
                           timeout=120)
     assert done.returncode == 0 and done.stdout.startswith("seven.png: 7 (probability "), done.stderr
@@ -306,6 +306,6 @@ def test_damaged_class_names_name_the_file(project_copy, digit_files, damage):
         path.unlink()
     else:
         path.write_bytes(path.read_bytes()[:1000] if damage == "truncated" else b"garbage")
-    why = "not found; run" if damage == "missing" else "cannot read the class names .*; rerun"
+    why = "not found; run" if damage == "missing" else r"cannot read it \(.*\); rerun"
     with pytest.raises((OSError, ValueError), match=rf"^{path}: {why} `dvc repro prepare`$"):
         predict.main(["--project", str(project_copy), digit_files[0][0]])

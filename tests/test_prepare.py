@@ -15,11 +15,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 from PIL import Image
 
-from conftest import ROOT, tiny_params
-from stages import config, data, datasets, idx, prepare
+from conftest import ROOT, tiny_params, write_project
+from digits import config, data, datasets, idx, splits
 
 DATASET = Path("dataset") / "mnist"  # as params.yaml names it, so as the errors name its files
 
@@ -35,7 +34,7 @@ def prepared(tmp_path_factory, mnist_dir) -> Path:
     """A project dir whose dataset/ holds the seed's raw naming (decompressed), as a user would place it, after one
     good prepare; each bad-input case works on a copy instead of preparing again."""
     root = tmp_path_factory.mktemp("prepared")
-    (root / "params.yaml").write_text(yaml.safe_dump(tiny_params(mnist_dir)))
+    write_project(root, tiny_params(mnist_dir))
     (root / DATASET).mkdir(parents=True)
     for spec in datasets.MNIST_FILES:
         (root / DATASET / spec.raw_name).write_bytes(gzip.decompress((mnist_dir / spec.gz_name).read_bytes()))
@@ -48,6 +47,7 @@ def project_copy(src: Path, dst: Path, replace: dict[str, bytes | None]) -> Path
     """``src``'s params and arrays (mtimes kept) and links to its dataset files, except that each name in
     ``replace`` (a raw or gzip name) gets the bytes given in place of its spec's file, or no file for None."""
     shutil.copy2(src / "params.yaml", dst / "params.yaml")
+    shutil.copy2(src / "dvc.yaml", dst / "dvc.yaml")
     shutil.copytree(src / "artifacts", dst / "artifacts")
     (dst / DATASET).mkdir(parents=True)
     for spec in datasets.MNIST_FILES:
@@ -158,15 +158,15 @@ def test_split_is_seeded_and_disjoint():
     images = np.arange(100, dtype=np.uint8)[:, None, None] * np.ones((1, 28, 28), np.uint8)
     labels = (np.arange(100) % 10).astype(np.uint8)
     cfg = config.PrepareConfig(val_fraction=0.2, train_limit=None, test_limit=5, copies=1, copy_shift=2)
-    a = prepare.split((images, labels), (images, labels), cfg, seed=1)
-    b = prepare.split((images, labels), (images, labels), cfg, seed=1)
-    c = prepare.split((images, labels), (images, labels), cfg, seed=2)
+    a = splits.split((images, labels), (images, labels), cfg, seed=1)
+    b = splits.split((images, labels), (images, labels), cfg, seed=1)
+    c = splits.split((images, labels), (images, labels), cfg, seed=2)
     assert all(np.array_equal(a[k][0], b[k][0]) for k in a)
     assert not np.array_equal(a["val"][0], c["val"][0])
     assert len(a["val"][1]) == 20 and len(a["train"][1]) == 80 and len(a["test"][1]) == 5
     assert not set(a["val"][0][:, 0, 0]) & set(a["train"][0][:, 0, 0])
     with pytest.raises(ValueError, match="leaves no training images"):
-        prepare.split((images[:1], labels[:1]), (images, labels), dataclasses.replace(cfg, val_fraction=0.6), seed=1)
+        splits.split((images[:1], labels[:1]), (images, labels), dataclasses.replace(cfg, val_fraction=0.6), seed=1)
 
 
 def test_saved_arrays_are_byte_identical_across_runs(tmp_path, monkeypatch):

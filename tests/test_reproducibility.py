@@ -5,7 +5,7 @@ import dataclasses
 
 import numpy as np
 
-from stages import config, distribute, evaluate, inputs, train
+from digits import config, distribute, inputs, metrics, training
 
 NO_AUGMENT = config.AugmentConfig(enabled=False, shift=0.0, rotation=0.0, zoom=0.0)
 
@@ -19,8 +19,8 @@ def weights_after_training(seed: int, tmp_path, steps_per_execution: int = 1):
     cfg = config.DenseConfig(hidden_units=(16,), epochs=2, batch_size=32, learning_rate=1e-3, schedule="cosine",
                              label_smoothing=0.1, augment=NO_AUGMENT, input="memory", distribute="none",
                              dtype_policy="float32", steps_per_execution=steps_per_execution)
-    train.seed_everything(seed)
-    model, _ = train.fit("dense", cfg, inputs.Shards.of_arrays(tiny_data(0, 256)), tiny_data(1, 64), 10,
+    training.seed_everything(seed)
+    model, _ = training.fit("dense", cfg, inputs.Shards.of_arrays(tiny_data(0, 256)), tiny_data(1, 64), 10,
                          tmp_path / f"history{seed}.csv", seed)
     return model.get_weights()
 
@@ -35,7 +35,7 @@ def test_same_seed_same_weights(tmp_path):
 def test_classification_metrics_by_hand():
     labels = np.array([0, 0, 1, 1, 2])
     probs = np.eye(10)[[0, 1, 1, 1, 0]] * 0.9 + 0.01
-    m = evaluate.classification_metrics(labels, probs, tuple("0123456789"))
+    m = metrics.classification_metrics(labels, probs, tuple("0123456789"))
     assert m["accuracy"] == 0.6
     assert m["per_class"]["0"] == {"precision": 0.5, "recall": 0.5, "f1": 0.5}
     assert m["per_class"]["1"]["precision"] == 2 / 3 and m["per_class"]["1"]["recall"] == 1.0

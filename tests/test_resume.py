@@ -16,8 +16,9 @@ import numpy as np
 import pytest
 import yaml
 
-from conftest import ROOT, tiny_params
-from stages import checkpoint, fetch, prepare
+from conftest import ROOT, tiny_params, write_project
+from digits import checkpoint, config
+from stages import fetch, prepare
 
 EPOCHS = 6
 
@@ -28,10 +29,10 @@ def prepared(tmp_path_factory, mnist_dir) -> Path:
     root = tmp_path_factory.mktemp("resume")
     params = tiny_params(mnist_dir, train_limit=6000)
     params["train"]["dense"].update(epochs=EPOCHS, batch_size=8)
-    (root / "params.yaml").write_text(yaml.safe_dump(params))
+    write_project(root, params)
     with contextlib.chdir(root):
-        fetch.main()
-        prepare.main()
+        fetch.main(config.load_params())
+        prepare.main(config.load_params())
     return root
 
 
@@ -59,7 +60,7 @@ def test_killed_training_resumes_to_the_same_result(prepared, tmp_path, augment)
     for root in (whole, killed):
         params = yaml.safe_load((root / "params.yaml").read_text())
         params["train"]["dense"]["augment"]["enabled"] = augment  # its random state must resume too
-        (root / "params.yaml").write_text(yaml.safe_dump(params))
+        write_project(root, params)
     proc = start_train(killed)
     deadline = time.monotonic() + 300
     while epochs_saved(killed) < 2:
@@ -104,7 +105,7 @@ def test_checkpoint_of_other_params_is_not_resumed(tmp_path):
 
 
 def test_fingerprint_follows_params_seed_and_data(tmp_path):
-    from stages import config
+    from digits import config
 
     data = tmp_path / "train.npz"
     data.write_bytes(b"a")

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 import yaml
 
-from conftest import tiny_params
-from stages import config, data, export, predictor
+from conftest import tiny_params, write_project
+from digits import config, data, formats
 
 STAGE_ORDER = [
     ("fetch", []), ("prepare", []), ("train", ["dense"]), ("train", ["cnn"]),
@@ -22,23 +22,23 @@ STAGE_ORDER = [
 ]
 
 
-class Recorder:
-    """Wraps the loaded params and records every leaf key a stage reads, as a dotted path."""
+def recording(obj, prefix: str, seen: set[str]):
+    """A copy of params dataclass ``obj`` that adds every leaf key read from it to ``seen`` as a dotted path: an
+    instance of a subclass made here, so it is still the dataclass to the code that reads it (``replace``,
+    ``fields``, ``asdict``)."""
+    names = {f.name for f in dataclasses.fields(obj)}
 
-    def __init__(self, obj, prefix: str, seen: set[str]):
-        self._obj, self._prefix, self._seen = obj, prefix, seen
-
-    @property
-    def __class__(self):  # isinstance() checks still see the real dataclass
-        return type(self._obj)
-
-    def __getattr__(self, name):
-        value = getattr(self._obj, name)
-        key = f"{self._prefix}.{name}" if self._prefix else name
-        if dataclasses.is_dataclass(value):
-            return Recorder(value, key, self._seen)
-        self._seen.add(key)
+    def __getattribute__(self, name):
+        value = object.__getattribute__(self, name)
+        if name in names:
+            key = f"{prefix}.{name}" if prefix else name
+            if dataclasses.is_dataclass(value):
+                return recording(value, key, seen)
+            seen.add(key)
         return value
+
+    cls = type(type(obj).__name__, (type(obj),), {"__getattribute__": __getattribute__})
+    return cls(**{name: object.__getattribute__(obj, name) for name in names})
 
 
 def leaf_keys(params: dict, key: str) -> set[str]:
@@ -50,24 +50,18 @@ def leaf_keys(params: dict, key: str) -> set[str]:
     return {key}
 
 
-def run_main(module: str, argv: list[str]) -> set[str]:
-    """Run ``stages.<module>.main`` and return the params keys it read (``paths`` aside: those are deps/outs)."""
+def run_main(module: str, args: list[str]) -> set[str]:
+    """Run ``stages.<module>.main`` on the loaded params and return the params keys it read."""
     seen: set[str] = set()
-    real = config.load_params
-    config.load_params = lambda *a, **k: Recorder(real(*a, **k), "", seen)
-    try:
-        main = importlib.import_module(f"stages.{module}").main
-        main(argv) if argv else main()
-    finally:
-        config.load_params = real
-    return {k for k in seen if not k.startswith("paths.")}
+    importlib.import_module(f"stages.{module}").main(recording(config.load_params(), "", seen), *args)
+    return seen
 
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory, mnist_dir):
     """A temp directory after running every stage once, and the params keys each stage read."""
     root = tmp_path_factory.mktemp("project")
-    (root / "params.yaml").write_text(yaml.safe_dump(tiny_params(mnist_dir)))
+    write_project(root, tiny_params(mnist_dir))
     with contextlib.chdir(root):
         read = {}
         for module, argv in STAGE_ORDER:
@@ -143,11 +137,11 @@ def test_plots_outputs(project):
 
 
 def test_every_param_reruns_some_stage(stage_specs):
-    """So `dvc exp run -S key=value` takes effect for every key: each leaf of params.yaml (paths aside, which
-    dvc.yaml's templating uses) is a params dependency of at least one stage."""
+    """So `dvc exp run -S key=value` takes effect for every key: each leaf of params.yaml is a params dependency
+    of at least one stage."""
     params = yaml.safe_load((Path(__file__).parents[1] / "params.yaml").read_text())
     listed = set().union(*(leaf_keys(params, k) for spec in stage_specs.values() for k in spec["params"]))
-    every = set().union(*(leaf_keys(params, k) for k in params if k != "paths"))
+    every = set().union(*(leaf_keys(params, k) for k in params))
     assert every - listed == set()
 
 
@@ -155,12 +149,12 @@ def test_every_param_reruns_some_stage(stage_specs):
 def test_export_outputs(project, model):
     """The formats ``export.formats`` lists, and nothing else; each predicts as the Keras model does."""
     root, _ = project
-    formats = yaml.safe_load((root / "params.yaml").read_text())["export"]["formats"]
+    listed = yaml.safe_load((root / "params.yaml").read_text())["export"]["formats"]
     folder = root / "artifacts/export" / model
-    assert sorted(p.name for p in folder.iterdir()) == sorted(export.FILES[f] for f in formats)
+    assert sorted(p.name for p in folder.iterdir()) == sorted(formats.FILES[f] for f in listed)
     images, _ = data.load_split(root / "artifacts/data/test.npz")
     x = data.preprocess(images[:50])
-    expected = predictor.load(root / f"artifacts/models/{model}.keras", "keras")(x)
-    for fmt in formats:
-        probs = predictor.load(export.export_path(folder, fmt), fmt)(x)
+    expected = formats.load(root / f"artifacts/models/{model}.keras", "keras")(x)
+    for fmt in listed:
+        probs = formats.load(formats.export_path(folder, fmt), fmt)(x)
         np.testing.assert_allclose(probs, expected, atol=1e-4, err_msg=fmt)

@@ -11,9 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
-from conftest import ROOT, tiny_params
+from conftest import ROOT, tiny_params, write_project
 
 
 
@@ -21,7 +20,7 @@ from conftest import ROOT, tiny_params
 def prepared(tmp_path_factory, mnist_dir):
     """A project after one good ``prepare``."""
     root = tmp_path_factory.mktemp("storage")
-    (root / "params.yaml").write_text(yaml.safe_dump(tiny_params(mnist_dir, train_limit=6000)))
+    write_project(root, tiny_params(mnist_dir, train_limit=6000))
     for spec in ("fetch", "prepare"):
         done = run(spec, root)
         assert done.returncode == 0, done.stderr
@@ -85,7 +84,7 @@ def test_read_only_artifacts_is_one_line_and_keeps_the_arrays(prepared):
 WRITE_THEN_DIE = """
 import os, signal, sys
 from pathlib import Path
-from stages.common import atomic_dir, atomic_path
+from digits.storage import atomic_dir, atomic_path
 target = Path(sys.argv[1])
 if sys.argv[2] == "file":
     with atomic_path(target) as tmp:

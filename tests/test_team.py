@@ -74,7 +74,7 @@ def test_a_teammate_pulls_instead_of_retraining(origin, tmp_path):
     assert "Running stage" not in sh("dvc", "repro", cwd=repo)
     assert sh("git", "status", "--porcelain", cwd=repo) == ""
 
-    done = subprocess.run([sys.executable, "-m", "stages.predict", "--json", "examples/drawn_7.png"], cwd=repo,
+    done = subprocess.run([sys.executable, "-m", "digits.predict", "--json", "examples/drawn_7.png"], cwd=repo,
                           env=dict(dvc_env(), PYTHONPATH=str(repo)), capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert '"file": "examples/drawn_7.png"' in done.stdout

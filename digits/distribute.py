@@ -15,7 +15,7 @@ import sys
 
 import tensorflow as tf
 
-from stages import config
+from digits import config
 
 KINDS = ("none", "mirrored", "multiworker")
 

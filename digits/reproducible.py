@@ -16,7 +16,7 @@ import time
 import zipfile
 from pathlib import Path
 
-from stages.common import atomic_path
+from digits.storage import atomic_path
 
 ZIP_EPOCH = 315532800  # 1980-01-01T00:00:00Z
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import keras
 
-from stages.common import atomic_dir
+from digits.storage import atomic_dir
 
 MODEL, STATE = "model.keras", "state.json"
 

@@ -16,7 +16,7 @@ from typing import Callable, Iterator
 import numpy as np
 import tensorflow as tf
 
-from stages import data
+from digits import data
 
 Order = list[tuple[int, np.ndarray]]  # (shard, permutation of its rows), in the order an epoch visits them
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import keras
 
-from stages import config
+from digits import config
 
 ModelConfig = config.DenseConfig | config.CnnConfig
 AUGMENT_PREFIX = "augment_"  # names the layers that exist for training only

@@ -6,12 +6,14 @@ the training split (``prepare.copies``), so that training can stream data that d
 from __future__ import annotations
 
 import contextlib
+import zipfile
+import zlib
 from pathlib import Path
 from typing import Iterator
 
 import numpy as np
 
-from stages.common import atomic_path
+from digits.storage import atomic_path
 
 SPLITS = ("train", "val", "test")
 Arrays = tuple[np.ndarray, np.ndarray]
@@ -35,7 +37,7 @@ def train_shards(folder: str | Path) -> list[Path]:
 
 
 def load_train(folder: str | Path) -> Arrays:
-    """All training shards, concatenated in order (the in-memory input; ``stages.inputs`` streams instead)."""
+    """All training shards, concatenated in order (the in-memory input; ``digits.inputs`` streams instead)."""
     parts = [load_split(path) for path in train_shards(folder)]
     if len(parts) == 1:
         return parts[0]
@@ -52,12 +54,21 @@ def save_split(path: str | Path, images: np.ndarray, labels: np.ndarray, class_n
 
 @contextlib.contextmanager
 def _arrays(path: str | Path) -> Iterator[np.lib.npyio.NpzFile]:
-    """A split's ``.npz``; a missing ``images`` or ``labels`` array is a ``ValueError`` naming the file."""
+    """A split's ``.npz``, opened; a missing, cut-off or overwritten file, or a missing array, is one error naming
+    the file and the stage that makes it."""
+    if not Path(path).is_file():
+        raise OSError(f"{path}: not found; run `dvc repro prepare`")
     try:
-        with np.load(path) as npz:
+        with np.load(path, allow_pickle=False) as npz:
             yield npz
     except KeyError as err:
-        raise ValueError(f"{path}: missing array {err}, expected 'images' and 'labels'") from None
+        raise ValueError(f"{path}: missing array {err}, expected 'images', 'labels' and 'class_names'; "
+                         "rerun `dvc repro prepare`") from None
+    # numpy and zipfile fail on a damaged file in several ways (BadZipFile, EOFError, a ValueError from the
+    # .npy header, zlib.error): all mean the file is not what prepare wrote.
+    except (zipfile.BadZipFile, EOFError, zlib.error, ValueError, OSError) as err:
+        raise ValueError(f"{path}: cannot read it ({type(err).__name__}: {' '.join(str(err).split())[:120]}); "
+                         "rerun `dvc repro prepare`") from None
 
 
 def load_split(path: str | Path) -> Arrays:
@@ -74,16 +85,13 @@ def split_size(path: str | Path) -> int:
 
 def load_class_names(path: str | Path) -> tuple[str, ...]:
     """The class names ``prepare`` stored in a split; label ``i`` means ``class_names[i]``."""
-    try:
-        with np.load(path) as npz:
-            return tuple(str(name) for name in npz["class_names"])
-    except KeyError:
-        raise ValueError(f"{path}: no 'class_names' array; rerun `dvc repro prepare`") from None
+    with _arrays(path) as npz:
+        return tuple(str(name) for name in npz["class_names"])
 
 
 def preprocess(images: np.ndarray) -> np.ndarray:
     """uint8 pixels 0..255 → float32 0..1; models add their own channel axis (the seed's Reshape layer).
-    Takes a numpy array, or a TensorFlow tensor inside a ``tf.data`` pipeline (``stages.inputs``), with equal
+    Takes a numpy array, or a TensorFlow tensor inside a ``tf.data`` pipeline (``digits.inputs``), with equal
     results."""
     if isinstance(images, np.ndarray):
         return images.astype(np.float32) / np.float32(255.0)

@@ -1,19 +1,17 @@
-"""Helpers every stage shares: atomic writes, JSON output and the one-line error exit."""
+"""Writing results safely: atomic files and folders (a killed run leaves the previous one), storage errors that
+name the file, the leftovers of killed runs removed, JSON with sorted keys."""
 from __future__ import annotations
 
-import atexit
 import contextlib
 import errno
 import glob
 import json
 import os
 import shutil
-import sys
 import tempfile
-import time
 import uuid
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 
 # A full disk, a quota, a file-size limit, a read-only file system or no permission: the place, not the data.
@@ -133,15 +131,6 @@ def remove_leftovers(path: str | Path) -> None:
         stale.unlink(missing_ok=True)
 
 
-def interrupt_on_sigterm() -> None:
-    """Make SIGTERM (``kill``, a CI timeout, ``systemd stop``) raise KeyboardInterrupt, so the temp files'
-    ``finally`` cleanup runs and ``run_stage`` exits with one line; Python's default dies on the spot."""
-    import signal
-
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, interrupt)
 # --- end of leftovers of killed runs --------------------------------------------------------------------------
 
 
@@ -153,42 +142,3 @@ def write_bytes(path: str | Path, data: bytes) -> None:
 def write_json(path: str | Path, obj: Any) -> None:
     """Write ``obj`` as JSON with sorted keys, so diffs and ``dvc metrics diff`` stay stable."""
     write_bytes(path, (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode())
-
-
-TIMINGS_ENV = "MNIST_STAGE_TIMINGS"  # a file; when set, each stage appends one JSON line (bench/speed.py)
-
-
-def process_age() -> float | None:
-    """Seconds since this process started (Linux ``/proc``; None elsewhere): interpreter plus imports."""
-    try:
-        ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])  # field 22: starttime
-        return float(Path("/proc/uptime").read_text().split()[0]) - ticks / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-def record_timing(startup: float | None, seconds: float) -> None:
-    """Append this stage's start-up (process start to ``main``), run time and peak memory to $MNIST_STAGE_TIMINGS."""
-    import resource
-
-    args = [Path(sys.argv[0]).stem, *sys.argv[1:]]
-    line = {"stage": "@".join(args[:2]), "startup_seconds": None if startup is None else round(startup, 2),
-            "run_seconds": round(seconds, 2), "tensorflow": "tensorflow" in sys.modules,
-            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
-    with open(os.environ[TIMINGS_ENV], "a") as f:
-        f.write(json.dumps(line, sort_keys=True) + "\n")
-
-
-def run_stage(main: Callable[[], None]) -> None:
-    """Run a stage's ``main``; expected failures exit non-zero with one line instead of a traceback."""
-    startup, start = process_age(), time.perf_counter()
-    if os.environ.get(TIMINGS_ENV):
-        atexit.register(lambda: record_timing(startup, time.perf_counter() - start))
-    try:
-        main()
-    except (ValueError, OSError) as err:
-        # OSError(errno, text) prints as "[Errno 28] text"; the text alone is the message.
-        text = err.strerror if isinstance(err, OSError) and err.strerror and err.filename is None else err
-        sys.exit(f"error: {text}")
-    except KeyboardInterrupt:
-        sys.exit("error: interrupted")

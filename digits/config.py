@@ -7,32 +7,48 @@ import math
 import types
 import typing
 from dataclasses import dataclass
+from typing import Literal
 from pathlib import Path
 
 import yaml
 
-from stages import checks
+from digits import checks
 # ParamsError lives in checks, which raises it too; stages and tests catch it as config.ParamsError.
-from stages.checks import UNITS, Check, ParamsError, allowed, integer, number, one_of, optional  # noqa: F401
-from stages.datasets import DATASETS
+from digits.checks import UNITS, Check, ParamsError, allowed, integer, number, one_of, optional  # noqa: F401
+from digits.datasets import DATASETS
 
 PARAMS_FILE = "params.yaml"
-EXPORT_FORMATS = ("h5", "savedmodel", "tflite")
-DTYPE_POLICIES = ("float32", "mixed_bfloat16", "mixed_float16")
+
+# The names a key takes, declared once; everything else (argument checks, export files, loaders) derives from them.
+ModelName = Literal["dense", "cnn"]
+ExportFormat = Literal["h5", "savedmodel", "tflite"]
+DtypePolicy = Literal["float32", "mixed_bfloat16", "mixed_float16"]
+Distribute = Literal["none", "mirrored", "multiworker"]
+InputKind = Literal["auto", "memory", "stream"]
+Schedule = Literal["cosine", "constant"]
+MODEL_NAMES: tuple[str, ...] = typing.get_args(ModelName)
+EXPORT_FORMATS: tuple[str, ...] = typing.get_args(ExportFormat)
 
 
 @dataclass(frozen=True)
 class Paths:
-    dataset: str
-    data: str
-    models: str
-    train_logs: str
-    metrics: str
-    predictions: str
-    plots: str
-    exports: str
-    checkpoints: str
-    timings: str
+    """Where every stage reads and writes, relative to the project. Not params: DVC deletes a stage's outputs
+    before running it, so an output path a params value could point at ``examples/`` or a folder outside the
+    repository would cost its contents. dvc.yaml spells the same paths out (tests/test_dvc_yaml.py checks)."""
+
+    dataset: str = "dataset"
+    data: str = "artifacts/data"
+    models: str = "artifacts/models"
+    train_logs: str = "artifacts/train"
+    metrics: str = "artifacts/metrics"
+    predictions: str = "artifacts/predictions"
+    plots: str = "artifacts/plots"
+    exports: str = "artifacts/export"
+    checkpoints: str = "artifacts/checkpoints"  # last completed epoch while training; not a DVC output
+    timings: str = "artifacts/timings"  # seconds and images/second, apart from results; not a DVC output
+
+
+PATHS = Paths()
 
 
 @dataclass(frozen=True)
@@ -70,12 +86,12 @@ class Recipe:
     epochs: int = allowed(integer(1, 1000))
     batch_size: int = allowed(integer(1, 65536))
     learning_rate: float = allowed(Check(lambda v: v > 0, "a finite number > 0"))
-    schedule: str = allowed(one_of(("cosine", "constant"), "'cosine' or 'constant'"))
+    schedule: Schedule = allowed()
     label_smoothing: float = allowed(number(0, 1))
     augment: AugmentConfig = allowed()
-    input: str = allowed(one_of(("auto", "memory", "stream"), "'auto', 'memory' or 'stream'"))  # stages/inputs.py
-    distribute: str = allowed(one_of(("none", "mirrored", "multiworker"), "'none', 'mirrored' or 'multiworker'"))
-    dtype_policy: str = allowed(one_of(DTYPE_POLICIES))  # Keras dtype policy of the hidden layers
+    input: InputKind = allowed()  # digits/inputs.py
+    distribute: Distribute = allowed()  # digits/distribute.py
+    dtype_policy: DtypePolicy = allowed()  # Keras dtype policy of the hidden layers
     steps_per_execution: int = allowed(integer(1, 1000))  # training steps per call of the compiled train function
 
 
@@ -114,8 +130,7 @@ class PlotsConfig:
 
 @dataclass(frozen=True)
 class ExportConfig:
-    formats: tuple[str, ...] = allowed(Check(lambda v: set(v) <= set(EXPORT_FORMATS),
-                                             "a list drawn from " + ", ".join(EXPORT_FORMATS)))
+    formats: tuple[ExportFormat, ...] = allowed()
 
 
 @dataclass(frozen=True)
@@ -123,9 +138,7 @@ class Params:
     # keras.utils.set_random_seed takes 0 .. 2**32 - 1 (numpy's limit); beyond, it fails inside numpy.
     seed: int = allowed(integer(0, 2**32 - 1))
     dataset: str = allowed(one_of(DATASETS))
-    models: tuple[str, ...] = allowed(Check(lambda v: len(v) > 0 and set(v) <= {"dense", "cnn"},
-                                            "a list drawn from dense, cnn"))
-    paths: Paths = allowed()
+    models: tuple[ModelName, ...] = allowed(Check(len, "a list drawn from " + ", ".join(MODEL_NAMES)))
     fetch: FetchConfig = allowed()
     prepare: PrepareConfig = allowed()
     train: TrainConfig = allowed()
@@ -134,13 +147,22 @@ class Params:
     export: ExportConfig = allowed()
 
 
+def _choices(values: tuple[str, ...]) -> str:
+    quoted = [repr(v) for v in values]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
+
+
 def _expected(tp: typing.Any, check: Check | None = None) -> str:
     """What a key takes, as its errors state it: its allowed values where it has them (more use than a type)."""
     if check:
         return check.allowed
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin is Literal:
+        return _choices(args)
+    if origin is tuple and typing.get_origin(args[0]) is Literal:
+        return "a list drawn from " + ", ".join(typing.get_args(args[0]))
     if dataclasses.is_dataclass(tp):
         return "a mapping with keys " + ", ".join(typing.get_type_hints(tp))
-    origin, args = typing.get_origin(tp), typing.get_args(tp)
     if origin in (typing.Union, types.UnionType):
         return "null or " + _expected(next(t for t in args if t is not type(None)))
     if origin is dict:
@@ -166,9 +188,14 @@ def _convert(key: str, value: typing.Any, tp: typing.Any, check: Check | None = 
             raise ParamsError(wrong)
         value = {str(k): _convert(f"{key}.{k}", v, args[1]) for k, v in value.items()}
     elif origin is tuple:
-        if not isinstance(value, list):
+        names = typing.get_args(args[0]) if typing.get_origin(args[0]) is Literal else None
+        if not isinstance(value, list) or names and not all(isinstance(v, str) and v in names for v in value):
             raise ParamsError(wrong)
-        value = tuple(_convert(f"{key}[{i}]", v, args[0], each) for i, v in enumerate(value))
+        value = tuple(value) if names else tuple(_convert(f"{key}[{i}]", v, args[0], each)
+                                                  for i, v in enumerate(value))
+    elif origin is Literal:
+        if not (isinstance(value, str) and value in args):
+            raise ParamsError(f"{key}: expected {expected}, got {value!r}")
     else:
         # bool is an int in Python; a YAML `true` is never a valid count or rate, nor 1 a valid switch.
         if tp is float and isinstance(value, int) and not isinstance(value, bool):
@@ -191,7 +218,8 @@ def _build(prefix: str, raw: typing.Any, cls: type) -> typing.Any:
     dotted = (prefix + ".") if prefix else ""
     unknown = sorted(set(raw) - set(hints), key=str)
     if unknown:
-        raise ParamsError(f"{dotted}{unknown[0]}: unknown key (allowed under {where}: {', '.join(hints)})")
+        hint = "; paths are fixed in dvc.yaml and digits/config.py, not params" if dotted + unknown[0] == "paths" else ""
+        raise ParamsError(f"{dotted}{unknown[0]}: unknown key (allowed under {where}: {', '.join(hints)}){hint}")
     missing = [k for k in hints if k not in raw]
     if missing:
         name = missing[0]

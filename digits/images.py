@@ -1,8 +1,8 @@
-"""Any photo or drawing of a digit → a 28×28 MNIST-style image, for ``stages.predict``.
+"""Any photo or drawing of a digit → a 28×28 MNIST-style image, for ``digits.predict``.
 
 MNIST's own recipe (LeCun et al.): the digit's bounding box scaled, aspect ratio kept, into a 20×20 box with
 anti-aliasing, then placed in a 28×28 field so that its centre of mass is the field's centre; white ink on
-black. Pillow only decodes files (``decode``, via ``stages.imagefile``, which bounds bytes, pixels and
+black. Pillow only decodes files (``decode``, via ``digits.imagefile``, which bounds bytes, pixels and
 memory); every other step is a pure numpy function, array in, array out.
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from stages import imagefile
+from digits import imagefile
 
 SIZE = 28  # MNIST's field
 BOX = 20  # the box the digit's longer side is scaled into

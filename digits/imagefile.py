@@ -1,4 +1,4 @@
-"""Reading one image file safely, for ``stages.images``: bounded bytes, bounded pixels, bounded time, no blocking.
+"""Reading one image file safely, for ``digits.images``: bounded bytes, bounded pixels, bounded time, no blocking.
 
 Whatever the file (a FIFO, ``/dev/zero``, a 84 KB PNG declaring 3×29,000,000 pixels, garbage), ``load`` returns
 a small numpy array or raises one ValueError/OSError naming the file. The caps are checked before any pixel is

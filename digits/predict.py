@@ -1,11 +1,11 @@
 """Classify photos or drawings of digits with a trained model (a command, not a DVC stage).
 
-``python -m stages.predict IMAGE... [--model dense|cnn] [--format keras|h5|savedmodel|tflite] [--json]
+``python -m digits.predict IMAGE... [--model dense|cnn] [--format keras|h5|savedmodel|tflite] [--json]
 [--project DIR]``
 
-Each image (PNG, JPEG, ... of any size within ``stages.imagefile``'s caps; dark ink on light paper, light on dark,
+Each image (PNG, JPEG, ... of any size within ``digits.imagefile``'s caps; dark ink on light paper, light on dark,
 or any colour on transparent paper; ``-`` reads one image from standard input) is brought to MNIST's form by
-``stages.images`` and preprocessed as in training (``data.preprocess``). The model comes from ``train``
+``digits.images`` and preprocessed as in training (``data.preprocess``). The model comes from ``train``
 (``keras``, the default) or ``export`` (the other formats); class names from ``artifacts/data/test.npz``. These and
 ``params.yaml`` are the project's: ``--project DIR``, by default the current folder if it holds ``params.yaml`` and
 ``dvc.yaml``, else the folder this package lives in; IMAGE paths stay relative to the current folder.
@@ -17,63 +17,36 @@ prints the answers so far (the JSON list too) and exits 130.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from stages import config, data, images, predictor
-from stages.common import run_stage
+from digits import config, data, formats, images, runner
 
-PACKAGE_ROOT = Path(__file__).resolve().parents[1]  # the project this ``stages`` package belongs to
 INTERRUPTED = 130  # the shell's status for a command ended by Ctrl-C (128 + SIGINT)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m stages.predict", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m digits.predict", description=__doc__.splitlines()[0])
     parser.add_argument("images", nargs="+", metavar="IMAGE", help="PNG, JPEG, ... files, one digit each; - for stdin")
     parser.add_argument("--model", default="cnn", help="one of params.yaml's models (default: cnn)")
-    parser.add_argument("--format", default="keras", choices=predictor.FORMATS,
+    parser.add_argument("--format", default="keras", choices=formats.FORMATS,
                         help="keras: the trained model; the others: export's files (default: keras)")
     parser.add_argument("--json", action="store_true", help="print a JSON list instead of lines")
     parser.add_argument("--project", type=Path, default=None,
                         help="the project folder holding params.yaml and artifacts/ (default: the current folder "
-                             f"if it holds params.yaml and dvc.yaml, else {PACKAGE_ROOT})")
+                             f"if it holds params.yaml and dvc.yaml, else {runner.PACKAGE_ROOT})")
     return parser.parse_args(argv)
 
 
 def project_folder(chosen: Path | None) -> Path:
-    """``--project``, else the current folder when it is a project (a checkout, a ``dvc exp`` workspace), else
-    the package's own: so the command works from any folder."""
-    if chosen is None:
-        here = Path(".")
-        chosen = here if (here / "params.yaml").is_file() and (here / "dvc.yaml").is_file() else PACKAGE_ROOT
+    """``--project``, else ``runner.project_root()``: so the command works from any folder."""
+    chosen = runner.project_root() if chosen is None else chosen
     if not (chosen / config.PARAMS_FILE).is_file():
         raise OSError(f"{chosen}: no {config.PARAMS_FILE} here; --project must name the project's folder")
     return chosen
-
-
-def project_params(project: Path) -> config.Params:
-    """``params.yaml`` with its paths taken inside ``project`` (absolute ones stay as they are)."""
-    params = config.load_params(project / config.PARAMS_FILE)
-    paths = {field.name: str(project / getattr(params.paths, field.name))
-             for field in dataclasses.fields(params.paths)}
-    return dataclasses.replace(params, paths=dataclasses.replace(params.paths, **paths))
-
-
-def class_names(params: config.Params) -> tuple[str, ...]:
-    path = data.split_path(params.paths.data, "test")
-    if not path.is_file():
-        raise OSError(f"{path}: not found; run `dvc repro prepare`")
-    try:
-        return data.load_class_names(path)
-    except Exception as err:  # a cut-off or overwritten .npz fails inside numpy or zipfile, in several ways
-        if isinstance(err, ValueError) and str(err).startswith(str(path)):
-            raise
-        raise ValueError(f"{path}: cannot read the class names ({type(err).__name__}); "
-                         "rerun `dvc repro prepare`") from None
 
 
 def read_digit(path: str) -> np.ndarray:
@@ -94,25 +67,25 @@ def answer(path: str, probs: np.ndarray, class_names: tuple[str, ...]) -> dict:
     return {"file": path, "class": class_names[label], "label": label, "probability": round(float(probs[label]), 6)}
 
 
-def load_model(params: config.Params, model: str, fmt: str) -> predictor.Predictor:
+def load_model(params: config.Params, project: Path, model: str, fmt: str) -> formats.Predictor:
     if model not in params.models:
         raise ValueError(f"--model {model}: not one of params.yaml's models ({', '.join(params.models)})")
-    path = predictor.model_path(params.paths, model, fmt)
+    path = formats.model_path(model, fmt, project)
     how = (f"`dvc repro train@{model}`" if fmt == "keras"
            else f"`dvc repro export@{model}` (with {fmt} under export.formats in params.yaml)")
     if not path.exists():
         raise OSError(f"{path}: not found; run {how}")
     try:
-        return predictor.load(path, fmt)
-    except predictor.CorruptModel as err:
+        return formats.load(path, fmt)
+    except formats.CorruptModel as err:
         raise ValueError(f"{err}; rerun {how}") from None
 
 
-def classify(names: list[str], answers: list[dict], params: config.Params, args: argparse.Namespace) -> bool:
+def classify(names: list[str], answers: list[dict], project: Path, args: argparse.Namespace) -> bool:
     """Answer each image as it is read, appending to ``answers`` (printed at once unless ``--json``), so an
     interruption loses nothing already answered. Returns whether every image was answered."""
-    labels = class_names(params)
-    predict = load_model(params, args.model, args.format)
+    labels = data.load_class_names(data.split_path(project / config.PATHS.data, "test"))
+    predict = load_model(config.load_params(project / config.PARAMS_FILE), project, args.model, args.format)
     ok = True
     for path in names:
         try:
@@ -132,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     answers: list[dict] = []
     try:
-        ok = classify(args.images, answers, project_params(project_folder(args.project)), args)
+        ok = classify(args.images, answers, project_folder(args.project), args)
     except KeyboardInterrupt:
         ok = None
     if args.json:
@@ -144,4 +117,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    run_stage(lambda: sys.exit(main()))
+    runner.exit_on_error(main)

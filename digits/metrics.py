@@ -1,0 +1,74 @@
+"""Scoring predictions: the confusion counts (shared by the metrics and the plots), accuracy, cross-entropy,
+per-class precision/recall/F1, inference speed, and the guards that keep NaN out of results files."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+
+
+def confusion_counts(actual: np.ndarray, predicted: np.ndarray, num_classes: int) -> np.ndarray:
+    """``counts[a, p]``: how many images of class ``a`` were predicted as ``p``."""
+    counts = np.zeros((num_classes, num_classes), np.int64)
+    np.add.at(counts, (np.asarray(actual, np.int64), np.asarray(predicted, np.int64)), 1)
+    return counts
+
+
+def classification_metrics(labels: np.ndarray, probs: np.ndarray, class_names: tuple[str, ...]) -> dict:
+    """Accuracy, cross-entropy and per-class precision/recall/F1 (keyed by class name) of ``probs``
+    (N×classes) against ``labels``."""
+    labels = labels.astype(np.int64)
+    confusion = confusion_counts(labels, probs.argmax(axis=1), len(class_names))
+    true_pos = np.diag(confusion).astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precision = np.nan_to_num(true_pos / confusion.sum(axis=0))
+        recall = np.nan_to_num(true_pos / confusion.sum(axis=1))
+        f1 = np.nan_to_num(2 * precision * recall / (precision + recall))
+    picked = probs[np.arange(len(labels)), labels]
+    return {
+        "accuracy": float(true_pos.sum() / len(labels)),
+        "loss": float(-np.log(np.clip(picked, 1e-7, 1.0)).mean()),
+        "macro_f1": float(f1.mean()),
+        "per_class": {
+            name: {"precision": float(precision[c]), "recall": float(recall[c]), "f1": float(f1[c])}
+            for c, name in enumerate(class_names)
+        },
+        "test_images": int(len(labels)),
+    }
+
+
+def timed_predict(model: keras.Model, x: np.ndarray, batch_size: int) -> tuple[np.ndarray, float]:
+    """Return (probabilities, images per second); one warm-up batch keeps graph tracing out of the timing."""
+    model.predict(x[:batch_size], batch_size=batch_size, verbose=0)
+    start = time.perf_counter()
+    probs = model.predict(x, batch_size=batch_size, verbose=0)
+    return probs, len(x) / (time.perf_counter() - start)
+
+
+def refuse_non_finite(probs: np.ndarray, model_path: Path) -> None:
+    """A model with NaN or infinite weights predicts NaN; its metrics would hold NaN, which is not JSON."""
+    if not np.isfinite(probs).all():
+        raise ValueError(f"{model_path}: the model predicts NaN or infinite probabilities; retrain it "
+                         f"(dvc repro --force train@{model_path.stem})")
+
+
+def refuse_nan_json(metrics: dict, path: Path) -> None:
+    """Metrics are written as strict JSON (``allow_nan=False``): no NaN or Infinity ever reaches the file."""
+    try:
+        json.dumps(metrics, allow_nan=False)
+    except ValueError:
+        raise ValueError(f"{path}: a metric is NaN or infinite, not written; retrain the model") from None
+
+
+def predictions_csv(labels: np.ndarray, predicted: np.ndarray, class_names: tuple[str, ...]) -> bytes:
+    """``actual,predicted`` rows of class names, as DVC's confusion template reads them."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["actual", "predicted"])
+    writer.writerows((class_names[a], class_names[p]) for a, p in zip(labels.tolist(), predicted.tolist()))
+    return buf.getvalue().encode()

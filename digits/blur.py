@@ -18,6 +18,13 @@ def gaussian(unit: np.ndarray, sigma: float) -> np.ndarray:
     return ndimage.gaussian_filter(unit, sigma=(0.0, sigma, sigma), mode="constant")
 
 
+def sobel(unit: np.ndarray, axis: int) -> np.ndarray:
+    """The Sobel derivative along image axis 1 or 2. Not ``ndimage.sobel``: that smooths along every other
+    axis, the batch axis too, which blends each image's gradient with its neighbours'."""
+    derivative = ndimage.correlate1d(unit, [-1.0, 0.0, 1.0], axis=axis)
+    return ndimage.correlate1d(derivative, [1.0, 2.0, 1.0], axis=3 - axis)
+
+
 def glass_blur(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Blur, then swap every pixel with a random neighbour within GLASS_DELTA, in a raster sweep (so a pixel can
     travel on in later swaps, as light does through ribbed glass), then blur again."""
@@ -64,7 +71,7 @@ def canny_edges(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """The digit replaced by its Canny edge map: white one-pixel outlines where the strokes' edges were.
     Deterministic; ``rng`` is unused (kept for the common signature)."""
     smooth = gaussian(as_unit(images), CANNY_SIGMA)
-    gy, gx = ndimage.sobel(smooth, axis=1), ndimage.sobel(smooth, axis=2)
+    gy, gx = sobel(smooth, 1), sobel(smooth, 2)
     magnitude = np.hypot(gy, gx)
     peak = magnitude.max(axis=(1, 2), keepdims=True) if magnitude.size else magnitude
     edges = thin(magnitude, gy, gx)

@@ -84,7 +84,7 @@ def components(mask: np.ndarray) -> np.ndarray:
 
     first = np.searchsorted(rows, np.arange(mask.shape[0] + 1))
     for r in range(1, mask.shape[0]):
-        a, b = first[r - 1], first[r]
+        a = first[r - 1]
         for j in range(first[r], first[r + 1]):  # runs of this row against the previous row's, two pointers
             while a < first[r] and ends[a] < starts[j]:  # (ends exclusive: touching diagonally still overlaps)
                 a += 1

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from digits import imagefile
+from digits import imagefile, paper
 
 SIZE = 28  # MNIST's field
 BOX = 20  # the box the digit's longer side is scaled into
@@ -66,23 +66,28 @@ def border(gray: np.ndarray) -> np.ndarray:
 
 
 def ink(gray: np.ndarray) -> np.ndarray:
-    """Grey levels (H×W uint8) → ink intensity 0..1 (float64), whichever the polarity.
+    """Grey levels (H×W uint8) → the digit's ink intensity 0..1 (float64), whichever the polarity.
 
-    The paper is whatever most of the border is (the median, so a stroke touching the edge does not
-    count): light paper means dark ink, so the image is inverted to MNIST's light-on-dark. Levels are then
-    stretched so the paper is 0 and the strongest ink 1, as MNIST's saturated strokes are, and faint noise is
-    cleared. Raises ValueError for a blank image.
+    The paper is whatever most of the border is (the median, so a stroke touching the edge does not count):
+    light paper means dark ink, so the image is inverted to MNIST's light-on-dark. The paper's own level is then
+    estimated everywhere (``paper.background``) and divided out, so a gradient or a dark corner of a photo is
+    paper, not ink; ruled lines fainter than the ink are taken away; levels are stretched so the paper is 0 and
+    the strongest ink 1, as MNIST's saturated strokes are; faint noise is cleared, and only the digit kept
+    (``paper.digit``), not specks or marks elsewhere. Raises ValueError for a blank image.
     """
     levels = gray.astype(np.float64)
-    paper = float(np.median(border(levels)))
-    if paper > 127.5:
-        levels, paper = 255.0 - levels, 255.0 - paper
-    contrast = levels.max() - paper
+    if np.median(border(levels)) > 127.5:
+        levels = 255.0 - levels
+    paper_level = np.minimum(paper.background(levels), 254.0)
+    contrast = (levels - paper_level).max()
     if contrast < MIN_CONTRAST:
         raise ValueError(f"blank image: no digit found (ink and paper differ by {contrast:.0f} grey levels)")
-    out = np.clip((levels - paper) / contrast, 0.0, 1.0)
+    # Light multiplies: on light paper (levels inverted) this is 1 - pixel / paper, the ink's own darkness.
+    flat = np.clip((levels - paper_level) / (255.0 - paper_level), 0.0, None)
+    flat = np.clip(flat - paper.ruling(flat), 0.0, None)
+    out = flat / flat.max()
     out[out < NOISE] = 0.0
-    return out
+    return paper.digit(out)
 
 
 def crop(img: np.ndarray) -> np.ndarray:

@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from digits import wild
-from digits import data, formats, images
+
+from digits import data, formats, images, wild
 
 MODELS = ("dense", "cnn")
 

@@ -49,10 +49,19 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         os.close(fd)
         try:
             yield Path(tmp)
+            # mkstemp makes the file owner-only (0600); a result is for the team and the web server to read too.
+            os.chmod(tmp, 0o666 & ~current_umask())
             os.replace(tmp, path)
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
+
+
+def current_umask() -> int:
+    """The process's umask (reading it means setting it; set straight back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def leftover_temps(path: str | Path) -> list[Path]:

@@ -111,3 +111,20 @@ def test_killed_while_writing_leaves_the_previous_artifact(tmp_path, kind):
     assert (target.read_text() if kind == "file" else (target / "model.tflite").read_text()) == "old"
     # Only a hidden temp beside it can remain; the next successful write replaces the target whole.
     assert all(p.name.startswith(f".{target.name}.") for p in tmp_path.iterdir() if p != target)
+
+
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o027, 0o640), (0o002, 0o664)])
+def test_results_get_the_users_umask_permissions(tmp_path, umask, mode):
+    """Not mkstemp's owner-only 0600: a teammate, or a web server serving the plots, can read what was written."""
+    from digits import storage
+
+    old = os.umask(umask)
+    try:
+        storage.write_json(tmp_path / "metrics.json", {"accuracy": 1.0})
+        with storage.atomic_dir(tmp_path / "plots") as folder:
+            storage.write_bytes(folder / "curves.png", b"png")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "metrics.json").stat().st_mode & 0o777 == mode
+    assert (tmp_path / "plots/curves.png").stat().st_mode & 0o777 == mode
+    assert (tmp_path / "plots").stat().st_mode & 0o777 == 0o777 & ~umask

@@ -7,9 +7,12 @@ import io
 import json
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import keras
 import numpy as np
+
+if TYPE_CHECKING:  # the plots stage shares these functions and must not pay for importing TensorFlow
+    import keras
 
 
 def confusion_counts(actual: np.ndarray, predicted: np.ndarray, num_classes: int) -> np.ndarray:

@@ -49,15 +49,6 @@ def project_folder(chosen: Path | None) -> Path:
     return chosen
 
 
-def read_digit(path: str) -> np.ndarray:
-    """One image file → its digit as a 28×28 uint8 MNIST image; ValueError or OSError naming the file."""
-    gray = images.decode(path)  # its errors name the file already
-    try:
-        return images.to_mnist(gray)
-    except ValueError as err:  # a blank image
-        raise ValueError(f"{path}: {err}") from None
-
-
 def answer(path: str, probs: np.ndarray, class_names: tuple[str, ...]) -> dict:
     """``{file, class, label, probability}`` for one image's probabilities, the most probable class."""
     if len(probs) != len(class_names):
@@ -65,6 +56,16 @@ def answer(path: str, probs: np.ndarray, class_names: tuple[str, ...]) -> dict:
                          "rerun `dvc repro`")
     label = int(probs.argmax())
     return {"file": path, "class": class_names[label], "label": label, "probability": round(float(probs[label]), 6)}
+
+
+def answer_image(name: str, gray: np.ndarray, predict: formats.Predictor, labels: tuple[str, ...]) -> dict:
+    """The answer for one decoded image (``images.decode``'s grey levels) named ``name``: what ``--json`` prints
+    for it, and what the server returns. A blank image is a ValueError naming ``name``."""
+    try:
+        digit = images.to_mnist(gray)
+    except ValueError as err:
+        raise ValueError(f"{name}: {err}") from None
+    return answer(name, predict(data.preprocess(digit[None]))[0], labels)
 
 
 def load_model(params: config.Params, project: Path, model: str, fmt: str) -> formats.Predictor:
@@ -89,12 +90,11 @@ def classify(names: list[str], answers: list[dict], project: Path, args: argpars
     ok = True
     for path in names:
         try:
-            digit = read_digit(path)
+            answers.append(answer_image(path, images.decode(path), predict, labels))
         except (ValueError, OSError) as err:
             print(f"error: {err}", file=sys.stderr, flush=True)
             ok = False
             continue
-        answers.append(answer(path, predict(data.preprocess(digit[None]))[0], labels))
         if not args.json:
             print(f"{path}: {answers[-1]['class']} (probability {answers[-1]['probability']:.3f})", flush=True)
     return ok

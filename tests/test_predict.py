@@ -241,9 +241,9 @@ def test_ctrl_c_prints_the_answers_so_far_and_exits_130(trained_project, digit_f
 
 
 def test_ctrl_c_with_json_prints_the_list_so_far(trained_project, digit_files, monkeypatch, capsys):
-    read = predict.read_digit
+    read = images.decode
     calls = iter(range(10))
-    monkeypatch.setattr(predict, "read_digit", lambda path: read(path) if next(calls) < 2 else (_ for _ in ()).throw(
+    monkeypatch.setattr(images, "decode", lambda path: read(path) if next(calls) < 2 else (_ for _ in ()).throw(
         KeyboardInterrupt))
     status, out, errors = run_main(trained_project, ["--json", *digit_files[0][:4]], capsys)
     assert status == 130 and errors == ["error: interrupted after 2 of 4 images"]

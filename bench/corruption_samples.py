@@ -12,7 +12,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from digits.corruptions import CORRUPTIONS, corrupted_test_set
-from stages.idx import parse_images
+from digits.idx import parse_images
 
 ROOT = Path(__file__).resolve().parents[1]
 ZOOM, LABEL_W = 3, 110  # 84 px digits: big enough to judge a stroke; a margin for the row's name

@@ -13,7 +13,7 @@ from scipy import ndimage
 
 from digits import geometry
 from digits.corruptions import CORRUPTIONS, DETERMINISTIC, corrupt, corrupted_test_set
-from stages.idx import parse_images
+from digits.idx import parse_images
 
 NAMES = list(CORRUPTIONS)
 GEOMETRIC = {"shear", "scale", "rotate", "translate"}

@@ -16,8 +16,8 @@ from dvcrepo import copy_project, dvc_env, set_params, sh
 TRACKED = ["artifacts/metrics/dense.json", "artifacts/metrics/cnn.json"]
 # The README's `dvc exp show --drop` pattern (a test checks it is there): hides per-class figures, paths and
 # file hashes, leaving each model's headline metrics and the training params.
-DROP = (".*(per_class|images|paths|fetch|plots|evaluate|prepare|export|dvc.lock|json:params|"
-        "artifacts/(data|models|train|predictions)|dataset/|stages/).*|models|Created|State|Executor|rev|typ|parent")
+DROP = (".*(per_class|images|fetch|plots|evaluate|prepare|export|dvc.lock|json:params|"
+        "artifacts/(data|models|train|predictions)|stages/|digits/).*|models|Created|State|Executor|rev|typ|parent")
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from conftest import ROOT, tiny_params
 from dvcrepo import copy_project, dvc_env, set_params, sh
 
 TRACKED = ["artifacts/metrics/dense.json", "artifacts/metrics/cnn.json"]
-# The README's `dvc exp show --drop` pattern (a test checks it is there): hides per-class figures, paths and
+# docs/experiments.md's `dvc exp show --drop` pattern (a test checks it is there): hides per-class figures, paths and
 # file hashes, leaving each model's headline metrics and the training params.
 DROP = (".*(per_class|images|fetch|plots|evaluate|prepare|export|dvc.lock|json:params|"
         "artifacts/(data|models|train|predictions)|stages/|digits/).*|models|Created|State|Executor|rev|typ|parent")
@@ -96,7 +96,7 @@ def test_queued_sweep_then_show_and_diff(repo):
     html = (repo / "exp_plots" / "index.html").read_text()
     assert first in html and second in html and html.count("vegaEmbed") >= 4
 
-    # The tidy table the README documents: both models' metrics and the training params, nothing else.
+    # The tidy table docs/experiments.md documents: both models' metrics and the training params, nothing else.
     table = sh("dvc", "exp", "show", "--no-pager", "--drop", DROP, "--csv", cwd=repo)
     header = table.splitlines()[0].split(",")
     metrics = {f"artifacts/metrics/{m}.json:{k}"
@@ -106,5 +106,5 @@ def test_queued_sweep_then_show_and_diff(repo):
 
 
 
-def test_readme_documents_the_drop_pattern():
-    assert f"dvc exp show --drop '{DROP}'" in (ROOT / "README.md").read_text()
+def test_docs_document_the_drop_pattern():
+    assert f"dvc exp show --drop '{DROP}'" in (ROOT / "docs" / "experiments.md").read_text()

@@ -1,4 +1,4 @@
-"""The allowed values of ``params.yaml``'s keys, declared beside their fields in ``stages/config.py``, and the
+"""The allowed values of ``params.yaml``'s keys, declared beside their fields in ``digits/config.py``, and the
 checks that span several keys (CNN geometry, model size). Each error is one line naming the key."""
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ UNITS = integer(1, 65536)
 
 def pooled_sides(shape: tuple[int, int], convs: int) -> list[tuple[int, int]]:
     """The feature map each of ``convs`` conv layers sees, then the last pooling's output: 'same' padding keeps
-    the size (stages/models.py build_cnn), each 2×2 max pooling halves it, rounding down."""
+    the size (digits/models.py build_cnn), each 2×2 max pooling halves it, rounding down."""
     sides = [shape]
     for _ in range(convs):
         sides.append((sides[-1][0] // 2, sides[-1][1] // 2))
@@ -75,7 +75,7 @@ def check_cnn(cfg: typing.Any, shape: tuple[int, int]) -> None:
 
 
 def weights(name: str, cfg: typing.Any, shape: tuple[int, int], classes: int) -> int:
-    """Model ``name``'s weight count, biases included, as stages/models.py builds it."""
+    """Model ``name``'s weight count, biases included, as digits/models.py builds it."""
     if name == "dense":
         sizes = [shape[0] * shape[1], *cfg.hidden_units, classes]
         return sum((a + 1) * b for a, b in zip(sizes, sizes[1:]))

@@ -1,5 +1,5 @@
 """Typed loader for ``params.yaml``: frozen dataclasses that reject unknown, missing, mistyped and out-of-range
-keys (allowed values beside each field; ``stages/checks.py`` holds the checks), and duplicate keys."""
+keys (allowed values beside each field; ``digits/checks.py`` holds the checks), and duplicate keys."""
 from __future__ import annotations
 
 import dataclasses

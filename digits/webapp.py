@@ -60,6 +60,8 @@ def classify(name: str, data: bytes, batcher: batching.Batcher, labels: tuple[st
         gray = images.decode_bytes(name, data)
     except imagefile.NotAnImage as err:
         raise bodies.ApiError(415, str(err)) from None
+    except ValueError as err:  # over the pixel or aspect cap, cut off, corrupt
+        raise bodies.ApiError(400, str(err)) from None
     seen: list[np.ndarray] = []
     probs: list[np.ndarray] = []
 
@@ -70,7 +72,7 @@ def classify(name: str, data: bytes, batcher: batching.Batcher, labels: tuple[st
 
     try:
         answer = predict.answer_image(name, gray, recording, labels)
-    except ValueError as err:  # blank, too many pixels, cut off: the image's fault
+    except ValueError as err:  # blank: the image's fault
         raise bodies.ApiError(400, str(err)) from None
     if not seen:
         return answer

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.server_process import Server, multipart, request, start  # noqa: F401  (the tests import them from here)
+from bench.server_process import multipart, request, start  # noqa: F401  (the tests import them from here)
 
 
 @pytest.fixture(scope="session")

@@ -105,17 +105,27 @@ def decoded(name: str, data: bytes) -> Image.Image:
     return small.transpose(ORIENTATION[orientation]) if orientation in ORIENTATION else small
 
 
+class NotAnImage(ValueError):
+    """Bytes that no Pillow plugin recognises (a server answers 415 rather than 400)."""
+
+
 def load(name: str) -> np.ndarray:
     """File ``name`` (``-``: standard input) as a small array: H×W uint8 grey, H×W×2 uint8 grey and alpha, or H×W
     float32 (16/32-bit images), at most ``WORK`` on the long side. ValueError or OSError names the file."""
-    data = read_bytes(name)
+    return load_bytes(name, read_bytes(name))
+
+
+def load_bytes(name: str, data: bytes) -> np.ndarray:
+    """An image already in memory (a server's request body), named ``name`` in errors, as ``load``'s array: the
+    same byte, pixel and aspect caps (checked before decoding), so nothing is ever written to disk."""
+    _capped(name, data)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # Pillow's multi-line notes on odd files (EXIF, ICC, ...)
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             return np.asarray(decoded(name, data)).copy()
     except Image.UnidentifiedImageError:
-        raise ValueError(f"{name}: not an image Pillow can read (PNG, JPEG, ...)") from None
+        raise NotAnImage(f"{name}: not an image Pillow can read (PNG, JPEG, ...)") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:  # Pillow's check, in open
         pixels = re.search(r"\((\d+) pixels\)", str(err))
         size = f"{int(pixels[1]):,} pixels, " if pixels else ""

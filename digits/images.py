@@ -25,6 +25,12 @@ def decode(path: str | Path) -> np.ndarray:
     return to_grey(imagefile.load(str(path)))
 
 
+def decode_bytes(name: str, data: bytes) -> np.ndarray:
+    """``decode`` for an image already in memory (a request body), through the same caps and checks;
+    ``imagefile.NotAnImage`` when it is no image at all."""
+    return to_grey(imagefile.load_bytes(name, data))
+
+
 def to_grey(pixels: np.ndarray) -> np.ndarray:
     """``imagefile.load``'s array (grey, grey and alpha, or float) → H×W uint8 grey levels."""
     if pixels.dtype != np.uint8:

@@ -53,7 +53,8 @@ def reliability_figure(tables: dict[str, dict[str, np.ndarray]]) -> Figure:
     ax.plot([0, 1], [0, 1], ":", color="gray", label="right as often as it says")
     for name, table in tables.items():
         full = table["count"] > 0
-        ax.plot(table["confidence"][full], table["accuracy"][full], "o-", label=f"{name} ({int(table['count'].sum())} images)")
+        images = int(table["count"].sum())
+        ax.plot(table["confidence"][full], table["accuracy"][full], "o-", label=f"{name} ({images} images)")
     ax.set(xlabel="confidence (top probability)", ylabel="accuracy", xlim=(0, 1), ylim=(0, 1.02),
            title="reliability (test set, calibrated)")
     ax.grid(alpha=0.3)

@@ -2,8 +2,8 @@
 
 Inputs: ``artifacts/train/<model>/history.csv``, ``artifacts/predictions/<model>.csv`` and
 ``<model>_reliability.csv``, ``artifacts/data/test.npz``.
-Outputs: ``artifacts/plots/`` — ``curves.png`` and ``reliability.png`` (both models), and per model ``confusion_<model>.png``,
-``samples_<model>.png`` and ``misclassified_<model>.png``. Command: ``python -m stages.plots``.
+Outputs: ``artifacts/plots/`` — ``curves.png`` and ``reliability.png`` (both models), and per model
+``confusion_<model>.png``, ``samples_<model>.png`` and ``misclassified_<model>.png``. Command: ``python -m stages.plots``.
 """
 from __future__ import annotations
 

@@ -5,10 +5,10 @@ Outputs: ``artifacts/models/<model>.keras`` (without the training-only augmentat
 the same weights, ``digits.reproducible``) and ``artifacts/train/<model>/history.csv`` (per-epoch loss, accuracy,
 val_loss, val_accuracy, learning_rate). The saved model is calibrated: a temperature T fitted on the validation
 split (``digits.calibration``) divides its last layer's weights, and ``artifacts/train/<model>/calibration.json``
-records T with the validation NLL and ECE before and after. Timings go apart from results, to ``artifacts/timings/train_<model>.json``
-(training seconds; images/second, the median epoch after the first, validation excluded), neither a DVC output
-nor in git. While it runs, ``artifacts/checkpoints/<model>/`` holds the last completed epoch, from which a rerun
-after a kill resumes. Command: ``python -m stages.train dense|cnn``.
+records T with the validation NLL and ECE before and after. Timings go apart from results, to
+``artifacts/timings/train_<model>.json`` (training seconds; images/second, the median epoch after the first,
+validation excluded), neither a DVC output nor in git. While it runs, ``artifacts/checkpoints/<model>/`` holds the
+last completed epoch, from which a rerun after a kill resumes. Command: ``python -m stages.train dense|cnn``.
 """
 from __future__ import annotations
 

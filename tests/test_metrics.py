@@ -29,7 +29,7 @@ def test_brier_score_by_hand():
     # (0.1² + 0.1²) + (0.9² + 0.9²) + (0.3² + 0.3²) + (0.38² + 0.38²) = 0.02 + 1.62 + 0.18 + 0.2888 = 2.1088; / 4
     assert metrics.brier_score(PROBS, LABELS) == pytest.approx(0.5272)
     assert metrics.brier_score(np.eye(3), np.arange(3)) == 0.0
-    assert metrics.brier_score(np.eye(3), np.array([1, 2, 0])) == pytest.approx(2.0)  # sure and wrong: the worst
+    assert metrics.brier_score(np.eye(3), np.array([1, 2, 0])) == pytest.approx(2.0)  # sure and wrong: worst
 
 
 def test_reliability_bins_and_csv():

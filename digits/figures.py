@@ -1,5 +1,5 @@
-"""The pipeline's figures with matplotlib: training curves, confusion matrices, grids of test images with their
-true and predicted classes; and reading the CSVs they are drawn from."""
+"""The pipeline's figures with matplotlib: training curves, reliability diagrams, confusion matrices, grids of test
+images with their true and predicted classes; and reading the CSVs they are drawn from."""
 from __future__ import annotations
 
 import csv
@@ -43,6 +43,22 @@ def curves_figure(histories: dict[str, dict[str, np.ndarray]]) -> Figure:
         ax.set(xlabel="epoch", ylabel=metric, title=metric)
         ax.grid(alpha=0.3)
         ax.legend()
+    return fig
+
+
+def reliability_figure(tables: dict[str, dict[str, np.ndarray]]) -> Figure:
+    """Accuracy against mean confidence per bin of the top probability (``evaluate``'s reliability CSVs); empty
+    bins are left out. On the diagonal, a model is right as often as it says."""
+    fig, ax = plt.subplots(figsize=(5.5, 5), layout="constrained")
+    ax.plot([0, 1], [0, 1], ":", color="gray", label="right as often as it says")
+    for name, table in tables.items():
+        full = table["count"] > 0
+        images = int(table["count"].sum())
+        ax.plot(table["confidence"][full], table["accuracy"][full], "o-", label=f"{name} ({images} images)")
+    ax.set(xlabel="confidence (top probability)", ylabel="accuracy", xlim=(0, 1), ylim=(0, 1.02),
+           title="reliability (test set, calibrated)")
+    ax.grid(alpha=0.3)
+    ax.legend()
     return fig
 
 

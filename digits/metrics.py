@@ -1,5 +1,6 @@
 """Scoring predictions: the confusion counts (shared by the metrics and the plots), accuracy, cross-entropy,
-per-class precision/recall/F1, inference speed, and the guards that keep NaN out of results files."""
+per-class precision/recall/F1, calibration (ECE, Brier score, reliability bins), inference speed, and the guards
+that keep NaN out of results files."""
 from __future__ import annotations
 
 import csv
@@ -13,6 +14,8 @@ import numpy as np
 
 if TYPE_CHECKING:  # the plots stage shares these functions and must not pay for importing TensorFlow
     import keras
+
+CALIBRATION_BINS = 15  # Guo et al. 2017's equal-width bins for the expected calibration error
 
 
 def confusion_counts(actual: np.ndarray, predicted: np.ndarray, num_classes: int) -> np.ndarray:
@@ -75,3 +78,52 @@ def predictions_csv(labels: np.ndarray, predicted: np.ndarray, class_names: tupl
     writer.writerow(["actual", "predicted"])
     writer.writerows((class_names[a], class_names[p]) for a, p in zip(labels.tolist(), predicted.tolist()))
     return buf.getvalue().encode()
+
+
+def reliability_bins(probs: np.ndarray, labels: np.ndarray, bins: int = CALIBRATION_BINS
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per equal-width bin of the top probability, (lo, hi] as in Guo et al. 2017: mean confidence, accuracy
+    and image count. An empty bin has count 0 and NaN confidence and accuracy."""
+    confidence = np.asarray(probs, np.float64).max(axis=1)
+    correct = (np.asarray(probs).argmax(axis=1) == np.asarray(labels, np.int64)).astype(np.float64)
+    index = np.clip(np.ceil(confidence * bins).astype(np.int64) - 1, 0, bins - 1)
+    count = np.bincount(index, minlength=bins)
+    with np.errstate(invalid="ignore"):
+        return (np.bincount(index, confidence, bins) / count, np.bincount(index, correct, bins) / count, count)
+
+
+def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, bins: int = CALIBRATION_BINS) -> float:
+    """Σ over bins of (images in bin / images) · |accuracy − mean confidence|: how far, on average over images,
+    the stated confidence is from how often the model is right."""
+    confidence, accuracy, count = reliability_bins(probs, labels, bins)
+    full = count > 0
+    return float((count[full] * np.abs(accuracy[full] - confidence[full])).sum() / count.sum())
+
+
+def brier_score(probs: np.ndarray, labels: np.ndarray) -> float:
+    """Mean over images of Σ over classes (p − one-hot)²: 0 is perfect, 2 the worst (Brier 1950, all classes)."""
+    probs = np.asarray(probs, np.float64)
+    onehot = np.eye(probs.shape[1])[np.asarray(labels, np.int64)]
+    return float(((probs - onehot) ** 2).sum(axis=1).mean())
+
+
+def calibration_metrics(labels: np.ndarray, probs: np.ndarray, before: np.ndarray, temperature: float) -> dict:
+    """ECE, NLL and Brier score of ``probs`` (calibrated) and of ``before`` (the same model before scaling)."""
+    scores = {"temperature": temperature}
+    for suffix, p in (("", probs), ("_uncalibrated", before)):
+        picked = np.asarray(p, np.float64)[np.arange(len(labels)), np.asarray(labels, np.int64)]
+        scores.update({"ece" + suffix: expected_calibration_error(p, labels), "brier" + suffix: brier_score(p, labels),
+                       "nll" + suffix: float(-np.log(np.maximum(picked, 1e-7)).mean())})  # the clip of ``loss``
+    return scores
+
+
+def reliability_csv(probs: np.ndarray, labels: np.ndarray, bins: int = CALIBRATION_BINS) -> bytes:
+    """``bin,confidence,accuracy,count`` rows, one per bin, for DVC's reliability plot. An empty bin is written
+    on the diagonal (both at the bin's middle, count 0): it weighs nothing in the ECE, and a blank would break
+    the line that DVC draws (vega reads an empty cell as 0)."""
+    confidence, accuracy, count = reliability_bins(probs, labels, bins)
+    middle = (np.arange(bins) + 0.5) / bins
+    confidence, accuracy = np.where(count > 0, confidence, middle), np.where(count > 0, accuracy, middle)
+    lines = ["bin,confidence,accuracy,count"] + [f"{b + 1},{c:.6f},{a:.6f},{n}" for b, (c, a, n)
+                                                 in enumerate(zip(confidence, accuracy, count.tolist()))]
+    return ("\n".join(lines) + "\n").encode()

@@ -1,9 +1,13 @@
 """Stage ``evaluate@<model>``: score a trained model on the test set (``digits.metrics``).
 
-Inputs: ``artifacts/models/<model>.keras``, ``artifacts/data/test.npz``.
+Inputs: ``artifacts/models/<model>.keras``, ``artifacts/data/test.npz``, ``artifacts/train/<model>/calibration.json``
+(the temperature train baked into the model).
 Outputs: ``artifacts/metrics/<model>.json`` (accuracy, loss, per-class precision/recall/F1, macro F1,
-parameter count, test images: quality only, so ``dvc metrics diff`` shows no timing noise) and
-``artifacts/predictions/<model>.csv`` (actual, predicted class names: the confusion matrix's data). The inference
+parameter count, test images, and ``calibration``: ECE, NLL and Brier score of the calibrated probabilities and,
+``*_uncalibrated``, of those before temperature scaling: quality only, so ``dvc metrics diff`` shows no timing
+noise), ``artifacts/predictions/<model>.csv`` (actual, predicted class names: the confusion matrix's data) and
+``artifacts/predictions/<model>_reliability.csv`` (bin, confidence, accuracy, count: 15 bins of the top
+probability, the reliability diagram's data). The inference
 images/second go to ``artifacts/timings/evaluate_<model>.json``, neither a DVC output nor in git.
 Command: ``python -m stages.evaluate dense|cnn``.
 """
@@ -11,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from digits import config, data, formats, metrics, runner
+from digits import calibration, config, data, formats, metrics, runner
 from digits.storage import write_bytes, write_json
 
 
@@ -23,7 +27,11 @@ def main(params: config.Params, name: str) -> None:
     probs, images_per_second = metrics.timed_predict(model, data.preprocess(images), params.evaluate.batch_size)
     metrics.refuse_non_finite(probs, source)
     scores = metrics.classification_metrics(labels, probs, class_names)
-    scores.update(params=int(model.count_params()))
+    # The model outputs calibrated probabilities (train baked T in); those before follow from them and T.
+    temperature = calibration.load_temperature(name)
+    before = calibration.uncalibrated(probs, temperature)
+    scores.update(params=int(model.count_params()),
+                  calibration=metrics.calibration_metrics(labels, probs, before, temperature))
     out = Path(config.PATHS.metrics) / f"{name}.json"
     metrics.refuse_nan_json(scores, out)
     write_json(out, scores)
@@ -31,7 +39,10 @@ def main(params: config.Params, name: str) -> None:
                {"inference_images_per_second": round(images_per_second, 1)})
     write_bytes(Path(config.PATHS.predictions) / f"{name}.csv",
                 metrics.predictions_csv(labels, probs.argmax(axis=1), class_names))
-    print(f"evaluate: {name}: test accuracy {scores['accuracy']:.4f}, loss {scores['loss']:.4f} -> {out}")
+    write_bytes(Path(config.PATHS.predictions) / f"{name}_reliability.csv", metrics.reliability_csv(probs, labels))
+    ece = scores["calibration"]
+    print(f"evaluate: {name}: test accuracy {scores['accuracy']:.4f}, loss {scores['loss']:.4f}, "
+          f"ECE {ece['ece']:.4f} (T = {temperature}; {ece['ece_uncalibrated']:.4f} before) -> {out}")
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
 """Stage ``plots``: matplotlib PNGs of training curves, confusion matrices and test-image grids (``digits.figures``).
 
-Inputs: ``artifacts/train/<model>/history.csv``, ``artifacts/predictions/<model>.csv``, ``artifacts/data/test.npz``.
-Outputs: ``artifacts/plots/`` — ``curves.png`` (both models), and per model ``confusion_<model>.png``,
-``samples_<model>.png`` and ``misclassified_<model>.png``. Command: ``python -m stages.plots``.
+Inputs: ``artifacts/train/<model>/history.csv``, ``artifacts/predictions/<model>.csv`` and
+``<model>_reliability.csv``, ``artifacts/data/test.npz``.
+Outputs: ``artifacts/plots/`` — ``curves.png`` and ``reliability.png`` (both models), and per model
+``confusion_<model>.png``, ``samples_<model>.png`` and ``misclassified_<model>.png``. Command: ``python -m stages.plots``.
 """
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ def main(params: config.Params) -> None:
     (images, labels), class_names = data.load_split(test_path), data.load_class_names(test_path)
     histories = {m: figures.read_csv(Path(paths.train_logs) / m / "history.csv") for m in params.models}
     figures.save(figures.curves_figure(histories), out / "curves.png", cfg.dpi)
+    reliability = {m: figures.read_csv(Path(paths.predictions) / f"{m}_reliability.csv") for m in params.models}
+    figures.save(figures.reliability_figure(reliability), out / "reliability.png", cfg.dpi)
     n = cfg.grid_rows * cfg.grid_cols
     for m in params.models:
         source = Path(paths.predictions) / f"{m}.csv"

@@ -3,10 +3,12 @@
 Inputs: ``artifacts/data/train/`` (shards), ``artifacts/data/val.npz``, params ``seed`` and ``train.<model>``.
 Outputs: ``artifacts/models/<model>.keras`` (without the training-only augmentation layers; the same bytes for
 the same weights, ``digits.reproducible``) and ``artifacts/train/<model>/history.csv`` (per-epoch loss, accuracy,
-val_loss, val_accuracy, learning_rate). Timings go apart from results, to ``artifacts/timings/train_<model>.json``
-(training seconds; images/second, the median epoch after the first, validation excluded), neither a DVC output
-nor in git. While it runs, ``artifacts/checkpoints/<model>/`` holds the last completed epoch, from which a rerun
-after a kill resumes. Command: ``python -m stages.train dense|cnn``.
+val_loss, val_accuracy, learning_rate). The saved model is calibrated: a temperature T fitted on the validation
+split (``digits.calibration``) divides its last layer's weights, and ``artifacts/train/<model>/calibration.json``
+records T with the validation NLL and ECE before and after. Timings go apart from results, to
+``artifacts/timings/train_<model>.json`` (training seconds; images/second, the median epoch after the first,
+validation excluded), neither a DVC output nor in git. While it runs, ``artifacts/checkpoints/<model>/`` holds the
+last completed epoch, from which a rerun after a kill resumes. Command: ``python -m stages.train dense|cnn``.
 """
 from __future__ import annotations
 
@@ -15,7 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from digits import checkpoint, config, data, distribute, formats, models, reproducible, runner, training
+from digits import (calibration, checkpoint, config, data, distribute, formats, models, reproducible, runner,
+                    training)
 from digits.storage import atomic_path, write_json
 
 
@@ -33,18 +36,22 @@ def main(params: config.Params, name: str) -> None:
         if cfg.distribute != "multiworker" else None
     logs = Path(config.PATHS.train_logs) / name
     history = logs / "history.csv" if chief else Path(tempfile.mkdtemp()) / "history.csv"
-    start = time.perf_counter()
-    model, speeds = training.fit(name, cfg, train, data.load_split(val_path), len(data.load_class_names(val_path)),
+    start, val = time.perf_counter(), data.load_split(val_path)
+    model, speeds = training.fit(name, cfg, train, val, len(data.load_class_names(val_path)),
                                  history, params.seed, resume, strategy=strategy)
     seconds = time.perf_counter() - start
     if not chief:
         shutil.rmtree(history.parent, ignore_errors=True)
         return
+    inference = models.inference_model(model)
+    report = calibration.calibrate(inference, data.preprocess(val[0]), val[1])  # T baked into the last layer
     with atomic_path(formats.keras_path(name)) as tmp:
-        models.inference_model(model).save(tmp)
+        inference.save(tmp)
         reproducible.keras_archive(tmp)
+    write_json(calibration.report_path(name), report)
     checkpoint.clear(saved)
-    print(f"train: {name}: wrote {formats.keras_path(name)} ({training.last_epoch(history)})", flush=True)
+    print(f"train: {name}: wrote {formats.keras_path(name)} ({training.last_epoch(history)}; "
+          f"temperature {report['temperature']})", flush=True)
     write_json(Path(config.PATHS.timings) / f"train_{name}.json",
                {"train_seconds": round(seconds, 2), "train_images": len(train),
                 "train_images_per_second": round(training.steady_speed(speeds), 1)})

@@ -81,7 +81,7 @@ def test_fashion_runs_through_the_pipeline(fashion_project):
     assert {row.rsplit(",", 1)[0].strip('"') for row in rows[1:]} <= set(names)
     assert "Ankle boot" in (root / "artifacts/predictions/dense.csv").read_text()
     assert sorted(p.name for p in (root / "artifacts/plots").iterdir()) == [
-        "confusion_dense.png", "curves.png", "misclassified_dense.png", "samples_dense.png"]
+        "confusion_dense.png", "curves.png", "misclassified_dense.png", "reliability.png", "samples_dense.png"]
 
 
 def test_fashion_names_in_plots(fashion_project):

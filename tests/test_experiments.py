@@ -99,8 +99,9 @@ def test_queued_sweep_then_show_and_diff(repo):
     # The tidy table docs/experiments.md documents: both models' metrics and the training params, nothing else.
     table = sh("dvc", "exp", "show", "--no-pager", "--drop", DROP, "--csv", cwd=repo)
     header = table.splitlines()[0].split(",")
-    metrics = {f"artifacts/metrics/{m}.json:{k}"
-               for m in ("dense", "cnn") for k in ("accuracy", "loss", "macro_f1")}
+    calibration = [f"calibration.{k}{s}" for k in ("ece", "nll", "brier") for s in ("", "_uncalibrated")]
+    metrics = {f"artifacts/metrics/{m}.json:{k}" for m in ("dense", "cnn")
+               for k in ("accuracy", "loss", "macro_f1", "calibration.temperature", *calibration)}
     train = flat_keys(yaml.safe_load((repo / "params.yaml").read_text())["train"], "train")
     assert set(header) == metrics | set(train) | {"Experiment", "seed", "dataset"}, header
 

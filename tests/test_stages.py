@@ -105,6 +105,8 @@ def test_train_outputs(project):
         timing = json.loads((root / f"artifacts/timings/train_{model}.json").read_text())
         assert timing["train_seconds"] > 0 and timing["train_images"] == 540
         assert not (root / f"artifacts/train/{model}/summary.json").exists()
+        report = json.loads((root / f"artifacts/train/{model}/calibration.json").read_text())
+        assert report["images"] == 60 and report["temperature"] > 0
 
 
 @pytest.mark.parametrize(("model", "count"), [("dense", 109_386), ("cnn", 421_642)])
@@ -114,7 +116,13 @@ def test_evaluate_metrics(project, model, count):
     metrics = json.loads(text)
     assert list(metrics) == sorted(metrics), "metrics JSON keys are sorted"
     # Quality only: timings would make `dvc metrics diff` between equal runs show noise.
-    assert set(metrics) == {"accuracy", "loss", "macro_f1", "per_class", "params", "test_images"}
+    assert set(metrics) == {"accuracy", "loss", "macro_f1", "per_class", "params", "test_images", "calibration"}
+    calib = metrics["calibration"]
+    assert set(calib) == {"ece", "nll", "brier", "ece_uncalibrated", "nll_uncalibrated", "brier_uncalibrated",
+                          "temperature"}
+    assert calib["temperature"] == json.loads((root / f"artifacts/train/{model}/calibration.json").read_text())[
+        "temperature"]
+    assert calib["nll"] == pytest.approx(metrics["loss"]) and all(0 <= calib[k] <= 2 for k in calib)
     assert 0.3 < metrics["accuracy"] <= 1.0  # two epochs on 540 images already learn something
     assert metrics["loss"] > 0 and metrics["params"] == count and metrics["test_images"] == 200
     assert sorted(metrics["per_class"], key=int) == [str(c) for c in range(10)]
@@ -125,12 +133,18 @@ def test_evaluate_metrics(project, model, count):
     assert rows[0] == "actual,predicted" and len(rows) == 201
     correct = sum(a == p for a, p in (r.split(",") for r in rows[1:]))
     assert correct / 200 == pytest.approx(metrics["accuracy"])
+    bins = (root / f"artifacts/predictions/{model}_reliability.csv").read_text().splitlines()
+    assert bins[0] == "bin,confidence,accuracy,count" and len(bins) == 16  # 15 bins
+    counts = [int(r.split(",")[3]) for r in bins[1:]]
+    assert sum(counts) == 200
+    right = sum(round(float(r.split(",")[2]) * n) for r, n in zip(bins[1:], counts))
+    assert right / 200 == pytest.approx(metrics["accuracy"])
 
 
 def test_plots_outputs(project):
     root, _ = project
     names = sorted(p.name for p in (root / "artifacts/plots").iterdir())
-    assert names == sorted(["curves.png"] + [f"{kind}_{m}.png" for kind in ("confusion", "samples", "misclassified")
+    assert names == sorted(["curves.png", "reliability.png"] + [f"{kind}_{m}.png" for kind in ("confusion", "samples", "misclassified")
                                              for m in ("dense", "cnn")])
     for name in names:
         assert (root / "artifacts/plots" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -1,0 +1,100 @@
+"""Temperature scaling (``digits.calibration``): the fitted T lowers ECE and NLL on data it was not fitted on,
+keeps every answer, is the same on every run, and baked into the last layer makes the model output exactly
+softmax(logits / T); and on a real CNN trained with label smoothing, the saved model is calibrated."""
+from __future__ import annotations
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from digits import calibration, config, data, formats, metrics, models
+
+
+def synthetic(scale: float, n: int = 20_000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Labels drawn from softmax(z), logits reported as ``scale`` · z: over-confident above 1, under below."""
+    rng = np.random.default_rng(seed)
+    z = rng.normal(0, 2.5, (n, 10)) + 4 * np.eye(10)[rng.integers(0, 10, n)]
+    p = calibration.softmax(z)
+    labels = (p.cumsum(axis=1) < rng.random((n, 1))).sum(axis=1)
+    return scale * z, np.minimum(labels, 9)
+
+
+@pytest.mark.parametrize("scale", [0.4, 2.5])  # under- and over-confident
+def test_temperature_fitted_on_one_half_lowers_ece_and_nll_on_the_other(scale):
+    z, y = synthetic(scale)
+    fit, held = slice(0, 10_000), slice(10_000, None)
+    t = calibration.fit_temperature(z[fit], y[fit])
+    assert t == pytest.approx(scale, rel=0.05)  # the scale that was put in
+    before, after = calibration.softmax(z[held]), calibration.softmax(z[held] / t)
+    ece_before = metrics.expected_calibration_error(before, y[held])
+    assert metrics.expected_calibration_error(after, y[held]) < 0.5 * ece_before
+    assert calibration.nll(z[held] / t, y[held]) < calibration.nll(z[held], y[held]) - 0.02
+    assert (after.argmax(axis=1) == before.argmax(axis=1)).all()
+
+
+def test_temperature_is_deterministic_and_the_nll_minimum():
+    z, y = synthetic(1.7, n=3000, seed=1)
+    t = calibration.fit_temperature(z, y)
+    assert t == calibration.fit_temperature(z.copy(), y.copy())
+    best = calibration.nll(z / t, y)
+    assert best <= min(calibration.nll(z / (t * f), y) for f in (0.98, 1.02))
+    assert calibration.fit_temperature(z[:0], y[:0]) == 1.0
+
+
+def test_uncalibrated_recovers_the_probabilities_before_scaling():
+    z, _ = synthetic(1.0, n=500)
+    after = calibration.softmax(z / 0.45).astype(np.float32)  # what the rescaled model outputs
+    np.testing.assert_allclose(calibration.uncalibrated(after, 0.45), calibration.softmax(z), atol=1e-6)
+
+
+def seed_model(name: str) -> keras.Sequential:
+    """An untrained seed architecture as train saves it: the CNN trains in mixed_bfloat16, saved in float32."""
+    keras.utils.set_random_seed(3)
+    params = config.load_params()
+    return models.inference_model(models.build(name, getattr(params.train, name), (28, 28), 10))
+
+
+@pytest.mark.parametrize("name", ["dense", "cnn"])
+def test_rescaled_model_outputs_softmax_of_logits_over_t(name):
+    model = seed_model(name)
+    x = np.random.default_rng(0).random((64, 28, 28), dtype=np.float32)
+    z = calibration.logits(model, x) * 8  # sharper than an untrained model's, so T matters
+    model.layers[-1].set_weights([w * 8 for w in model.layers[-1].get_weights()])
+    np.testing.assert_allclose(model.predict(x, verbose=0), calibration.softmax(z), atol=1e-6)
+    layout = [(type(layer).__name__, layer.get_config()) for layer in model.layers]
+    count = model.count_params()
+    calibration.rescale_last_layer(model, 2.5)
+    after = model.predict(x, verbose=0)
+    np.testing.assert_allclose(after, calibration.softmax(z / 2.5), atol=1e-6)
+    assert (after.argmax(axis=1) == z.argmax(axis=1)).all()
+    assert [(type(layer).__name__, layer.get_config()) for layer in model.layers] == layout  # same architecture
+    assert model.count_params() == count
+
+
+def test_calibrate_without_validation_images_leaves_the_model():
+    model = seed_model("dense")
+    weights = [w.copy() for w in model.get_weights()]
+    report = calibration.calibrate(model, np.zeros((0, 28, 28), np.float32), np.zeros(0, np.uint8))
+    assert report["temperature"] == 1.0 and report["val_ece"] is None and report["images"] == 0
+    assert all(np.array_equal(a, b) for a, b in zip(weights, model.get_weights()))
+
+
+def test_trained_cnn_is_calibrated_on_the_test_split(trained_project):
+    """Label smoothing 0.1 makes the trained CNN under-confident; the T train fitted on 400 validation images
+    sharpens it (T < 1) and lowers ECE and NLL on 500 test images it never saw, the answers unchanged."""
+    root = trained_project
+    report = json.loads((root / "artifacts/train/cnn/calibration.json").read_text())
+    assert set(report) == {"temperature", "images", "val_nll", "val_ece", "val_nll_uncalibrated",
+                           "val_ece_uncalibrated"}
+    t = report["temperature"]
+    assert 0.05 < t < 1 and report["images"] == 400 and report["val_ece"] < report["val_ece_uncalibrated"]
+    model = formats.load_keras_model(root / "artifacts/models/cnn.keras", "train@cnn")
+    images, labels = data.load_split(root / "artifacts/data/test.npz")
+    probs = model.predict(data.preprocess(images), verbose=0)
+    before = calibration.uncalibrated(probs, t)
+    assert (before.argmax(axis=1) == probs.argmax(axis=1)).all()
+    scores = metrics.calibration_metrics(labels, probs, before, t)
+    assert scores["ece"] < 0.6 * scores["ece_uncalibrated"], scores
+    assert scores["nll"] < scores["nll_uncalibrated"] and scores["brier"] < scores["brier_uncalibrated"], scores

@@ -132,6 +132,7 @@ class RobustnessConfig:
     corruptions: tuple[CorruptionName, ...] = allowed(
         Check(lambda v: len(v) and len(set(v)) == len(v),
               "a non-empty list, without repeats, drawn from " + ", ".join(CORRUPTION_NAMES)))
+    images: int | None = allowed(optional(integer(1)))  # the first N test images; null = all (MNIST-C's 10,000)
 
 
 @dataclass(frozen=True)

@@ -197,6 +197,7 @@ BROKEN = [
      ["without repeats", "got ('fog', 'fog')"]),
     ("corruptions-empty", _set("robustness.corruptions", []), "robustness.corruptions", ["a non-empty list"]),
     ("corruptions-not-list", _set("robustness.corruptions", "fog"), "robustness.corruptions", ["got str 'fog'"]),
+    ("robustness-images-0", _set("robustness.images", 0), "robustness.images", ["null or an integer >= 1", "got 0"]),
 ]
 
 
@@ -223,9 +224,9 @@ def test_broken_params_rejected(change, key, fragments, tmp_path):
     _set("train.cnn.kernel_size", 14), lambda r: r["train"]["cnn"].update(conv_filters=[8] * 4, kernel_size=3),
     lambda r: r["train"]["cnn"].update(conv_filters=[], kernel_size=28), _set("train.dense.hidden_units", []),
     _set("train.dense.hidden_units", [2048] * 8), _set("prepare.copies", 100), _set("train.cnn.epochs", 1000),
-    _set("robustness.corruptions", ["canny_edges"]),
+    _set("robustness.corruptions", ["canny_edges"]), _set("robustness.images", 1),
 ], ids=["seed-max", "dpi-600", "grid-20x20", "kernel-14-of-2", "four-convs", "no-convs", "no-hidden",
-        "hidden-8x2048", "copies-100", "epochs-1000", "one-corruption"])
+        "hidden-8x2048", "copies-100", "epochs-1000", "one-corruption", "one-robustness-image"])
 def test_limits_themselves_accepted(change):
     config.parse_params(mutated(change))
 

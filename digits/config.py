@@ -26,8 +26,13 @@ DtypePolicy = Literal["float32", "mixed_bfloat16", "mixed_float16"]
 Distribute = Literal["none", "mirrored", "multiworker"]
 InputKind = Literal["auto", "memory", "stream"]
 Schedule = Literal["cosine", "constant"]
+# digits.corruptions.CORRUPTIONS' names, spelled out so that loading params needs no image code (a test checks
+# they agree): importing digits.corruptions here would make every stage depend on it in dvc.yaml.
+CorruptionName = Literal["shot_noise", "impulse_noise", "glass_blur", "motion_blur", "shear", "scale", "rotate",
+                         "brightness", "translate", "stripe", "fog", "spatter", "dotted_line", "zigzag", "canny_edges"]
 MODEL_NAMES: tuple[str, ...] = typing.get_args(ModelName)
 EXPORT_FORMATS: tuple[str, ...] = typing.get_args(ExportFormat)
+CORRUPTION_NAMES: tuple[str, ...] = typing.get_args(CorruptionName)
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,7 @@ class Paths:
     predictions: str = "artifacts/predictions"
     plots: str = "artifacts/plots"
     exports: str = "artifacts/export"
+    corrupted: str = "artifacts/corrupted"  # the robustness suite: corrupted copies of the test set
     checkpoints: str = "artifacts/checkpoints"  # last completed epoch while training; not a DVC output
     timings: str = "artifacts/timings"  # seconds and images/second, apart from results; not a DVC output
 
@@ -121,6 +127,15 @@ class EvaluateConfig:
 
 
 @dataclass(frozen=True)
+class RobustnessConfig:
+    # Each at most once: a repeat would be scored twice and weigh double in the mean.
+    corruptions: tuple[CorruptionName, ...] = allowed(
+        Check(lambda v: len(v) and len(set(v)) == len(v),
+              "a non-empty list, without repeats, drawn from " + ", ".join(CORRUPTION_NAMES)))
+    images: int | None = allowed(optional(integer(1)))  # the first N test images; null = all (MNIST-C's 10,000)
+
+
+@dataclass(frozen=True)
 class PlotsConfig:
     # At most 20×20 images at 600 dpi: a 28×32-inch grid, 16,800×19,200 pixels (1.3 GB in memory).
     grid_rows: int = allowed(integer(1, 20))
@@ -143,6 +158,7 @@ class Params:
     prepare: PrepareConfig = allowed()
     train: TrainConfig = allowed()
     evaluate: EvaluateConfig = allowed()
+    robustness: RobustnessConfig = allowed()
     plots: PlotsConfig = allowed()
     export: ExportConfig = allowed()
 

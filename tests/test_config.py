@@ -190,6 +190,14 @@ BROKEN = [
     ("dpi-3000", _set("plots.dpi", 3000), "plots.dpi", ["an integer in [1, 600]", "got 3000"]),
     ("grid-rows-2000", _set("plots.grid_rows", 2000), "plots.grid_rows", ["an integer in [1, 20]"]),
     ("grid-cols-21", _set("plots.grid_cols", 21), "plots.grid_cols", ["an integer in [1, 20]"]),
+    # The robustness suite: corruption names from digits.corruptions, each once, at least one.
+    ("corruption-unknown", _set("robustness.corruptions", ["fog", "snow"]), "robustness.corruptions",
+     ["drawn from shot_noise, impulse_noise", "canny_edges", "got list ['fog', 'snow']"]),
+    ("corruption-repeat", _set("robustness.corruptions", ["fog", "fog"]), "robustness.corruptions",
+     ["without repeats", "got ('fog', 'fog')"]),
+    ("corruptions-empty", _set("robustness.corruptions", []), "robustness.corruptions", ["a non-empty list"]),
+    ("corruptions-not-list", _set("robustness.corruptions", "fog"), "robustness.corruptions", ["got str 'fog'"]),
+    ("robustness-images-0", _set("robustness.images", 0), "robustness.images", ["null or an integer >= 1", "got 0"]),
 ]
 
 
@@ -216,8 +224,9 @@ def test_broken_params_rejected(change, key, fragments, tmp_path):
     _set("train.cnn.kernel_size", 14), lambda r: r["train"]["cnn"].update(conv_filters=[8] * 4, kernel_size=3),
     lambda r: r["train"]["cnn"].update(conv_filters=[], kernel_size=28), _set("train.dense.hidden_units", []),
     _set("train.dense.hidden_units", [2048] * 8), _set("prepare.copies", 100), _set("train.cnn.epochs", 1000),
+    _set("robustness.corruptions", ["canny_edges"]), _set("robustness.images", 1),
 ], ids=["seed-max", "dpi-600", "grid-20x20", "kernel-14-of-2", "four-convs", "no-convs", "no-hidden",
-        "hidden-8x2048", "copies-100", "epochs-1000"])
+        "hidden-8x2048", "copies-100", "epochs-1000", "one-corruption", "one-robustness-image"])
 def test_limits_themselves_accepted(change):
     config.parse_params(mutated(change))
 

@@ -82,7 +82,8 @@ def test_paths_are_fixed_and_the_codes(stage_specs):
 def test_top_level_metrics_and_plots_are_stage_outputs(stage_specs):
     dvc_yaml = resolved_dvc_yaml()
     outs = set().union(*(s["outs"] for s in stage_specs.values()))
-    assert set(dvc_yaml["metrics"]) == {f"artifacts/metrics/{m}.json" for m in ("dense", "cnn")} <= outs
+    assert set(dvc_yaml["metrics"]) == {f"artifacts/metrics/{m}{kind}.json" for m in ("dense", "cnn")
+                                        for kind in ("", "_robustness")} <= outs
     plotted = set()
     for plot in dvc_yaml["plots"]:
         spec = next(iter(plot.values())) if isinstance(plot, dict) else None
@@ -90,7 +91,7 @@ def test_top_level_metrics_and_plots_are_stage_outputs(stage_specs):
     assert plotted <= outs
 
 
-@pytest.mark.parametrize("section", ["train", "evaluate"])
+@pytest.mark.parametrize("section", ["train", "evaluate", "robustness"])
 def test_foreach_covers_every_model(section):
     dvc_yaml = yaml.safe_load((ROOT / "dvc.yaml").read_text())
     assert dvc_yaml["stages"][section]["foreach"] == "${models}"

@@ -18,7 +18,8 @@ from digits import config, data, formats
 STAGE_ORDER = [
     ("fetch", []), ("prepare", []), ("train", ["dense"]), ("train", ["cnn"]),
     ("export", ["dense"]), ("export", ["cnn"]),
-    ("evaluate", ["dense"]), ("evaluate", ["cnn"]), ("plots", []),
+    ("evaluate", ["dense"]), ("evaluate", ["cnn"]), ("corrupt", []),
+    ("robustness", ["dense"]), ("robustness", ["cnn"]), ("plots", []),
 ]
 
 
@@ -61,7 +62,9 @@ def run_main(module: str, args: list[str]) -> set[str]:
 def project(tmp_path_factory, mnist_dir):
     """A temp directory after running every stage once, and the params keys each stage read."""
     root = tmp_path_factory.mktemp("project")
-    write_project(root, tiny_params(mnist_dir))
+    params = tiny_params(mnist_dir)
+    params["robustness"]["images"] = 150  # of the 200 test images: the limit is honoured
+    write_project(root, params)
     with contextlib.chdir(root):
         read = {}
         for module, argv in STAGE_ORDER:
@@ -172,3 +175,39 @@ def test_export_outputs(project, model):
     for fmt in listed:
         probs = formats.load(formats.export_path(folder, fmt), fmt)(x)
         np.testing.assert_allclose(probs, expected, atol=1e-4, err_msg=fmt)
+
+
+def test_corrupt_output_has_every_corruption_and_is_deterministic(project):
+    """Every listed corruption of the first robustness.images test images, with their labels; a second run writes the same bytes
+    (so `dvc repro --force corrupt` leaves the robustness stages up to date)."""
+    root, _ = project
+    out = root / config.PATHS.corrupted / "test.npz"
+    first = out.read_bytes()
+    listed = yaml.safe_load((root / "params.yaml").read_text())["robustness"]["corruptions"]
+    with np.load(out) as npz:
+        assert [str(n) for n in npz["corruptions"]] == listed
+        assert sorted(npz.files) == sorted([*listed, "labels", "class_names", "corruptions"])
+        test_images, test_labels = (a[:150] for a in data.load_split(root / "artifacts/data/test.npz"))
+        np.testing.assert_array_equal(npz["labels"], test_labels)
+        for name in listed:
+            assert npz[name].dtype == np.uint8 and npz[name].shape == test_images.shape, name
+            assert name == "brightness" or not np.array_equal(npz[name], test_images), name
+    with contextlib.chdir(root):
+        run_main("corrupt", [])
+    assert out.read_bytes() == first
+
+
+@pytest.mark.parametrize("model", ["dense", "cnn"])
+def test_robustness_outputs(project, model):
+    root, _ = project
+    listed = yaml.safe_load((root / "params.yaml").read_text())["robustness"]["corruptions"]
+    text = (root / f"artifacts/metrics/{model}_robustness.json").read_text()
+    metrics = json.loads(text)
+    assert set(metrics) == {"corruptions", "mean_accuracy", "images"} and metrics["images"] == 150
+    assert list(metrics) == sorted(metrics) and list(metrics["corruptions"]) == sorted(listed)  # JSON keys sorted
+    assert all(0 <= a <= 1 for a in metrics["corruptions"].values())
+    assert metrics["mean_accuracy"] == pytest.approx(np.mean(list(metrics["corruptions"].values())))
+    rows = (root / f"artifacts/predictions/{model}_robustness.csv").read_text().splitlines()
+    assert rows[0] == "corruption,accuracy"
+    assert [r.split(",")[0] for r in rows[1:]] == listed
+    assert [float(r.split(",")[1]) for r in rows[1:]] == [round(metrics["corruptions"][c], 4) for c in listed]

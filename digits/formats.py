@@ -19,7 +19,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from digits import config, reproducible
+from digits import config, quiet, reproducible
 
 # Format (``export.formats``) -> its file or folder in ``artifacts/export/<model>/``.
 FILES: dict[str, str] = dict(zip(config.EXPORT_FORMATS, ("model.h5", "saved_model", "model.tflite"), strict=True))
@@ -122,10 +122,11 @@ def load_tflite(path: Path) -> Predictor:
         content = f.read(MAX_TFLITE_BYTES + 1)
     if len(content) > MAX_TFLITE_BYTES:
         raise ValueError(f"larger than {MAX_TFLITE_BYTES >> 20} MB")
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), quiet.absl_lines_dropped():
         # TF 2.21 points to the separate ai-edge-litert package, which runs the same file; TF's copy still works.
         warnings.filterwarnings("ignore", r"\s*Warning: tf.lite.Interpreter is deprecated", UserWarning)
         interpreter = tf.lite.Interpreter(model_content=content)
+        interpreter.allocate_tensors()  # where TFLite announces its XNNPACK delegate on stderr
     (inp,), (out,) = interpreter.get_input_details(), interpreter.get_output_details()
 
     def run(x: np.ndarray) -> np.ndarray:
@@ -137,7 +138,6 @@ def load_tflite(path: Path) -> Predictor:
         interpreter.invoke()
         return interpreter.get_tensor(out["index"]).copy()
 
-    interpreter.allocate_tensors()
     return in_batches(run)
 
 

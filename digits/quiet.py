@@ -23,14 +23,16 @@ import tempfile
 from typing import Iterator
 
 LOGS_ENV = "MNIST_TF_LOGS"
-# absl's "I1129 18:03:24.123456  4242 port.cc:153] ..." lines, and its notice that it was not initialised.
-ABSL_LINE = re.compile(rb"^(?:[IWE]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ [^ \]]+:\d+\] |WARNING: All log messages before absl::)")
+# absl's "I1129 18:03:24.123456  4242 port.cc:153] ..." lines, its notice that it was not initialised, and TFLite's
+# "INFO: Created TensorFlow Lite XNNPACK delegate for CPU." (its own minimal logger, which no variable silences).
+ABSL_LINE = re.compile(rb"^(?:[IWE]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ [^ \]]+:\d+\] |WARNING: All log messages before absl::"
+                       rb"|INFO: Created TensorFlow Lite)")
 
 
 def install() -> None:
     """Silence TensorFlow's C++ logs from the first ``import tensorflow`` on (no-op if ``MNIST_TF_LOGS`` is set
     or TensorFlow is loaded already)."""
-    if os.environ.get(LOGS_ENV, "") not in ("", "0") or "tensorflow" in sys.modules:
+    if not enabled() or "tensorflow" in sys.modules:
         return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     if not any(isinstance(finder, _QuietImport) for finder in sys.meta_path):
@@ -41,9 +43,17 @@ def without_absl_lines(text: bytes) -> bytes:
     return b"".join(line for line in text.splitlines(keepends=True) if not ABSL_LINE.match(line))
 
 
+def enabled() -> bool:
+    return os.environ.get(LOGS_ENV, "") in ("", "0")
+
+
 @contextlib.contextmanager
 def absl_lines_dropped() -> Iterator[None]:
-    """Capture what is written to file descriptor 2 in the block; write it back without absl's log lines."""
+    """Capture what is written to file descriptor 2 in the block; write it back without absl's log lines (all of
+    it as it was, with ``MNIST_TF_LOGS`` set)."""
+    if not enabled():
+        yield
+        return
     sys.stderr.flush()
     saved = os.dup(2)
     with tempfile.TemporaryFile() as capture:

@@ -309,3 +309,13 @@ def test_damaged_class_names_name_the_file(project_copy, digit_files, damage):
     why = "not found; run" if damage == "missing" else r"cannot read it \(.*\); rerun"
     with pytest.raises((OSError, ValueError), match=rf"^{path}: {why} `dvc repro prepare`$"):
         predict.main(["--project", str(project_copy), digit_files[0][0]])
+
+
+def test_every_format_answers_quietly(trained_project, digit_files):
+    """No runtime's start-up chatter on stderr (TensorFlow's C++ lines, TFLite's XNNPACK notice): only answers."""
+    for fmt in formats.FORMATS:
+        done = subprocess.run([sys.executable, "-m", "digits.predict", "--project", str(trained_project), "--format",
+                               fmt, digit_files[0][0]], capture_output=True, text=True,
+                              env=dict(os.environ, PYTHONPATH=str(ROOT)))
+        assert done.returncode == 0 and done.stderr == "", (fmt, done.stderr)
+        assert done.stdout.startswith(digit_files[0][0] + ": "), done.stdout

@@ -28,7 +28,7 @@ def row(inks: list[np.ndarray], gaps: list[int], margin: int) -> tuple[np.ndarra
     i and i + 1 (negative: overlapping, strokes combined by the stronger), ``margin`` of paper around. Returns
     the sheet's ink 0..1 and each digit's box (x, y, width, height)."""
     tall = max(d.shape[0] for d in inks)
-    lefts = np.concatenate([[margin], margin + np.cumsum([d.shape[1] + g for d, g in zip(inks, gaps)])])
+    lefts = np.concatenate([[margin], margin + np.cumsum([d.shape[1] + g for d, g in zip(inks, gaps)], dtype=int)])
     width = max(int(x) + d.shape[1] for x, d in zip(lefts, inks)) + margin
     sheet = np.zeros((tall + 2 * margin, width))
     out = []

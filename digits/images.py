@@ -72,14 +72,20 @@ def border(gray: np.ndarray) -> np.ndarray:
 
 
 def ink(gray: np.ndarray) -> np.ndarray:
-    """Grey levels (H×W uint8) → the digit's ink intensity 0..1 (float64), whichever the polarity.
+    """Grey levels (H×W uint8) → the digit's ink intensity 0..1 (float64), whichever the polarity: ``sheet_ink``
+    with only the digit kept (``paper.digit``), not specks or marks elsewhere. Raises ValueError for a blank image."""
+    return paper.digit(sheet_ink(gray))
+
+
+def sheet_ink(gray: np.ndarray) -> np.ndarray:
+    """Grey levels (H×W uint8) → all the sheet's ink 0..1 (float64), every digit of a number included.
 
     The paper is whatever most of the border is (the median, so a stroke touching the edge does not count):
     light paper means dark ink, so the image is inverted to MNIST's light-on-dark. The paper's own level is then
     estimated everywhere (``paper.background``) and divided out, so a gradient or a dark corner of a photo is
     paper, not ink; ruled lines fainter than the ink are taken away; levels are stretched so the paper is 0 and
-    the strongest ink 1, as MNIST's saturated strokes are; faint noise is cleared, and only the digit kept
-    (``paper.digit``), not specks or marks elsewhere. Raises ValueError for a blank image.
+    the strongest ink 1, as MNIST's saturated strokes are; faint noise is cleared. Raises ValueError for a blank
+    image.
     """
     levels = gray.astype(np.float64)
     if np.median(border(levels)) > 127.5:
@@ -93,7 +99,7 @@ def ink(gray: np.ndarray) -> np.ndarray:
     flat = np.clip(flat - paper.ruling(flat), 0.0, None)
     out = flat / flat.max()
     out[out < NOISE] = 0.0
-    return paper.digit(out)
+    return out
 
 
 def crop(img: np.ndarray) -> np.ndarray:
@@ -138,5 +144,10 @@ def centre_by_mass(img: np.ndarray, size: int = SIZE) -> np.ndarray:
 
 def to_mnist(gray: np.ndarray) -> np.ndarray:
     """Grey levels of any size and polarity (H×W uint8) → a 28×28 uint8 image as MNIST's are."""
-    digit = centre_by_mass(fit_box(crop(ink(gray))))
+    return to_field(ink(gray))
+
+
+def to_field(digit_ink: np.ndarray) -> np.ndarray:
+    """One digit's ink (H×W, 0..1, zero off the digit) → the 28×28 uint8 MNIST image: cropped, fitted, centred."""
+    digit = centre_by_mass(fit_box(crop(digit_ink)))
     return np.clip(np.rint(digit * 255.0), 0, 255).astype(np.uint8)

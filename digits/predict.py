@@ -10,7 +10,9 @@ or any colour on transparent paper; ``-`` reads one image from standard input) i
 ``params.yaml`` are the project's: ``--project DIR``, by default the current folder if it holds ``params.yaml`` and
 ``dvc.yaml``, else the folder this package lives in; IMAGE paths stay relative to the current folder.
 Prints ``IMAGE: class (probability 0.997)`` per image as it is answered, or with ``--json`` one JSON list of
-objects with keys ``class``, ``file``, ``label`` (the class index) and ``probability``. An image that cannot be read
+objects with keys ``class``, ``file``, ``label`` (the class index), ``probability`` and ``digits`` (its box). A
+written number ("2026") is read digit by digit, left to right (``digits.numbers``; ``answer_image`` and
+docs/numbers.md give its line and keys). An image that cannot be read
 gets one ``error: IMAGE: ...`` line on stderr, the others are still answered, and the exit status is 1. Ctrl-C
 prints the answers so far (the JSON list too) and exits 130.
 """
@@ -23,14 +25,14 @@ from pathlib import Path
 
 import numpy as np
 
-from digits import config, data, formats, images, runner
+from digits import config, data, formats, images, numbers, paper, runner
 
 INTERRUPTED = 130  # the shell's status for a command ended by Ctrl-C (128 + SIGINT)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m digits.predict", description=__doc__.splitlines()[0])
-    parser.add_argument("images", nargs="+", metavar="IMAGE", help="PNG, JPEG, ... files, one digit each; - for stdin")
+    parser.add_argument("images", nargs="+", metavar="IMAGE", help="PNG, JPEG, ... files, a digit or a number each; - for stdin")
     parser.add_argument("--model", default="cnn", help="one of params.yaml's models (default: cnn)")
     parser.add_argument("--format", default="keras", choices=formats.FORMATS,
                         help="keras: the trained model; the others: export's files (default: keras)")
@@ -60,12 +62,41 @@ def answer(path: str, probs: np.ndarray, class_names: tuple[str, ...]) -> dict:
 
 def answer_image(name: str, gray: np.ndarray, predict: formats.Predictor, labels: tuple[str, ...]) -> dict:
     """The answer for one decoded image (``images.decode``'s grey levels) named ``name``: what ``--json`` prints
-    for it, and what the server returns. A blank image is a ValueError naming ``name``."""
+    for it, and what the server returns. One digit: ``answer``'s keys, read exactly as ever, and ``digits``, a
+    list of one ``{class, label, probability, box, merged}`` (box: x, y, width, height in ``gray``'s pixels). A
+    written number (``numbers.digits`` finds several): ``{file, class, number, probability, digits}``, class and
+    number the digits' classes joined, probability the least of the digits' (with label smoothing a sure digit
+    shows 0.91, so a product would fall with the length alone), digits left to right.
+    A blank image is a ValueError naming ``name``."""
     try:
-        digit = images.to_mnist(gray)
+        sheet = images.sheet_ink(gray)
+        found = numbers.digits(sheet)
+        if len(found) <= 1:  # today's reading: the main piece and its broken strokes, specks dropped
+            alone = paper.digit(sheet)
+            rows, cols = np.flatnonzero(alone.any(1)), np.flatnonzero(alone.any(0))
+            box = (int(cols[0]), int(rows[0]), int(cols[-1] - cols[0] + 1), int(rows[-1] - rows[0] + 1))
+            found = [numbers.Digit(box, images.crop(alone), False)]
+        fields = np.stack([images.to_field(d.ink) for d in found])
     except ValueError as err:
         raise ValueError(f"{name}: {err}") from None
-    return answer(name, predict(data.preprocess(digit[None]))[0], labels)
+    each = [answer(name, p, labels) for p in predict(data.preprocess(fields))]
+    listed = [{"class": a["class"], "label": a["label"], "probability": a["probability"], "box": list(d.box),
+               "merged": d.merged} for a, d in zip(each, found)]
+    if len(found) == 1:
+        return {**each[0], "digits": listed}
+    number = ("" if all(len(a["class"]) == 1 for a in each) else " ").join(a["class"] for a in each)
+    least = min(a["probability"] for a in each)
+    return {"file": name, "class": number, "number": number, "probability": least, "digits": listed}
+
+
+def line(reply: dict) -> str:
+    """The printed answer: ``IMAGE: 7 (probability 0.912)``, or for a number ``IMAGE: 2026 (probability 0.970;
+    digits 2 0.990, 0 0.980, 2 0.970, 6 0.990)``, a digit cut from touching ones marked ``(touching)``."""
+    head = f"{reply['file']}: {reply['class']} (probability {reply['probability']:.3f}"
+    if "number" not in reply:
+        return head + ")"
+    parts = [f"{d['class']} {d['probability']:.3f}" + (" (touching)" if d["merged"] else "") for d in reply["digits"]]
+    return f"{head}; digits {', '.join(parts)})"
 
 
 def load_model(params: config.Params, project: Path, model: str, fmt: str) -> formats.Predictor:
@@ -96,7 +127,7 @@ def classify(names: list[str], answers: list[dict], project: Path, args: argpars
             ok = False
             continue
         if not args.json:
-            print(f"{path}: {answers[-1]['class']} (probability {answers[-1]['probability']:.3f})", flush=True)
+            print(line(answers[-1]), flush=True)
     return ok
 
 

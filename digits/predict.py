@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from digits import config, data, formats, images, numbers, paper, runner
+from digits import config, data, formats, images, numbers, paper, quiet, runner
 
 INTERRUPTED = 130  # the shell's status for a command ended by Ctrl-C (128 + SIGINT)
 
@@ -117,7 +117,9 @@ def classify(names: list[str], answers: list[dict], project: Path, args: argpars
     """Answer each image as it is read, appending to ``answers`` (printed at once unless ``--json``), so an
     interruption loses nothing already answered. Returns whether every image was answered."""
     labels = data.load_class_names(data.split_path(project / config.PATHS.data, "test"))
-    predict = load_model(config.load_params(project / config.PARAMS_FILE), project, args.model, args.format)
+    with quiet.sigint_to_main_thread():  # the runtimes start their threads loading and on their first call
+        predict = load_model(config.load_params(project / config.PARAMS_FILE), project, args.model, args.format)
+        predict(np.zeros((1, images.SIZE, images.SIZE), np.float32))
     ok = True
     for path in names:
         try:

@@ -18,6 +18,7 @@ import importlib.util
 import logging
 import os
 import re
+import signal
 import sys
 import tempfile
 from typing import Iterator
@@ -71,6 +72,18 @@ def absl_lines_dropped() -> Iterator[None]:
                 sys.stderr.flush()
 
 
+@contextlib.contextmanager
+def sigint_to_main_thread() -> Iterator[None]:
+    """Threads started in the block (TensorFlow's pools) inherit a signal mask without SIGINT. The kernel hands
+    Ctrl-C to any thread that takes it, and only the main thread can break out of a blocking read (``predict -``),
+    so the others must not take it. A Ctrl-C during the block waits, and arrives when it ends."""
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
 class _QuietImport(importlib.abc.MetaPathFinder):
     """Finds ``tensorflow`` once (through the other finders) and runs its import inside ``absl_lines_dropped``."""
 
@@ -84,7 +97,7 @@ class _QuietImport(importlib.abc.MetaPathFinder):
         load = spec.loader.exec_module
 
         def exec_module(module):
-            with absl_lines_dropped():
+            with absl_lines_dropped(), sigint_to_main_thread():
                 load(module)
             logging.getLogger("tensorflow").setLevel(logging.ERROR)  # its Python-side warnings, likewise
 

@@ -63,10 +63,11 @@ def answer(path: str, probs: np.ndarray, class_names: tuple[str, ...]) -> dict:
 def answer_image(name: str, gray: np.ndarray, predict: formats.Predictor, labels: tuple[str, ...]) -> dict:
     """The answer for one decoded image (``images.decode``'s grey levels) named ``name``: what ``--json`` prints
     for it, and what the server returns. One digit: ``answer``'s keys, read exactly as ever, and ``digits``, a
-    list of one ``{class, label, probability, box, merged}`` (box: x, y, width, height in ``gray``'s pixels). A
-    written number (``numbers.digits`` finds several): ``{file, class, number, probability, digits}``, class and
-    number the digits' classes joined, probability the least of the digits' (with label smoothing a sure digit
-    shows 0.91, so a product would fall with the length alone), digits left to right.
+    list of one ``{class, label, probability, box, merged}`` (box: x, y, width, height in the pixels of ``gray``,
+    whose width and height are ``size``: the file as read, shrunk to at most ``imagefile.WORK`` pixels). A
+    written number (``numbers.digits`` finds several): ``{file, class, number, probability, digits, size}``, class
+    and number the digits' classes joined, probability the least of the digits' (the number is as sure as its
+    least sure digit; a product would fall with the length alone), digits left to right.
     A blank image is a ValueError naming ``name``."""
     try:
         sheet = images.sheet_ink(gray)
@@ -82,11 +83,12 @@ def answer_image(name: str, gray: np.ndarray, predict: formats.Predictor, labels
     each = [answer(name, p, labels) for p in predict(data.preprocess(fields))]
     listed = [{"class": a["class"], "label": a["label"], "probability": a["probability"], "box": list(d.box),
                "merged": d.merged} for a, d in zip(each, found)]
+    size = [int(gray.shape[1]), int(gray.shape[0])]
     if len(found) == 1:
-        return {**each[0], "digits": listed}
+        return {**each[0], "digits": listed, "size": size}
     number = ("" if all(len(a["class"]) == 1 for a in each) else " ").join(a["class"] for a in each)
     least = min(a["probability"] for a in each)
-    return {"file": name, "class": number, "number": number, "probability": least, "digits": listed}
+    return {"file": name, "class": number, "number": number, "probability": least, "digits": listed, "size": size}
 
 
 def line(reply: dict) -> str:

@@ -101,3 +101,21 @@ def test_a_non_image_shows_its_error(page):
     state, message = answered(page)
     assert state == "error" and "notes.txt: not an image" in message
     assert page.inner_text("#answer") == "" and page.locator("#bars .bar-row").count() == 0
+
+
+def test_a_written_number_is_answered_with_a_box_per_digit(page, tmp_path):
+    """Two of the example digits side by side on one sheet, as a photo of "47" would be: the page shows the number
+    and draws each digit's box, in proportion, over the picture."""
+    from PIL import Image
+
+    four, seven = (Image.open(ROOT / "examples" / f"drawn_{d}.png").convert("L") for d in (4, 7))
+    sheet = Image.new("L", (four.width + seven.width + 40, max(four.height, seven.height)), 255)
+    sheet.paste(four, (0, 0))
+    sheet.paste(seven, (four.width + 40, 0))
+    sheet.save(tmp_path / "47.png")
+    page.set_input_files("#file", str(tmp_path / "47.png"))
+    assert answered(page) == ("answered", "47")
+    boxes = page.locator("#photo-boxes .box")
+    assert boxes.count() == 2
+    left = [float(boxes.nth(i).evaluate("b => parseFloat(b.style.left)")) for i in range(2)]
+    assert left[0] < 50 < left[1], left  # the 4's box in the left half, the 7's in the right

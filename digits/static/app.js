@@ -114,8 +114,12 @@ function show(answer, where) {
   $("seen-figure").hidden = !answer.seen;
   if (answer.seen) $("seen").src = `data:image/png;base64,${answer.seen}`;
   const digits = Array.isArray(answer.digits) ? answer.digits.filter(d => d && d.box) : [];
-  if (where === "pad") drawBoxes($("pad-boxes"), digits, pad.width, pad.height);
-  else if ($("photo").complete) drawBoxes($("photo-boxes"), digits, $("photo").naturalWidth, $("photo").naturalHeight);
+  // Boxes are in the pixels of the image as the server read it (a large photo shrunk): `size` gives its width
+  // and height, so they are drawn in proportion whatever size the picture is shown at.
+  const [w, h] = Array.isArray(answer.size) ? answer.size : where === "pad" ? [pad.width, pad.height]
+    : [$("photo").naturalWidth, $("photo").naturalHeight];
+  if (where === "pad") drawBoxes($("pad-boxes"), digits, w, h);
+  else if ($("photo").complete) drawBoxes($("photo-boxes"), digits, w, h);
   else $("photo").addEventListener("load", () => show(answer, where), {once: true});
 }
 
@@ -138,13 +142,10 @@ function barChart(top, index) {  // one digit's most probable classes as horizon
   return chart;
 }
 
-// A digit's box, in the image's own pixels, as [left, top, right, bottom] or {x, y, width, height} or
-// {left, top, right, bottom}; null if it is none of these.
+// A digit's box as the API gives it, [x, y, width, height], as [left, top, right, bottom]; null if it is not one.
 function boxOf(b) {
   const n = v => typeof v === "number" && isFinite(v);
-  if (Array.isArray(b) && b.length === 4 && b.every(n)) return b;
-  if (b && [b.x, b.y, b.width, b.height].every(n)) return [b.x, b.y, b.x + b.width, b.y + b.height];
-  if (b && [b.left, b.top, b.right, b.bottom].every(n)) return [b.left, b.top, b.right, b.bottom];
+  if (Array.isArray(b) && b.length === 4 && b.every(n)) return [b[0], b[1], b[0] + b[2], b[1] + b[3]];
   return null;
 }
 

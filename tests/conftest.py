@@ -66,6 +66,13 @@ def run_stage(module: str, *args: str) -> None:
     importlib.import_module(f"stages.{module}").main(config.load_params(), *args)
 
 
+def shards_in_memory(*arrays):
+    """``digits.inputs.Shards`` over (images, labels) arrays held by the test, one shard each, not streamed."""
+    from digits import inputs
+
+    return inputs.Shards([len(labels) for _, labels in arrays], lambda i: arrays[i], stream=False)
+
+
 def _checkout_state() -> dict[str, tuple[int, int]]:
     return {str(p): (p.stat().st_mtime_ns, p.stat().st_size)
             for top in ("artifacts", "dataset") for p in (ROOT / top).rglob("*") if p.is_file()}

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import yaml
 
-from conftest import tiny_params, write_project
+from conftest import shards_in_memory, tiny_params, write_project
 from digits import config, data, inputs, splits
 from stages import prepare, train
 
@@ -25,7 +25,7 @@ def all_batches(shards: inputs.Shards, seed: int, epoch: int, batch_size: int) -
 
 def test_each_row_once_per_epoch_in_a_seeded_order():
     parts = [arrays(50, 1), arrays(50, 2), arrays(23, 3)]  # batches span shards; the last is short
-    shards = inputs.Shards.of_arrays(*parts)
+    shards = shards_in_memory(*parts)
     got = all_batches(shards, seed=5, epoch=0, batch_size=16)
     assert [len(x) for x, _ in got] == [16] * 7 + [11]
     images = np.concatenate([x for x, _ in got])
@@ -56,14 +56,14 @@ def test_streaming_holds_one_shard_and_yields_the_same_batches():
     assert loads == [order[0][0]] and len(streamed._held) == 1  # nothing read ahead
     rest = list(batches)
     assert sorted(loads) == [0, 1, 2, 3] and len(streamed._held) == 1
-    in_memory = all_batches(inputs.Shards.of_arrays(*parts), 3, 0, 32)
+    in_memory = all_batches(shards_in_memory(*parts), 3, 0, 32)
     assert len(rest) + 1 == len(in_memory)
     assert all(np.array_equal(a[0], b[0]) for a, b in zip(rest, in_memory[1:]))
 
 
 def test_memory_and_stream_datasets_give_the_same_batches():
     parts = [arrays(40, s) for s in range(3)]
-    in_memory = inputs.Shards.of_arrays(*parts).dataset(1, 2, 32, 10)
+    in_memory = shards_in_memory(*parts).dataset(1, 2, 32, 10)
     streamed = inputs.Shards([40] * 3, lambda i: parts[i], stream=True).dataset(1, 2, 32, 10)
     a, b = list(in_memory.as_numpy_iterator()), list(streamed.as_numpy_iterator())
     assert [len(x) for x, _ in a] == [32, 32, 32, 24] == [len(x) for x, _ in b]

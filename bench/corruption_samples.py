@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from digits.corruptions import CORRUPTIONS, corrupted_test_set
+from digits.corruptions import corrupted_test_set
 from digits.idx import parse_images
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -5,7 +5,8 @@ repro`` stage by stage (start-up with TensorFlow's import, run time, peak memory
 a no-op ``dvc repro``, and a change of one plot setting (which must rerun ``plots`` alone); it reads training
 and evaluation images/second from the outputs, runs ``bench.probe`` (CNN test accuracy per epoch, bare
 ``model.fit`` throughput) and ``bench.baseline`` (the seed's recipe), and writes all of it with our/baseline
-ratios to ``--out``. Command: ``python -m bench.speed [--out bench/results.json] [--baseline-epochs 10] [--quick]``.
+ratios to ``--out``. Command: ``python -m bench.speed [--out bench/results/results.json] [--baseline-epochs 10]
+[--quick]``.
 """
 from __future__ import annotations
 
@@ -105,7 +106,7 @@ def ratios(ours: dict, baseline: dict, probe: dict) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results.json")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "results.json")
     parser.add_argument("--baseline-epochs", type=int, default=10, help="the seed names no number; 10 is about "
                         "two minutes of its training here, as the speed issue measured it")
     parser.add_argument("--quick", action="store_true", help="2,000 images and 1 epoch: checks the bench, not speed")

@@ -22,9 +22,9 @@ from pathlib import Path
 
 import yaml
 
+from bench.workspace import ROOT, commit_all, copy_tree
 from digits import config
 
-ROOT = Path(__file__).resolve().parents[1]
 QUICK = {"prepare": {"train_limit": 2000, "test_limit": 500}, "epochs": 1}  # a smoke run of the whole bench
 
 
@@ -38,14 +38,9 @@ def run(cmd: list[str], cwd: Path, env: dict | None = None) -> tuple[float, str]
 
 
 def workspace(dest: Path, quick: bool, mirror: str | None = None) -> Path:
-    """A git + DVC copy of the working tree (tracked and untracked, not ignored) with this dataset folder;
-    ``mirror`` (a folder or URL with the gzip files) replaces the dataset's mirrors for ``fetch``."""
-    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, check=True,
-                            capture_output=True, text=True).stdout.split("\0")
-    for name in filter(None, listed):
-        if (ROOT / name).is_file():
-            (dest / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, dest / name)
+    """A git + DVC copy of the working tree (``bench.workspace``) with this dataset folder; ``mirror`` (a folder
+    or URL with the gzip files) replaces the dataset's mirrors for ``fetch``."""
+    copy_tree(dest)
     params = yaml.safe_load((dest / "params.yaml").read_text())
     for dataset_dir in (ROOT / config.PATHS.dataset).glob("*"):
         shutil.copytree(dataset_dir, dest / config.PATHS.dataset / dataset_dir.name)
@@ -56,10 +51,7 @@ def workspace(dest: Path, quick: bool, mirror: str | None = None) -> Path:
         for model in params["train"].values():
             model["epochs"] = QUICK["epochs"]
     (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    git = ["git", "-c", "user.name=bench", "-c", "user.email=bench@localhost"]
-    for cmd in (["git", "init", "-q"], ["git", "add", "-A"], git + ["commit", "-qm", "bench"]):
-        subprocess.run(cmd, cwd=dest, check=True)
-    return dest
+    return commit_all(dest, "bench", ("bench", "bench@localhost"))
 
 
 def ran_stages(output: str) -> list[str]:

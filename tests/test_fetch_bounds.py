@@ -119,10 +119,8 @@ def test_served_gzip_bomb_refused_then_next(server, mnist_dir, tmp_path, capsys)
 
 def test_trickling_mirror_stopped_at_the_deadline(server, tmp_path, capsys, sleeps):
     timeout = 0.3  # never silent that long: only the deadline (0.6 s + 10008 bytes at 50 kB/s = 0.8 s) stops it
-    start = time.monotonic()
-    with pytest.raises(OSError) as info:
+    with pytest.raises(OSError) as info:  # the trickle never ends: stopping at all is the deadline's doing
         fetching.fetch_file(tmp_path, LABELS, *cfg(server.url("trickle"), retries=3, timeout=timeout))
-    assert time.monotonic() - start < 5
     assert "not complete after 1 s (2 × fetch.timeout + 10008 bytes at 50 kB/s); too slow" in str(info.value)
     assert server.requests == [f"/trickle/{LABELS.gz_name}"]
     assert list(tmp_path.iterdir()) == []

@@ -132,6 +132,30 @@ def tiny_params(mnist: Path, **prepare) -> dict:
 
 
 @pytest.fixture(scope="session")
+def prepared_project(tmp_path_factory, mnist_dir) -> Path:
+    """A temp project with real MNIST fetched and prepared (tiny params, 5,400 training images). Shared by the
+    test modules that start from one, so read it only: a test that changes it works on ``prepared_copy``."""
+    import contextlib
+
+    root = write_project(tmp_path_factory.mktemp("prepared"), tiny_params(mnist_dir, train_limit=6000))
+    with contextlib.chdir(root):
+        run_stage("fetch")
+        run_stage("prepare")
+    return root
+
+
+def copy_of(project: Path, dest: Path) -> Path:
+    """A copy of a temp project at ``dest``: its params, dataset and artifacts, links kept as links."""
+    return shutil.copytree(project, dest, symlinks=True)
+
+
+@pytest.fixture
+def prepared_copy(prepared_project, tmp_path) -> Path:
+    """This test's own copy of ``prepared_project``."""
+    return copy_of(prepared_project, tmp_path / "prepared")
+
+
+@pytest.fixture(scope="session")
 def trained_project(tmp_path_factory, mnist_dir) -> Path:
     """A temp project with a CNN trained well enough to read digits (2 epochs on 3,600 real MNIST images: about
     95% on the test set, in seconds), exported in every format; shared by the export and predict tests."""

@@ -66,6 +66,17 @@ def run_stage(module: str, *args: str) -> None:
     importlib.import_module(f"stages.{module}").main(config.load_params(), *args)
 
 
+def project_after(root: Path, params: dict, *stages: tuple[str, ...]) -> Path:
+    """``write_project(root, params)``, then each stage, ``(module, *args)``, run in it in this process, in order."""
+    import contextlib
+
+    write_project(root, params)
+    with contextlib.chdir(root):
+        for module, *args in stages:
+            run_stage(module, *args)
+    return root
+
+
 def shards_in_memory(*arrays):
     """``digits.inputs.Shards`` over (images, labels) arrays held by the test, one shard each, not streamed."""
     from digits import inputs
@@ -135,13 +146,8 @@ def tiny_params(mnist: Path, **prepare) -> dict:
 def prepared_project(tmp_path_factory, mnist_dir) -> Path:
     """A temp project with real MNIST fetched and prepared (tiny params, 5,400 training images). Shared by the
     test modules that start from one, so read it only: a test that changes it works on ``prepared_copy``."""
-    import contextlib
-
-    root = write_project(tmp_path_factory.mktemp("prepared"), tiny_params(mnist_dir, train_limit=6000))
-    with contextlib.chdir(root):
-        run_stage("fetch")
-        run_stage("prepare")
-    return root
+    return project_after(tmp_path_factory.mktemp("prepared"), tiny_params(mnist_dir, train_limit=6000),
+                         ("fetch",), ("prepare",))
 
 
 def copy_of(project: Path, dest: Path) -> Path:
@@ -159,15 +165,9 @@ def prepared_copy(prepared_project, tmp_path) -> Path:
 def trained_project(tmp_path_factory, mnist_dir) -> Path:
     """A temp project with a CNN trained well enough to read digits (2 epochs on 3,600 real MNIST images: about
     95% on the test set, in seconds), exported in every format; shared by the export and predict tests."""
-    import contextlib
-
     from digits import config
 
-    root = tmp_path_factory.mktemp("trained")
     params = tiny_params(mnist_dir, train_limit=4000, test_limit=500)
     params["export"]["formats"] = list(config.EXPORT_FORMATS)
-    write_project(root, params)
-    with contextlib.chdir(root):
-        for module, *args in (("fetch",), ("prepare",), ("train", "cnn"), ("export", "cnn")):
-            run_stage(module, *args)
-    return root
+    return project_after(tmp_path_factory.mktemp("trained"), params,
+                         ("fetch",), ("prepare",), ("train", "cnn"), ("export", "cnn"))

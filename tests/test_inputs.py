@@ -2,16 +2,14 @@
 ones, each row once per epoch), streaming that holds one shard at a time, and a streamed run of ``train``."""
 from __future__ import annotations
 
-import contextlib
 import json
 
 import numpy as np
 import pytest
 import yaml
 
-from conftest import shards_in_memory, tiny_params, write_project
-from digits import config, data, inputs, splits
-from stages import prepare, train
+from conftest import project_after, shards_in_memory, tiny_params
+from digits import data, inputs, splits
 
 
 def arrays(n: int, seed: int = 0) -> data.Arrays:
@@ -88,14 +86,7 @@ def scaled(tmp_path_factory, mnist_dir):
     root = tmp_path_factory.mktemp("scaled")
     params = tiny_params(mnist_dir, train_limit=667, copies=3)
     params["train"]["dense"].update(input="stream")
-    write_project(root, params)
-    from stages import fetch
-
-    with contextlib.chdir(root):
-        fetch.main(config.load_params())
-        prepare.main(config.load_params())
-        train.main(config.load_params(), "dense")
-    return root
+    return project_after(root, params, ("fetch",), ("prepare",), ("train", "dense"))
 
 
 def test_copies_are_shards_with_the_same_labels(scaled):
@@ -112,9 +103,7 @@ def test_fewer_copies_leave_no_stale_shards(scaled, tmp_path):
     shutil.copytree(scaled, project, symlinks=True)
     params = yaml.safe_load((project / "params.yaml").read_text())
     params["prepare"]["copies"] = 1
-    write_project(project, params)
-    with contextlib.chdir(project):
-        prepare.main(config.load_params())
+    project_after(project, params, ("prepare",))
     assert [p.name for p in data.train_shards(project / "artifacts/data")] == ["00000.npz"]
 
 

@@ -7,24 +7,16 @@ the total. Command: ``python -m bench.corruption_speed [--mnist DIR] [--count 10
 """
 from __future__ import annotations
 
-import argparse
 import json
 import time
-from pathlib import Path
 
+from bench.corruption_samples import digits_parser, mnist_test_digits
 from digits.corruptions import CORRUPTIONS, corrupt
-from digits.idx import parse_images
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--mnist", type=Path, default=ROOT.parent / "shared" / "mnist")
-    parser.add_argument("--count", type=int, default=1000, help="test digits to corrupt")
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    images = parse_images((args.mnist / "t10k-images-idx3-ubyte.gz").read_bytes())[: args.count]
+    args = digits_parser(__doc__.splitlines()[0], 1000, "test digits to corrupt").parse_args(argv)
+    images = mnist_test_digits(args)
     total = 0.0
     for name in CORRUPTIONS:
         start = time.perf_counter()

@@ -22,6 +22,7 @@ START = time.perf_counter()
 
 import keras  # noqa: E402  (timed: the backend's start-up is part of the baseline's wall time)
 
+from bench import arrays  # noqa: E402
 from digits import config, data, models  # noqa: E402
 
 BATCH_SIZE, LEARNING_RATE, EPOCHS = 32, 1e-3, 10
@@ -76,7 +77,7 @@ def main() -> None:
     params = config.load_params()
     folder = args.data or config.PATHS.data
     keras.utils.set_random_seed(params.seed)
-    train, test = data.load_train(folder), data.load_split(data.split_path(folder, "test"))
+    train, test = arrays.load_train(folder), data.load_split(data.split_path(folder, "test"))
     num_classes = len(data.load_class_names(data.split_path(folder, "test")))
     result = {}
     for name in ("dense", "cnn"):

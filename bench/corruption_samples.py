@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from digits.corruptions import CORRUPTIONS, corrupted_test_set
+from digits.corruptions import corrupted_test_set
 from digits.idx import parse_images
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,14 +32,25 @@ def grid(rows: dict[str, np.ndarray]) -> Image.Image:
     return sheet
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("out", type=Path, help="where to write the PNG")
+def digits_parser(description: str, count: int, count_help: str) -> argparse.ArgumentParser:
+    """The options of the corruption benches: where MNIST is, how many of its test digits, the seed."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--mnist", type=Path, default=ROOT.parent / "shared" / "mnist")
-    parser.add_argument("--count", type=int, default=8, help="digits per row")
+    parser.add_argument("--count", type=int, default=count, help=count_help)
     parser.add_argument("--seed", type=int, default=0)
+    return parser
+
+
+def mnist_test_digits(args: argparse.Namespace) -> np.ndarray:
+    """MNIST's first ``args.count`` test digits, from ``args.mnist``."""
+    return parse_images((args.mnist / "t10k-images-idx3-ubyte.gz").read_bytes())[: args.count]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = digits_parser(__doc__.splitlines()[0], 8, "digits per row")
+    parser.add_argument("out", type=Path, help="where to write the PNG")
     args = parser.parse_args(argv)
-    images = parse_images((args.mnist / "t10k-images-idx3-ubyte.gz").read_bytes())[: args.count]
+    images = mnist_test_digits(args)
     rows = {"clean": images, **corrupted_test_set(images, args.seed)}
     grid(rows).save(args.out)
     print(f"wrote {args.out}: {len(rows)} rows of {len(images)} digits")

@@ -47,7 +47,7 @@ def main() -> None:
     parser.add_argument("--copies", type=int, nargs="+", default=[1, 2, 5, 10])
     parser.add_argument("--model", default="dense", choices=["dense", "cnn"])
     parser.add_argument("--epochs", type=int, default=1)
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "scale.json")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "scale.json")
     parser.add_argument("--mirror", help="where fetch gets MNIST if dataset/ has no copy (folder or base URL)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="mnist-scale-") as tmp:

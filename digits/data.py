@@ -36,14 +36,6 @@ def train_shards(folder: str | Path) -> list[Path]:
     return shards
 
 
-def load_train(folder: str | Path) -> Arrays:
-    """All training shards, concatenated in order (the in-memory input; ``digits.inputs`` streams instead)."""
-    parts = [load_split(path) for path in train_shards(folder)]
-    if len(parts) == 1:
-        return parts[0]
-    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
-
-
 def save_split(path: str | Path, images: np.ndarray, labels: np.ndarray, class_names: tuple[str, ...]) -> None:
     """Write an ``.npz``; byte for byte the same for the same arrays (a test holds numpy to that), so a rerun of
     ``prepare`` that changes nothing leaves the training stages up to date. The class names travel with the

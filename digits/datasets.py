@@ -71,7 +71,6 @@ FASHION_MNIST = Dataset(
                  "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
 )
 DATASETS = {d.name: d for d in (MNIST, FASHION_MNIST)}
-MNIST_FILES = MNIST.files
 
 
 def get(name: str) -> Dataset:

@@ -118,10 +118,3 @@ def parse_labels(data: bytes, num_classes: int = NUM_CLASSES, *, gunzip: bool = 
     if bad.size:
         raise ValueError(f"label {labels[bad[0]]} at index {bad[0]}, expected 0..{num_classes - 1}")
     return labels
-
-
-def encode(array: np.ndarray) -> bytes:
-    """Serialise a uint8 array as IDX (the inverse of parsing; used to write test fixtures and subsets)."""
-    magic = 0x00000800 | array.ndim
-    dims = np.asarray(array.shape, ">u4").tobytes()
-    return magic.to_bytes(4, "big") + dims + np.ascontiguousarray(array, np.uint8).tobytes()

@@ -64,10 +64,6 @@ class Shards:
         self._tensors: tuple[tf.Tensor, tf.Tensor] | None = None  # memory input: all images, made on first use
 
     @classmethod
-    def of_arrays(cls, *arrays: data.Arrays) -> Shards:
-        return cls([len(labels) for _, labels in arrays], lambda i: arrays[i], stream=False)
-
-    @classmethod
     def open(cls, paths: list[Path], stream: bool) -> Shards:
         """The shard files ``prepare`` wrote (``data.train_shards``); only their labels are read until used."""
         return cls([data.split_size(path) for path in paths], lambda i: data.load_split(paths[i]), stream)

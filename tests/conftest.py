@@ -66,6 +66,24 @@ def run_stage(module: str, *args: str) -> None:
     importlib.import_module(f"stages.{module}").main(config.load_params(), *args)
 
 
+def project_after(root: Path, params: dict, *stages: tuple[str, ...]) -> Path:
+    """``write_project(root, params)``, then each stage, ``(module, *args)``, run in it in this process, in order."""
+    import contextlib
+
+    write_project(root, params)
+    with contextlib.chdir(root):
+        for module, *args in stages:
+            run_stage(module, *args)
+    return root
+
+
+def shards_in_memory(*arrays):
+    """``digits.inputs.Shards`` over (images, labels) arrays held by the test, one shard each, not streamed."""
+    from digits import inputs
+
+    return inputs.Shards([len(labels) for _, labels in arrays], lambda i: arrays[i], stream=False)
+
+
 def _checkout_state() -> dict[str, tuple[int, int]]:
     return {str(p): (p.stat().st_mtime_ns, p.stat().st_size)
             for top in ("artifacts", "dataset") for p in (ROOT / top).rglob("*") if p.is_file()}
@@ -125,18 +143,31 @@ def tiny_params(mnist: Path, **prepare) -> dict:
 
 
 @pytest.fixture(scope="session")
+def prepared_project(tmp_path_factory, mnist_dir) -> Path:
+    """A temp project with real MNIST fetched and prepared (tiny params, 5,400 training images). Shared by the
+    test modules that start from one, so read it only: a test that changes it works on ``prepared_copy``."""
+    return project_after(tmp_path_factory.mktemp("prepared"), tiny_params(mnist_dir, train_limit=6000),
+                         ("fetch",), ("prepare",))
+
+
+def copy_of(project: Path, dest: Path) -> Path:
+    """A copy of a temp project at ``dest``: its params, dataset and artifacts, links kept as links."""
+    return shutil.copytree(project, dest, symlinks=True)
+
+
+@pytest.fixture
+def prepared_copy(prepared_project, tmp_path) -> Path:
+    """This test's own copy of ``prepared_project``."""
+    return copy_of(prepared_project, tmp_path / "prepared")
+
+
+@pytest.fixture(scope="session")
 def trained_project(tmp_path_factory, mnist_dir) -> Path:
     """A temp project with a CNN trained well enough to read digits (2 epochs on 3,600 real MNIST images: about
     95% on the test set, in seconds), exported in every format; shared by the export and predict tests."""
-    import contextlib
-
     from digits import config
 
-    root = tmp_path_factory.mktemp("trained")
     params = tiny_params(mnist_dir, train_limit=4000, test_limit=500)
     params["export"]["formats"] = list(config.EXPORT_FORMATS)
-    write_project(root, params)
-    with contextlib.chdir(root):
-        for module, *args in (("fetch",), ("prepare",), ("train", "cnn"), ("export", "cnn")):
-            run_stage(module, *args)
-    return root
+    return project_after(tmp_path_factory.mktemp("trained"), params,
+                         ("fetch",), ("prepare",), ("train", "cnn"), ("export", "cnn"))

@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import yaml
 
-from conftest import ROOT
+from bench.workspace import commit_all, copy_tree
 
 
 def dvc_env() -> dict[str, str]:
@@ -32,16 +31,9 @@ def set_params(repo: Path, params: dict) -> None:
 
 
 def copy_project(repo: Path, params: dict) -> Path:
-    """The project's files that git tracks or would (no artifacts, no lock) in a fresh git repo at ``repo``,
-    with ``params``: the working tree as it would be committed, so uncommitted changes are tested too."""
-    files = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-                           cwd=ROOT, capture_output=True, text=True, check=True)
-    for name in filter(None, files.stdout.split("\0")):
-        if not name.startswith(("artifacts/", "dvc.lock")) and (ROOT / name).is_file():
-            (repo / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, repo / name)
+    """The project's files that git tracks or would (no artifacts, no lock) in a fresh git repo at ``repo`` on
+    branch main, with ``params``: the working tree as it would be committed, so uncommitted changes are tested
+    too."""
+    copy_tree(repo, skip=("artifacts/", "dvc.lock"))
     set_params(repo, params)
-    sh("git", "init", "-q", "-b", "main", cwd=repo)
-    sh("git", "add", "-A", cwd=repo)
-    sh("git", "commit", "-qm", "project", cwd=repo)
-    return repo
+    return commit_all(repo, "project", ("t", "t@t.invalid"), branch="main")

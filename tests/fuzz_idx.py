@@ -8,16 +8,15 @@ prints the smallest failing input it can shrink to and the script exits non-zero
 """
 from __future__ import annotations
 
-import argparse
 import collections
 import sys
-import time
 from pathlib import Path
 
 sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parents[1])]
 
 from hypothesis import HealthCheck, given, seed, settings
 
+import fuzzing
 import test_idx_properties as props
 
 
@@ -34,23 +33,11 @@ def fuzz(name: str, examples: int, random_seed: int | None, counts: collections.
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--examples", type=int, default=10_000, help="inputs to try (default 10,000)")
-    parser.add_argument("--seed", type=int, default=None, help="hypothesis seed, to repeat a run")
-    args = parser.parse_args()
+    args = fuzzing.arguments(__doc__)
     counts: collections.Counter = collections.Counter()
-    seconds = {}
-    for i, name in enumerate(sorted(props.SOURCES)):  # an even share each; the first takes the remainder
-        start = time.monotonic()
-        fuzz(name, args.examples // len(props.SOURCES) + (i == 0) * (args.examples % len(props.SOURCES)),
-             args.seed, counts)
-        seconds[name] = time.monotonic() - start
-    total, elapsed = sum(counts.values()), sum(seconds.values())
-    print(f"fuzz_idx: {total:,} inputs in {elapsed:.1f} s ({total / elapsed:,.0f}/s), no property violated")
-    for name in sorted(props.SOURCES):
-        parsed, rejected = counts[name, "parsed"], counts[name, "rejected"]
-        print(f"  {name:14} {parsed + rejected:7,} inputs in {seconds[name]:6.1f} s: {parsed:7,} parsed, "
-              f"{rejected:7,} rejected (ValueError)")
+    seconds = fuzzing.run_sources(props.SOURCES, args.examples,
+                                  lambda name, share: fuzz(name, share, args.seed, counts))
+    fuzzing.report("fuzz_idx", counts, seconds, ("parsed", "rejected"), "ValueError")
 
 
 if __name__ == "__main__":

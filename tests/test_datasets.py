@@ -2,7 +2,6 @@
 pinned digests and class names, end to end through every stage's ``main`` on a small subset."""
 from __future__ import annotations
 
-import contextlib
 import gzip
 import hashlib
 import json
@@ -12,9 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import optional_part, tiny_params, write_project
-from digits import config, datasets, fetching, figures
-from stages import evaluate, fetch, plots, prepare, train
+from conftest import optional_part, project_after, tiny_params
+from digits import datasets, fetching, figures
 from digits.config import FetchConfig
 
 FASHION_DIR = Path(os.environ.get("FASHION_MNIST_DIR", "/usr/share/datasets/fashion-mnist"))
@@ -56,14 +54,7 @@ def fashion_project(tmp_path_factory, mnist_dir, fashion_dir):
     params = tiny_params(mnist_dir, train_limit=2000)
     params.update(dataset="fashion-mnist", models=["dense"])
     params["fetch"]["mirrors"] = {"fashion-mnist": [str(fashion_dir)]}
-    write_project(root, params)
-    with contextlib.chdir(root):
-        fetch.main(config.load_params())
-        prepare.main(config.load_params())
-        train.main(config.load_params(), "dense")
-        evaluate.main(config.load_params(), "dense")
-        plots.main(config.load_params())
-    return root
+    return project_after(root, params, ("fetch",), ("prepare",), ("train", "dense"), ("evaluate", "dense"), ("plots",))
 
 
 def test_fashion_runs_through_the_pipeline(fashion_project):

@@ -2,7 +2,6 @@
 localhost train to the accuracy a single device reaches; only the chief writes."""
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
@@ -14,8 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import ROOT, tiny_params, write_project
-from digits import config, data, distribute
+from conftest import ROOT, project_after, tiny_params, write_project
+from digits import data, distribute
 
 # Logical devices must be configured before TensorFlow initialises, hence a fresh process per run.
 TWO_CPUS = """
@@ -32,13 +31,7 @@ runner.run_stage(train.main, per_model=True)
 @pytest.fixture(scope="module")
 def prepared(tmp_path_factory, mnist_dir) -> Path:
     root = tmp_path_factory.mktemp("distribute")
-    write_project(root, tiny_params(mnist_dir, train_limit=3000, test_limit=1000))
-    from stages import fetch, prepare
-
-    with contextlib.chdir(root):
-        fetch.main(config.load_params())
-        prepare.main(config.load_params())
-    return root
+    return project_after(root, tiny_params(mnist_dir, train_limit=3000, test_limit=1000), ("fetch",), ("prepare",))
 
 
 def project(prepared: Path, dest: Path, distribute_kind: str) -> Path:

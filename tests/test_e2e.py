@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -14,41 +15,71 @@ from conftest import optional_part, tiny_params
 from dvcrepo import copy_project, set_params, sh
 
 
+PLACED = Path("dataset/mnist/t10k-labels.idx1-ubyte")
+
+
+def _placed_state(repo: Path) -> tuple[bytes, int]:
+    placed = repo / PLACED
+    return placed.read_bytes(), placed.stat().st_mtime_ns
+
+
 @pytest.fixture(scope="module")
-def repo(tmp_path_factory, mnist_dir) -> Path:
-    """The project in a fresh git repo, with tiny params and the local MNIST as mirror."""
-    return copy_project(tmp_path_factory.mktemp("e2e") / "project", tiny_params(mnist_dir))
-
-
-def test_repro_branch_and_metrics_diff(repo, mnist_dir):
-    # One file placed by hand in the seed's raw naming: used as it is, never touched; the rest is fetched.
-    placed = repo / "dataset" / "mnist" / "t10k-labels.idx1-ubyte"
+def history(tmp_path_factory, mnist_dir) -> dict:
+    """The project in a fresh git repo (tiny params, the local MNIST as mirror, one test file placed by hand in the
+    seed's raw naming): ``dvc repro`` committed on main, then branch ``lr`` with a higher learning rate,
+    reproduced and committed. What each step showed is kept for the tests; the repo (on ``lr``) is theirs to read,
+    and a test that changes it works on a copy (``repo_copy``)."""
+    repo = copy_project(tmp_path_factory.mktemp("e2e") / "project", tiny_params(mnist_dir))
+    placed = repo / PLACED
     placed.parent.mkdir(parents=True)
     placed.write_bytes(gzip.decompress((mnist_dir / "t10k-labels-idx1-ubyte.gz").read_bytes()))
-    before = (placed.read_bytes(), placed.stat().st_mtime_ns)
+    seen = {"repo": repo, "placed_before": _placed_state(repo)}
     sh("dvc", "repro", cwd=repo)
-    assert (placed.read_bytes(), placed.stat().st_mtime_ns) == before
-    assert sorted(p.name for p in placed.parent.iterdir()) == [
-        "t10k-images-idx3-ubyte.gz", "t10k-labels.idx1-ubyte", "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"]
-    for model in ("dense", "cnn"):
-        assert (repo / f"artifacts/metrics/{model}.json").is_file()
-    assert "up to date" in sh("dvc", "status", cwd=repo).lower()
+    seen["placed_after_repro"] = _placed_state(repo)
+    seen["dataset_files"] = sorted(p.name for p in placed.parent.iterdir())
+    seen["status_after_repro"] = sh("dvc", "status", cwd=repo)
     sh("git", "add", "-A", cwd=repo)
     sh("git", "commit", "-qm", "first run", cwd=repo)
-    assert "artifacts/metrics/cnn.json" in sh("git", "ls-files", cwd=repo)  # metrics live in git
+    seen["files_in_git"] = sh("git", "ls-files", cwd=repo).splitlines()
 
     sh("git", "checkout", "-qb", "lr", cwd=repo)
     params = yaml.safe_load((repo / "params.yaml").read_text())
     for model in ("dense", "cnn"):
         params["train"][model]["learning_rate"] *= 3
     set_params(repo, params)
-    status = sh("dvc", "status", cwd=repo)
-    assert "train@dense" in status and "train@cnn" in status and "prepare" not in status
-    out = sh("dvc", "repro", cwd=repo)
-    assert "Stage 'prepare' didn't change, skipping" in out
-    assert (placed.read_bytes(), placed.stat().st_mtime_ns) == before
+    seen["status_after_params"] = sh("dvc", "status", cwd=repo)
+    seen["repro_on_branch"] = sh("dvc", "repro", cwd=repo)
+    seen["placed_after_branch"] = _placed_state(repo)
     sh("git", "add", "-A", cwd=repo)
     sh("git", "commit", "-qm", "higher learning rate", cwd=repo)
+    return seen
+
+
+@pytest.fixture
+def repo(history) -> Path:
+    return history["repo"]
+
+
+@pytest.fixture
+def repo_copy(history, tmp_path) -> Path:
+    """A copy of the reproduced repo (git history, DVC cache and outputs) for a test that changes it."""
+    return shutil.copytree(history["repo"], tmp_path / "project", symlinks=True)
+
+
+def test_repro_branch_and_metrics_diff(history, repo):
+    # The file placed by hand is used as it is, never touched; the rest is fetched.
+    assert history["placed_after_repro"] == history["placed_before"]
+    assert history["dataset_files"] == [
+        "t10k-images-idx3-ubyte.gz", "t10k-labels.idx1-ubyte", "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"]
+    for model in ("dense", "cnn"):
+        assert (repo / f"artifacts/metrics/{model}.json").is_file()
+    assert "up to date" in history["status_after_repro"].lower()
+    assert "artifacts/metrics/cnn.json" in history["files_in_git"]  # metrics live in git
+
+    status = history["status_after_params"]
+    assert "train@dense" in status and "train@cnn" in status and "prepare" not in status
+    assert "Stage 'prepare' didn't change, skipping" in history["repro_on_branch"]
+    assert history["placed_after_branch"] == history["placed_before"]
 
     diff = json.loads(sh("dvc", "metrics", "diff", "main", "--json", cwd=repo))
     for model in ("dense", "cnn"):
@@ -60,10 +91,9 @@ def test_repro_branch_and_metrics_diff(repo, mnist_dir):
 
 
 @pytest.fixture(scope="module")
-def plot_pages(repo) -> dict[str, Path]:
+def plot_pages(history) -> dict[str, Path]:
     """`dvc plots show` and `dvc plots diff main` (two revisions) written to show/ and diff/ in the repo."""
-    if not (repo / "dvc.lock").exists():
-        pytest.fail("needs test_repro_branch_and_metrics_diff to have run first")
+    repo = history["repo"]
     for cmd, out in ((["dvc", "plots", "show"], "show"), (["dvc", "plots", "diff", "main"], "diff")):
         sh(*cmd, "-o", out, cwd=repo)
     return {"show": repo / "show" / "index.html", "diff": repo / "diff" / "index.html"}
@@ -110,11 +140,12 @@ def test_plots_draw_in_chromium(repo, plot_pages):
             assert sum(src.endswith(f"_{png}") for src in srcs) == revisions, (kind, png, srcs)
 
 
-def test_dataset_changed_by_hand(repo):
-    """Last in this module: it edits the dataset. A valid change reruns from prepare (and no further, the arrays
+def test_dataset_changed_by_hand(repo_copy):
+    """On its own copy, as it edits the dataset: a valid change reruns from prepare (and no further, the arrays
     being the same); a file that fails its digest is refused, naming it."""
     from dvcrepo import dvc_env
 
+    repo = repo_copy
     folder = repo / "dataset" / "mnist"
     gz, raw = folder / "train-labels-idx1-ubyte.gz", folder / "train-labels.idx1-ubyte"
     raw.write_bytes(gzip.decompress(gz.read_bytes()))  # the same labels, in the seed's raw naming

@@ -22,7 +22,7 @@ from conftest import tiny_params, write_project
 from digits import datasets, download, fetching, idx, splits, storage
 from test_fetch import IMAGES, LABELS, PROJECT, ROOT, _hidden, _params, cfg, gzip_bomb, server, sleeps  # noqa: F401 (fixtures)
 
-TRAIN_IMAGES = datasets.MNIST_FILES[0]
+TRAIN_IMAGES = datasets.MNIST.files[0]
 BOMB_BYTES = 400 << 20  # inflated; 0.4 MB as gzip: the old code held all of it (and more) in memory
 PEAK_LIMIT_MB = 160  # python + numpy + one file's honest size (47 MB) with room; far under BOMB_BYTES
 
@@ -119,10 +119,8 @@ def test_served_gzip_bomb_refused_then_next(server, mnist_dir, tmp_path, capsys)
 
 def test_trickling_mirror_stopped_at_the_deadline(server, tmp_path, capsys, sleeps):
     timeout = 0.3  # never silent that long: only the deadline (0.6 s + 10008 bytes at 50 kB/s = 0.8 s) stops it
-    start = time.monotonic()
-    with pytest.raises(OSError) as info:
+    with pytest.raises(OSError) as info:  # the trickle never ends: stopping at all is the deadline's doing
         fetching.fetch_file(tmp_path, LABELS, *cfg(server.url("trickle"), retries=3, timeout=timeout))
-    assert time.monotonic() - start < 5
     assert "not complete after 1 s (2 × fetch.timeout + 10008 bytes at 50 kB/s); too slow" in str(info.value)
     assert server.requests == [f"/trickle/{LABELS.gz_name}"]
     assert list(tmp_path.iterdir()) == []
@@ -178,7 +176,7 @@ SMALL_DISK = ("import shutil; free = 300 << 20; "  # the file system of artifact
 
 def test_command_refuses_copies_past_free_space_before_writing(mnist_dir, tmp_path):
     folder = _project(tmp_path, mnist_dir, train_limit=6000, copies=100)
-    for spec in datasets.MNIST_FILES:
+    for spec in datasets.MNIST.files:
         (folder / spec.gz_name).symlink_to(mnist_dir / spec.gz_name)
     status, stderr, _ = run_measured("stages.prepare", tmp_path, SMALL_DISK)
     assert status == 1
@@ -191,7 +189,7 @@ def test_command_refuses_copies_past_free_space_before_writing(mnist_dir, tmp_pa
 # 4. leftovers of a killed prepare (or any atomic write) go on the next run, however it is started
 def test_prepare_removes_leftovers_of_killed_runs(mnist_dir, tmp_path):
     folder = _project(tmp_path, mnist_dir)
-    for spec in datasets.MNIST_FILES:
+    for spec in datasets.MNIST.files:
         (folder / spec.gz_name).symlink_to(mnist_dir / spec.gz_name)
     data = tmp_path / "artifacts/data"
     (data / ".train.0123abcd.tmp").mkdir(parents=True)

@@ -7,6 +7,7 @@ import hashlib
 import numpy as np
 import pytest
 
+import idxfiles
 from digits import idx
 
 
@@ -18,16 +19,16 @@ def _labels(n: int = 12) -> np.ndarray:
     return (np.arange(n) % 10).astype(np.uint8)
 
 
-GOOD_IMAGES = idx.encode(_images())
-GOOD_LABELS = idx.encode(_labels())
+GOOD_IMAGES = idxfiles.encode(_images())
+GOOD_LABELS = idxfiles.encode(_labels())
 
 
 @pytest.mark.parametrize("compress", [False, True], ids=["raw", "gzip"])
 def test_round_trip(compress):
     images, labels = _images(5), _labels(7)
     wrap = gzip.compress if compress else (lambda b: b)
-    got_images = idx.parse_images(wrap(idx.encode(images)))
-    got_labels = idx.parse_labels(wrap(idx.encode(labels)))
+    got_images = idx.parse_images(wrap(idxfiles.encode(images)))
+    got_labels = idx.parse_labels(wrap(idxfiles.encode(labels)))
     assert got_images.dtype == np.uint8 and got_images.shape == (5, 28, 28)
     assert got_labels.dtype == np.uint8 and got_labels.shape == (7,)
     np.testing.assert_array_equal(got_images, images)
@@ -35,16 +36,16 @@ def test_round_trip(compress):
 
 
 def test_encode_header_layout():
-    data = idx.encode(_images(2))
+    data = idxfiles.encode(_images(2))
     assert data[:4] == b"\x00\x00\x08\x03"
     assert data[4:16] == (2).to_bytes(4, "big") + (28).to_bytes(4, "big") + (28).to_bytes(4, "big")
     assert len(data) == 16 + 2 * 28 * 28
-    assert idx.encode(_labels(3))[:8] == b"\x00\x00\x08\x01" + (3).to_bytes(4, "big")
+    assert idxfiles.encode(_labels(3))[:8] == b"\x00\x00\x08\x01" + (3).to_bytes(4, "big")
 
 
 def test_custom_shape():
     images = _images(2, 32, 32)
-    assert idx.parse_images(idx.encode(images), shape=(32, 32)).shape == (2, 32, 32)
+    assert idx.parse_images(idxfiles.encode(images), shape=(32, 32)).shape == (2, 32, 32)
 
 
 def test_real_mnist_t10k(mnist_dir):
@@ -60,13 +61,13 @@ def test_real_mnist_t10k(mnist_dir):
     assert images.max() == 255 and images.min() == 0
     # Raw (decompressed) bytes parse to the same arrays, and encode() reproduces the file exactly.
     np.testing.assert_array_equal(idx.parse_images(raw_images), images)
-    assert idx.encode(images) == raw_images
+    assert idxfiles.encode(images) == raw_images
 
 
 def _with_label(value: int) -> bytes:
     labels = _labels(5)
     labels[3] = value
-    return idx.encode(labels)
+    return idxfiles.encode(labels)
 
 
 PNG = (  # a complete 1x1 PNG
@@ -82,9 +83,9 @@ MALFORMED = [
     ("extra-bytes-labels", idx.parse_labels, GOOD_LABELS + b"\x00\x00", ["bytes, expected"]),
     ("labels-as-images", idx.parse_images, GOOD_LABELS, ["magic", "0x00000803"]),
     ("images-as-labels", idx.parse_labels, GOOD_IMAGES, ["magic", "0x00000801"]),
-    ("wrong-dims-32x32", idx.parse_images, idx.encode(_images(2, 32, 32)), ["32x32", "28x28"]),
-    ("zero-images", idx.parse_images, idx.encode(np.zeros((0, 28, 28), np.uint8)), ["zero items"]),
-    ("zero-labels", idx.parse_labels, idx.encode(np.zeros((0,), np.uint8)), ["zero items"]),
+    ("wrong-dims-32x32", idx.parse_images, idxfiles.encode(_images(2, 32, 32)), ["32x32", "28x28"]),
+    ("zero-images", idx.parse_images, idxfiles.encode(np.zeros((0, 28, 28), np.uint8)), ["zero items"]),
+    ("zero-labels", idx.parse_labels, idxfiles.encode(np.zeros((0,), np.uint8)), ["zero items"]),
     ("label-10", idx.parse_labels, _with_label(10), ["label 10", "index 3", "0..9"]),
     ("label-255", idx.parse_labels, _with_label(255), ["label 255", "index 3", "0..9"]),
     ("short-header-images", idx.parse_images, GOOD_IMAGES[:10], ["10 bytes", "16-byte"]),

@@ -20,6 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import idxfiles
 from digits import idx
 
 PARSERS = {"images": idx.parse_images, "labels": idx.parse_labels}
@@ -137,7 +138,7 @@ def mutated_valid(draw) -> tuple[str, bytes]:
     n = draw(st.integers(1, 3 if kind == "images" else 40))
     shape = (n, 28, 28) if kind == "images" else (n,)
     array = np.frombuffer(draw(st.binary(min_size=math.prod(shape), max_size=math.prod(shape))), np.uint8)
-    data = idx.encode(array.reshape(shape) if kind == "images" else array % idx.NUM_CLASSES)
+    data = idxfiles.encode(array.reshape(shape) if kind == "images" else array % idx.NUM_CLASSES)
     ops = draw(st.lists(MUTATIONS, min_size=1, max_size=4))
     if draw(st.booleans()):  # edit the gzip stream itself, or gzip an edited file
         return kind, _mutate(gzip.compress(data, mtime=0), ops)
@@ -178,7 +179,7 @@ def test_valid_files_parse_back(kind, n, compress, draw):
     shape = (n, 28, 28) if kind == "images" else (n,)
     array = np.frombuffer(draw.draw(st.binary(min_size=math.prod(shape), max_size=math.prod(shape))), np.uint8)
     array = array.reshape(shape) if kind == "images" else array % idx.NUM_CLASSES
-    data = idx.encode(array)
+    data = idxfiles.encode(array)
     assert check(kind, gzip.compress(data) if compress else data) == "parsed"
     np.testing.assert_array_equal(PARSERS[kind](data), array)
 
@@ -190,7 +191,7 @@ def test_check_fails_a_parser_that_breaks_the_rules(monkeypatch):
         check("labels", b"")
     monkeypatch.setitem(PARSERS, "labels", lambda data: np.zeros(2, np.uint8))
     with pytest.raises(AssertionError):
-        check("labels", idx.encode(np.zeros(3, np.uint8)))
+        check("labels", idxfiles.encode(np.zeros(3, np.uint8)))
     monkeypatch.setitem(PARSERS, "labels", lambda data: time.sleep(30))
     monkeypatch.setattr(sys.modules[__name__], "HANG_SECONDS", 0.1)
     with pytest.raises(Hang):

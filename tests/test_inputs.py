@@ -2,16 +2,14 @@
 ones, each row once per epoch), streaming that holds one shard at a time, and a streamed run of ``train``."""
 from __future__ import annotations
 
-import contextlib
 import json
 
 import numpy as np
 import pytest
 import yaml
 
-from conftest import tiny_params, write_project
-from digits import config, data, inputs, splits
-from stages import prepare, train
+from conftest import project_after, shards_in_memory, tiny_params
+from digits import data, inputs, splits
 
 
 def arrays(n: int, seed: int = 0) -> data.Arrays:
@@ -25,7 +23,7 @@ def all_batches(shards: inputs.Shards, seed: int, epoch: int, batch_size: int) -
 
 def test_each_row_once_per_epoch_in_a_seeded_order():
     parts = [arrays(50, 1), arrays(50, 2), arrays(23, 3)]  # batches span shards; the last is short
-    shards = inputs.Shards.of_arrays(*parts)
+    shards = shards_in_memory(*parts)
     got = all_batches(shards, seed=5, epoch=0, batch_size=16)
     assert [len(x) for x, _ in got] == [16] * 7 + [11]
     images = np.concatenate([x for x, _ in got])
@@ -56,14 +54,14 @@ def test_streaming_holds_one_shard_and_yields_the_same_batches():
     assert loads == [order[0][0]] and len(streamed._held) == 1  # nothing read ahead
     rest = list(batches)
     assert sorted(loads) == [0, 1, 2, 3] and len(streamed._held) == 1
-    in_memory = all_batches(inputs.Shards.of_arrays(*parts), 3, 0, 32)
+    in_memory = all_batches(shards_in_memory(*parts), 3, 0, 32)
     assert len(rest) + 1 == len(in_memory)
     assert all(np.array_equal(a[0], b[0]) for a, b in zip(rest, in_memory[1:]))
 
 
 def test_memory_and_stream_datasets_give_the_same_batches():
     parts = [arrays(40, s) for s in range(3)]
-    in_memory = inputs.Shards.of_arrays(*parts).dataset(1, 2, 32, 10)
+    in_memory = shards_in_memory(*parts).dataset(1, 2, 32, 10)
     streamed = inputs.Shards([40] * 3, lambda i: parts[i], stream=True).dataset(1, 2, 32, 10)
     a, b = list(in_memory.as_numpy_iterator()), list(streamed.as_numpy_iterator())
     assert [len(x) for x, _ in a] == [32, 32, 32, 24] == [len(x) for x, _ in b]
@@ -88,14 +86,7 @@ def scaled(tmp_path_factory, mnist_dir):
     root = tmp_path_factory.mktemp("scaled")
     params = tiny_params(mnist_dir, train_limit=667, copies=3)
     params["train"]["dense"].update(input="stream")
-    write_project(root, params)
-    from stages import fetch
-
-    with contextlib.chdir(root):
-        fetch.main(config.load_params())
-        prepare.main(config.load_params())
-        train.main(config.load_params(), "dense")
-    return root
+    return project_after(root, params, ("fetch",), ("prepare",), ("train", "dense"))
 
 
 def test_copies_are_shards_with_the_same_labels(scaled):
@@ -112,9 +103,7 @@ def test_fewer_copies_leave_no_stale_shards(scaled, tmp_path):
     shutil.copytree(scaled, project, symlinks=True)
     params = yaml.safe_load((project / "params.yaml").read_text())
     params["prepare"]["copies"] = 1
-    write_project(project, params)
-    with contextlib.chdir(project):
-        prepare.main(config.load_params())
+    project_after(project, params, ("prepare",))
     assert [p.name for p in data.train_shards(project / "artifacts/data")] == ["00000.npz"]
 
 

@@ -6,8 +6,8 @@ import math
 import numpy as np
 import pytest
 
-from conftest import ROOT
-from digits import config, data, inputs, metrics, models, training
+from conftest import ROOT, shards_in_memory
+from digits import config, data, metrics, models, training
 from stages import evaluate
 from test_reproducibility import NO_AUGMENT, tiny_data
 
@@ -23,7 +23,7 @@ def test_diverging_training_stops_naming_model_and_epoch(tmp_path):
     training.seed_everything(0)
     history = tmp_path / "history.csv"
     with pytest.raises(ValueError) as info:
-        training.fit("dense", dense_cfg(1e30), inputs.Shards.of_arrays(tiny_data(0, 256)), tiny_data(1, 64), 10,
+        training.fit("dense", dense_cfg(1e30), shards_in_memory(tiny_data(0, 256)), tiny_data(1, 64), 10,
                   history, 0, resume=(tmp_path / "checkpoint", "fp"))
     message = str(info.value)
     assert message.startswith("train@dense: loss became NaN in epoch 1; lower train.dense.learning_rate"), message
@@ -41,7 +41,7 @@ def test_stop_names_later_epoch_and_infinite_values():
 
 def test_sane_training_is_not_stopped(tmp_path):
     training.seed_everything(0)
-    model, _ = training.fit("dense", dense_cfg(1e-3), inputs.Shards.of_arrays(tiny_data(0, 128)), tiny_data(1, 32),
+    model, _ = training.fit("dense", dense_cfg(1e-3), shards_in_memory(tiny_data(0, 128)), tiny_data(1, 32),
                          10, tmp_path / "history.csv", 0)
     assert all(np.isfinite(w).all() for w in model.get_weights())
 

@@ -18,6 +18,7 @@ import pytest
 from PIL import Image
 
 from conftest import ROOT, tiny_params, write_project
+import idxfiles
 from digits import config, data, datasets, idx, splits
 
 DATASET = Path("dataset") / "mnist"  # as params.yaml names it, so as the errors name its files
@@ -36,7 +37,7 @@ def prepared(tmp_path_factory, mnist_dir) -> Path:
     root = tmp_path_factory.mktemp("prepared")
     write_project(root, tiny_params(mnist_dir))
     (root / DATASET).mkdir(parents=True)
-    for spec in datasets.MNIST_FILES:
+    for spec in datasets.MNIST.files:
         (root / DATASET / spec.raw_name).write_bytes(gzip.decompress((mnist_dir / spec.gz_name).read_bytes()))
     done = run_prepare(root)
     assert done.returncode == 0, done.stderr
@@ -50,7 +51,7 @@ def project_copy(src: Path, dst: Path, replace: dict[str, bytes | None]) -> Path
     shutil.copy2(src / "dvc.yaml", dst / "dvc.yaml")
     shutil.copytree(src / "artifacts", dst / "artifacts")
     (dst / DATASET).mkdir(parents=True)
-    for spec in datasets.MNIST_FILES:
+    for spec in datasets.MNIST.files:
         name = next((n for n in (spec.raw_name, spec.gz_name) if n in replace), None)
         if name is None:
             (dst / DATASET / spec.raw_name).symlink_to(src / DATASET / spec.raw_name)
@@ -93,19 +94,19 @@ BAD_FILES = [
     ("too-long", "t10k-labels.idx1-ubyte", lambda raw, gz: raw + b"\0", "10009 bytes, expected 10008"),
     ("too-long-gz", "t10k-images-idx3-ubyte.gz", lambda raw, gz: gzip.compress(raw + bytes(784), 1),
      "7840800 bytes, expected 7840016"),
-    ("images-as-labels", "train-labels.idx1-ubyte", lambda raw, gz: idx.encode(np.zeros((3, 28, 28), np.uint8)),
+    ("images-as-labels", "train-labels.idx1-ubyte", lambda raw, gz: idxfiles.encode(np.zeros((3, 28, 28), np.uint8)),
      "magic number 0x00000803, expected 0x00000801"),
     ("png-renamed", "t10k-images.idx3-ubyte", _png, "magic number 0x89504e47, expected 0x00000803"),
-    ("dims-32x32", "t10k-images.idx3-ubyte", lambda raw, gz: idx.encode(np.zeros((3, 32, 32), np.uint8)),
+    ("dims-32x32", "t10k-images.idx3-ubyte", lambda raw, gz: idxfiles.encode(np.zeros((3, 32, 32), np.uint8)),
      "images are 32x32, expected 28x28"),
-    ("zero-items", "train-images.idx3-ubyte", lambda raw, gz: idx.encode(np.zeros((0, 28, 28), np.uint8)),
+    ("zero-items", "train-images.idx3-ubyte", lambda raw, gz: idxfiles.encode(np.zeros((0, 28, 28), np.uint8)),
      "zero items"),
-    ("zero-items-gz", "t10k-labels-idx1-ubyte.gz", lambda raw, gz: gzip.compress(idx.encode(np.zeros(0, np.uint8))),
+    ("zero-items-gz", "t10k-labels-idx1-ubyte.gz", lambda raw, gz: gzip.compress(idxfiles.encode(np.zeros(0, np.uint8))),
      "zero items"),
     ("label-10", "t10k-labels.idx1-ubyte", _one_label(10, 1234), "label 10 at index 1234, expected 0..9"),
     ("label-255-gz", "train-labels-idx1-ubyte.gz", lambda raw, gz: gzip.compress(_one_label(255, 59999)(raw, gz)),
      "label 255 at index 59999, expected 0..9"),
-    ("counts-differ", "t10k-labels.idx1-ubyte", lambda raw, gz: idx.encode(idx.parse_labels(raw)[:-1]),
+    ("counts-differ", "t10k-labels.idx1-ubyte", lambda raw, gz: idxfiles.encode(idx.parse_labels(raw)[:-1]),
      f"9999 labels, expected 10000 as in {DATASET / 't10k-images.idx3-ubyte'}"),
     ("gzip-truncated", "train-labels-idx1-ubyte.gz", lambda raw, gz: gz[: len(gz) // 2],
      "corrupt gzip stream (Compressed file ended before the end-of-stream marker was reached)"),
@@ -117,7 +118,7 @@ BAD_FILES = [
 
 @pytest.mark.parametrize(("name", "make", "fault"), [b[1:] for b in BAD_FILES], ids=[b[0] for b in BAD_FILES])
 def test_bad_file_fails_cleanly_and_keeps_earlier_arrays(prepared, mnist_dir, tmp_path, name, make, fault):
-    spec = next(s for s in datasets.MNIST_FILES if name in (s.raw_name, s.gz_name))
+    spec = next(s for s in datasets.MNIST.files if name in (s.raw_name, s.gz_name))
     bad = make((prepared / DATASET / spec.raw_name).read_bytes(), (mnist_dir / spec.gz_name).read_bytes())
     project = project_copy(prepared, tmp_path, {name: bad})
     before = _snapshot(project / "artifacts" / "data")

@@ -5,7 +5,8 @@ import dataclasses
 
 import numpy as np
 
-from digits import config, distribute, inputs, metrics, training
+from conftest import shards_in_memory
+from digits import config, distribute, metrics, training
 
 NO_AUGMENT = config.AugmentConfig(enabled=False, shift=0.0, rotation=0.0, zoom=0.0)
 
@@ -20,7 +21,7 @@ def weights_after_training(seed: int, tmp_path, steps_per_execution: int = 1):
                              label_smoothing=0.1, augment=NO_AUGMENT, input="memory", distribute="none",
                              dtype_policy="float32", steps_per_execution=steps_per_execution)
     training.seed_everything(seed)
-    model, _ = training.fit("dense", cfg, inputs.Shards.of_arrays(tiny_data(0, 256)), tiny_data(1, 64), 10,
+    model, _ = training.fit("dense", cfg, shards_in_memory(tiny_data(0, 256)), tiny_data(1, 64), 10,
                          tmp_path / f"history{seed}.csv", seed)
     return model.get_weights()
 

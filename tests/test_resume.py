@@ -2,10 +2,8 @@
 never interrupted (weights and history), augmentation included; checkpoints of other params are ignored."""
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -16,35 +14,16 @@ import numpy as np
 import pytest
 import yaml
 
-from conftest import ROOT, tiny_params, write_project
-from digits import checkpoint, config
-from stages import fetch, prepare
+from conftest import ROOT, copy_of, write_project
+from digits import checkpoint
 
 EPOCHS = 6
-
-
-@pytest.fixture(scope="module")
-def prepared(tmp_path_factory, mnist_dir) -> Path:
-    """A project with 5,400 training images prepared, and a dense model made slow enough to kill mid-run."""
-    root = tmp_path_factory.mktemp("resume")
-    params = tiny_params(mnist_dir, train_limit=6000)
-    params["train"]["dense"].update(epochs=EPOCHS, batch_size=8)
-    write_project(root, params)
-    with contextlib.chdir(root):
-        fetch.main(config.load_params())
-        prepare.main(config.load_params())
-    return root
 
 
 def start_train(cwd: Path) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "stages.train", "dense"], cwd=cwd, text=True,
                             env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT)
-
-
-def copy_of(prepared: Path, dest: Path) -> Path:
-    shutil.copytree(prepared, dest)
-    return dest
 
 
 def epochs_saved(cwd: Path) -> int:
@@ -55,10 +34,11 @@ def epochs_saved(cwd: Path) -> int:
 
 
 @pytest.mark.parametrize("augment", [False, True])
-def test_killed_training_resumes_to_the_same_result(prepared, tmp_path, augment):
-    whole, killed = copy_of(prepared, tmp_path / "whole"), copy_of(prepared, tmp_path / "killed")
+def test_killed_training_resumes_to_the_same_result(prepared_project, tmp_path, augment):
+    whole, killed = copy_of(prepared_project, tmp_path / "whole"), copy_of(prepared_project, tmp_path / "killed")
     for root in (whole, killed):
         params = yaml.safe_load((root / "params.yaml").read_text())
+        params["train"]["dense"].update(epochs=EPOCHS, batch_size=8)  # slow enough to kill mid-run
         params["train"]["dense"]["augment"]["enabled"] = augment  # its random state must resume too
         write_project(root, params)
     proc = start_train(killed)

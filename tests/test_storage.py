@@ -12,19 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, tiny_params, write_project
-
-
-
-@pytest.fixture(scope="module")
-def prepared(tmp_path_factory, mnist_dir):
-    """A project after one good ``prepare``."""
-    root = tmp_path_factory.mktemp("storage")
-    write_project(root, tiny_params(mnist_dir, train_limit=6000))
-    for spec in ("fetch", "prepare"):
-        done = run(spec, root)
-        assert done.returncode == 0, done.stderr
-    return root
+from conftest import ROOT
 
 
 def run(stage: str, cwd: Path, preexec=None) -> subprocess.CompletedProcess:
@@ -51,7 +39,8 @@ def small_file_limit() -> None:
     resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))
 
 
-def test_disk_full_is_one_line_and_keeps_the_arrays(prepared):
+def test_disk_full_is_one_line_and_keeps_the_arrays(prepared_copy):
+    prepared = prepared_copy
     before = snapshot(prepared)
     line = one_error_line(run("prepare", prepared, small_file_limit))
     assert "artifacts/data/train: cannot write (File too large)" in line
@@ -61,7 +50,8 @@ def test_disk_full_is_one_line_and_keeps_the_arrays(prepared):
 READ_ONLY = 'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" && shift && exec "$@"'
 
 
-def test_read_only_artifacts_is_one_line_and_keeps_the_arrays(prepared):
+def test_read_only_artifacts_is_one_line_and_keeps_the_arrays(prepared_copy):
+    prepared = prepared_copy
     before = snapshot(prepared)
     data = prepared / "artifacts/data"
     stage = [sys.executable, "-m", "stages.prepare"]

@@ -4,7 +4,7 @@ touching as JPEG) and from ``wild``'s drawn digits photographed clean and under 
 (``compose.wild_number``); and how many single digits (MNIST, drawn) are still read as one.
 
 Command: ``python -m bench.numbers [OUT] [--model artifacts/models/cnn.keras] [--data artifacts/data/test.npz]
-[--count 200] [--seed 0]``; prints JSON and writes it to OUT (default bench/numbers.json).
+[--count 200] [--seed 0]``; prints JSON and writes it to OUT (default bench/results/numbers.json).
 """
 from __future__ import annotations
 
@@ -74,7 +74,7 @@ def singles(x, y, count: int, seed: int) -> dict[str, list]:
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(prog="python -m bench.numbers", description=__doc__.splitlines()[0])
-    parser.add_argument("out", nargs="?", type=Path, default=Path("bench/numbers.json"))
+    parser.add_argument("out", nargs="?", type=Path, default=Path("bench/results/numbers.json"))
     parser.add_argument("--model", type=Path, default=Path("artifacts/models/cnn.keras"))
     parser.add_argument("--data", type=Path, default=Path("artifacts/data/test.npz"))
     parser.add_argument("--count", type=int, default=200)

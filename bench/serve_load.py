@@ -1,7 +1,7 @@
 """Load on ``python -m digits.serve``: many concurrent clients POST MNIST test digits, bounded in count and time.
 
 ``python -m bench.serve_load [--clients 16] [--requests 400] [--seconds 60] [--project DIR] [--format keras]
-[--out bench/serve.json]`` starts the server on a free loopback port in a child process, has ``--clients``
+[--out bench/results/serve.json]`` starts the server on a free loopback port in a child process, has ``--clients``
 threads (each with its own keep-alive connection) send ``--requests`` PNGs (MNIST test digits, dark on light, made
 in memory) within ``--seconds``, and writes throughput, p50/p99 latency, errors (must be 0), wrong answers, the
 server's memory (VmRSS) after warm-up and at the end, and its model calls per request (the batching) to ``--out``.
@@ -34,7 +34,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=60, help="stop sending after this long (default: 60)")
     parser.add_argument("--project", type=Path, default=runner.PACKAGE_ROOT, help="project with trained models")
     parser.add_argument("--format", default="keras", help="the model format the server loads (default: keras)")
-    parser.add_argument("--out", type=Path, default=Path(__file__).with_name("serve.json"))
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "serve.json")
     return parser.parse_args(argv)
 
 

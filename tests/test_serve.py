@@ -88,10 +88,8 @@ def test_bad_images_get_one_json_error(served, content, status, message):
 def test_an_image_over_the_pixel_cap_is_refused_from_its_header(served):
     bomb = hostile.png_of_zeros(10_000, 9_000)  # 90 MP of zeros in a 100 KB file
     before = served.rss_mb()
-    started = time.monotonic()
     status, body = request(served.url + "api/predict", bomb)
     assert status == 400 and "megapixels allowed" in body["error"], body
-    assert time.monotonic() - started < 5
     assert served.rss_mb() - before < 50  # decoded it would be 90 MB at least
 
 

@@ -16,8 +16,9 @@ from dvcrepo import copy_project, dvc_env, set_params, sh
 TRACKED = ["artifacts/metrics/dense.json", "artifacts/metrics/cnn.json"]
 # docs/experiments.md's `dvc exp show --drop` pattern (a test checks it is there): hides per-class figures, paths and
 # file hashes, leaving each model's headline metrics and the training params.
-DROP = (".*(per_class|images|fetch|plots|evaluate|prepare|export|dvc.lock|json:params|"
-        "artifacts/(data|models|train|predictions)|stages/|digits/).*|models|Created|State|Executor|rev|typ|parent")
+DROP = (".*(per_class|images|fetch|plots|evaluate|prepare|export|dvc.lock|json:params|corruptions|_uncalibrated|"
+        "calibration.(nll|brier|temperature)|artifacts/(data|models|train|predictions|corrupted)|stages/|digits/).*|"
+        "robustness\\..*|models|Created|State|Executor|rev|typ|parent")
 
 
 @pytest.fixture(scope="module")
@@ -99,9 +100,9 @@ def test_queued_sweep_then_show_and_diff(repo):
     # The tidy table docs/experiments.md documents: both models' metrics and the training params, nothing else.
     table = sh("dvc", "exp", "show", "--no-pager", "--drop", DROP, "--csv", cwd=repo)
     header = table.splitlines()[0].split(",")
-    calibration = [f"calibration.{k}{s}" for k in ("ece", "nll", "brier") for s in ("", "_uncalibrated")]
     metrics = {f"artifacts/metrics/{m}.json:{k}" for m in ("dense", "cnn")
-               for k in ("accuracy", "loss", "macro_f1", "calibration.temperature", *calibration)}
+               for k in ("accuracy", "loss", "macro_f1", "calibration.ece")}
+    metrics |= {f"artifacts/metrics/{m}_robustness.json:mean_accuracy" for m in ("dense", "cnn")}
     train = flat_keys(yaml.safe_load((repo / "params.yaml").read_text())["train"], "train")
     assert set(header) == metrics | set(train) | {"Experiment", "seed", "dataset"}, header
 

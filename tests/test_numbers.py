@@ -121,7 +121,7 @@ def test_reads_clear_numbers_end_to_end(trained_project, mnist, tmp_path, capsys
     status, out = read(trained_project, paths, capsys, "--json")
     assert status == 0
     for reply, truth in zip(json.loads(out), truths):
-        assert set(reply) == {"file", "class", "number", "probability", "digits"}
+        assert set(reply) == {"file", "class", "number", "probability", "digits", "size"}
         assert reply["class"] == reply["number"] and len(reply["number"]) == 4
         assert sum(a == b for a, b in zip(reply["number"], truth)) >= 3, (reply["number"], truth)
         assert reply["probability"] == min(d["probability"] for d in reply["digits"])
@@ -149,7 +149,7 @@ def test_one_digit_is_answered_as_before_with_its_box(trained_project, mnist):
     grey, (box,) = compose.mnist_number(mnist[0][[0]], [], scale=6)
     reply = predict.answer_image("one.png", grey, model, labels)
     before = predict.answer("one.png", model(data.preprocess(images.to_mnist(grey)[None]))[0], labels)
-    assert {k: v for k, v in reply.items() if k != "digits"} == before
+    assert {k: v for k, v in reply.items() if k not in ("digits", "size")} == before
     (digit,) = reply["digits"]
     assert digit["class"] == before["class"] and digit["merged"] is False
     assert np.abs(np.subtract(digit["box"], box)).max() <= 9

@@ -1,5 +1,5 @@
 """The robustness suite: corrupted copies of a split (made by ``digits.corruptions.corrupted_test_set``) stored in
-one ``.npz``, and a model's accuracy on each copy. ``stages.corrupt`` writes the suite, ``stages.robustness``
+one ``.npz``, and a model's accuracy on each copy. ``stages.corrupt`` writes the suite, ``stages.evaluate``
 scores it and ``bench.augment_robustness`` does both on the validation split.
 
 Neither the corruption code (so editing it reruns ``corrupt``, and ``robustness`` only when the bytes change) nor

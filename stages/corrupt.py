@@ -1,5 +1,5 @@
 """Stage ``corrupt``: the robustness suite, MNIST-C style corrupted copies of the test set (``digits.corruptions``),
-made once and cached, so ``robustness@<model>`` only scores.
+made once and cached, so ``evaluate@<model>`` only scores them.
 
 Inputs: ``artifacts/data/test.npz`` (its first ``robustness.images`` images, or all), params ``seed`` and
 ``robustness``.

@@ -1,21 +1,23 @@
-"""Stage ``evaluate@<model>``: score a trained model on the test set (``digits.metrics``).
+"""Stage ``evaluate@<model>``: score a trained model on the test set and on the robustness suite (``digits.metrics``,
+``digits.robustness``).
 
 Inputs: ``artifacts/models/<model>.keras``, ``artifacts/data/test.npz``, ``artifacts/train/<model>/calibration.json``
-(the temperature train baked into the model).
-Outputs: ``artifacts/metrics/<model>.json`` (accuracy, loss, per-class precision/recall/F1, macro F1,
-parameter count, test images, and ``calibration``: ECE, NLL and Brier score of the calibrated probabilities and,
-``*_uncalibrated``, of those before temperature scaling: quality only, so ``dvc metrics diff`` shows no timing
-noise), ``artifacts/predictions/<model>.csv`` (actual, predicted class names: the confusion matrix's data) and
-``artifacts/predictions/<model>_reliability.csv`` (bin, confidence, accuracy, count: 15 bins of the top
-probability, the reliability diagram's data). The inference
-images/second go to ``artifacts/timings/evaluate_<model>.json``, neither a DVC output nor in git.
+(the temperature train baked into the model), ``artifacts/corrupted/test.npz`` (stage ``corrupt``).
+Outputs, quality only (so ``dvc metrics diff`` shows no timing noise): ``artifacts/metrics/<model>.json``
+(accuracy, loss, per-class precision/recall/F1, macro F1, parameter count, test images, and ``calibration``:
+ECE, NLL and Brier score of the calibrated probabilities and, ``*_uncalibrated``, of those before temperature
+scaling); ``artifacts/predictions/<model>.csv`` (actual, predicted class names: the confusion matrix's data);
+``artifacts/predictions/<model>_reliability.csv`` (15 bins of the top probability: the reliability diagram's
+data); ``artifacts/metrics/<model>_robustness.json`` (accuracy per corruption and their mean) and
+``artifacts/predictions/<model>_robustness.csv`` (the bar chart's data). The inference images/second go to
+``artifacts/timings/evaluate_<model>.json``, neither a DVC output nor in git.
 Command: ``python -m stages.evaluate dense|cnn``.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
-from digits import calibration, config, data, formats, metrics, runner
+from digits import calibration, config, data, formats, metrics, robustness, runner
 from digits.storage import write_bytes, write_json
 
 
@@ -43,6 +45,22 @@ def main(params: config.Params, name: str) -> None:
     ece = scores["calibration"]
     print(f"evaluate: {name}: test accuracy {scores['accuracy']:.4f}, loss {scores['loss']:.4f}, "
           f"ECE {ece['ece']:.4f} (T = {temperature}; {ece['ece_uncalibrated']:.4f} before) -> {out}")
+    score_robustness(name, model, params.evaluate.batch_size)
+
+
+def score_robustness(name: str, model, batch_size: int) -> None:
+    """The robustness suite (stage ``corrupt``) scored by the model already loaded: here rather than in a stage of
+    its own, which would cost a second TensorFlow start-up per model."""
+    suite, labels, _ = robustness.load_suite(Path(config.PATHS.corrupted) / "test.npz")
+    scores = robustness.accuracies(model, suite, labels, batch_size)
+    out = Path(config.PATHS.metrics) / f"{name}_robustness.json"
+    result = robustness.summary(scores, len(labels))
+    metrics.refuse_nan_json(result, out)
+    write_json(out, result)
+    write_bytes(Path(config.PATHS.predictions) / f"{name}_robustness.csv", robustness.accuracy_csv(scores))
+    worst = robustness.worst(scores)
+    print(f"evaluate: {name}: robustness suite mean accuracy {result['mean_accuracy']:.4f} over {len(scores)} "
+          f"corruptions, worst {worst} {scores[worst]:.4f} -> {out}")
 
 
 if __name__ == "__main__":

@@ -91,7 +91,7 @@ def test_top_level_metrics_and_plots_are_stage_outputs(stage_specs):
     assert plotted <= outs
 
 
-@pytest.mark.parametrize("section", ["train", "evaluate", "robustness"])
+@pytest.mark.parametrize("section", ["train", "evaluate"])
 def test_foreach_covers_every_model(section):
     dvc_yaml = yaml.safe_load((ROOT / "dvc.yaml").read_text())
     assert dvc_yaml["stages"][section]["foreach"] == "${models}"

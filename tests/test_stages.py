@@ -17,9 +17,8 @@ from digits import config, data, formats
 
 STAGE_ORDER = [
     ("fetch", []), ("prepare", []), ("train", ["dense"]), ("train", ["cnn"]),
-    ("export", ["dense"]), ("export", ["cnn"]),
-    ("evaluate", ["dense"]), ("evaluate", ["cnn"]), ("corrupt", []),
-    ("robustness", ["dense"]), ("robustness", ["cnn"]), ("plots", []),
+    ("export", ["dense"]), ("export", ["cnn"]), ("corrupt", []),
+    ("evaluate", ["dense"]), ("evaluate", ["cnn"]), ("plots", []),
 ]
 
 
@@ -179,7 +178,7 @@ def test_export_outputs(project, model):
 
 def test_corrupt_output_has_every_corruption_and_is_deterministic(project):
     """Every listed corruption of the first robustness.images test images, with their labels; a second run writes the same bytes
-    (so `dvc repro --force corrupt` leaves the robustness stages up to date)."""
+    (so `dvc repro --force corrupt` leaves the evaluate stages up to date)."""
     root, _ = project
     out = root / config.PATHS.corrupted / "test.npz"
     first = out.read_bytes()

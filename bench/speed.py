@@ -110,7 +110,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="mnist-bench-") as tmp:
         repo = workspace(Path(tmp), args.quick, args.mirror)
-        tf_import, _ = run([sys.executable, "-c", "import tensorflow"], repo)
+        tf_import, _ = run([sys.executable, "-c", "import digits, tensorflow"], repo)
         ours = pipeline(repo)
         probe = json.loads(run([sys.executable, "-m", "bench.probe"], repo)[1].splitlines()[-1])
         epochs = QUICK["epochs"] if args.quick else args.baseline_epochs

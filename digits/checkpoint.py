@@ -20,19 +20,9 @@ from digits.storage import atomic_dir
 MODEL, STATE = "model.keras", "state.json"
 
 
-def plain(section: object) -> dict:
-    """A params section as nested dicts, read field by field (``__class__``, not ``type()``, so that the
-    tests' recording proxy sees exactly the keys read)."""
-    out = {}
-    for field in dataclasses.fields(section.__class__):
-        value = getattr(section, field.name)
-        out[field.name] = plain(value) if dataclasses.is_dataclass(value.__class__) else value
-    return out
-
-
 def fingerprint(name: str, cfg: object, seed: int, files: tuple[Path, ...]) -> str:
     """What a checkpoint must have been trained on to be resumed: a digest of params and data bytes."""
-    digest = hashlib.sha256(json.dumps([name, plain(cfg), seed], sort_keys=True).encode())
+    digest = hashlib.sha256(json.dumps([name, dataclasses.asdict(cfg), seed], sort_keys=True).encode())
     for path in files:
         digest.update(hashlib.sha256(Path(path).read_bytes()).digest())
     return digest.hexdigest()

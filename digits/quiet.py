@@ -77,6 +77,9 @@ def sigint_to_main_thread() -> Iterator[None]:
     """Threads started in the block (TensorFlow's pools) inherit a signal mask without SIGINT. The kernel hands
     Ctrl-C to any thread that takes it, and only the main thread can break out of a blocking read (``predict -``),
     so the others must not take it. A Ctrl-C during the block waits, and arrives when it ends."""
+    if not hasattr(signal, "pthread_sigmask"):  # Windows: no per-thread signal masks, nothing to do
+        yield
+        return
     old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         yield

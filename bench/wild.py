@@ -20,7 +20,6 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-
 from digits import data, formats, images, wild
 
 MODELS = ("dense", "cnn")

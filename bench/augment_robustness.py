@@ -22,22 +22,42 @@ from pathlib import Path
 
 import numpy as np
 
-from digits import config, corruptions, data, inputs, models, robustness, training
+from digits import config, corruptions, names, data, inputs, models, robustness, training
 
-# augment settings per option; "on" is params.yaml's (0.05 shift, 5 degrees, 0.05 zoom)
+# augment settings per option (sizes not named are 0: that layer left out); "on" is the geometric trio at
+# params.yaml's former sizes, "photo" the photometric trio
+GEOMETRIC = dict(shift=0.05, rotation=5, zoom=0.05)
+PHOTOMETRIC = dict(brightness=0.5, contrast=0.5, noise=0.1)
 OPTIONS = {
-    "off": dict(enabled=False, shift=0.05, rotation=5, zoom=0.05),
-    "on": dict(enabled=True, shift=0.05, rotation=5, zoom=0.05),
-    "shift": dict(enabled=True, shift=0.05, rotation=0, zoom=0),
-    "rotate": dict(enabled=True, shift=0, rotation=10, zoom=0),
+    "off": dict(enabled=False),
+    "on": dict(enabled=True, **GEOMETRIC),
+    "shift": dict(enabled=True, shift=0.05),
+    "rotate": dict(enabled=True, rotation=10),
     "strong": dict(enabled=True, shift=0.1, rotation=10, zoom=0.1),
+    "bright": dict(enabled=True, brightness=0.5),
+    "photo": dict(enabled=True, **PHOTOMETRIC),
+    "photo_shift": dict(enabled=True, shift=0.1, **PHOTOMETRIC),
+    "photo_on": dict(enabled=True, **GEOMETRIC, **PHOTOMETRIC),
+    "photo_strong": dict(enabled=True, shift=0.1, rotation=10, zoom=0.1, **PHOTOMETRIC),
+    "photo_on_blur": dict(enabled=True, **GEOMETRIC, **PHOTOMETRIC, blur=1.5),
+    "soft_on_blur": dict(enabled=True, **GEOMETRIC, brightness=0.3, contrast=0.5, noise=0.1, blur=1.5),
+    "soft_on": dict(enabled=True, **GEOMETRIC, brightness=0.3, contrast=0.5, noise=0.1),
+    "soft_shift_blur": dict(enabled=True, shift=0.05, brightness=0.3, contrast=0.5, noise=0.1, blur=1.5),
+    "soft_photo": dict(enabled=True, brightness=0.3, contrast=0.5, noise=0.1),
+    "soft_photo_blur": dict(enabled=True, brightness=0.3, contrast=0.5, noise=0.1, blur=1.5),
+    "soft_on_blur1": dict(enabled=True, **GEOMETRIC, brightness=0.3, contrast=0.5, noise=0.1, blur=1.0),
 }
+
+
+def augment_config(option: str) -> config.AugmentConfig:
+    sizes = {field.name: 0.0 for field in dataclasses.fields(config.AugmentConfig) if field.name != "enabled"}
+    return config.AugmentConfig(**{**sizes, **OPTIONS[option]})
 
 
 def run(params: config.Params, model: str, option: str, epochs: int, suite: robustness.Suite,
         check_test: bool) -> dict:
     cfg = getattr(params.train, model)
-    cfg = dataclasses.replace(cfg, epochs=epochs, augment=config.AugmentConfig(**OPTIONS[option]))
+    cfg = dataclasses.replace(cfg, epochs=epochs, augment=augment_config(option))
     folder = config.PATHS.data
     val = data.load_split(data.split_path(folder, "val"))
     training.seed_everything(params.seed)
@@ -49,7 +69,7 @@ def run(params: config.Params, model: str, option: str, epochs: int, suite: robu
     saved = models.inference_model(fitted)
     clean = robustness.accuracies(saved, {"clean": val[0]}, val[1], 1000)["clean"]
     scores = robustness.accuracies(saved, suite, val[1], 1000)
-    result = {"model": model, "option": option, **OPTIONS[option], "epochs": epochs,
+    result = {"model": model, "option": option, **dataclasses.asdict(augment_config(option)), "epochs": epochs,
               "train_seconds": round(seconds, 1),
               "train_cpu_seconds": round(cpu, 1), "val_accuracy": round(clean, 4),
               "robust_val_mean": round(float(np.mean(list(scores.values()))), 4),
@@ -62,7 +82,7 @@ def run(params: config.Params, model: str, option: str, epochs: int, suite: robu
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", default="cnn", choices=config.MODEL_NAMES)
+    parser.add_argument("--model", default="cnn", choices=names.MODEL_NAMES)
     parser.add_argument("--options", default="off,on,shift,strong")
     parser.add_argument("--epochs", type=int, default=None, help="default: params.yaml's")
     parser.add_argument("--check-test", action="store_true")

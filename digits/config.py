@@ -1,12 +1,11 @@
 """``params.yaml`` as frozen dataclasses, each field with its allowed values beside it (``digits/checks.py`` holds the
 checks, ``digits/typed.py`` the conversion): unknown, missing, mistyped, out-of-range and duplicate keys are
-refused with one line naming the key. Also the names declared once (``Literal``s) and the fixed paths."""
+refused with one line naming the key. The names a key takes and the fixed paths are in ``digits/names.py``."""
 from __future__ import annotations
 
 import typing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import yaml
 
@@ -14,46 +13,10 @@ from digits import checks, typed
 # ParamsError lives in checks, which raises it too; stages and tests catch it as config.ParamsError.
 from digits.checks import UNITS, Check, ParamsError, allowed, integer, number, one_of, optional  # noqa: F401
 from digits.datasets import DATASETS
+from digits.names import (CORRUPTION_NAMES, MODEL_NAMES, PATHS, CorruptionName, Distribute,  # noqa: F401 (PATHS:
+                          DtypePolicy, ExportFormat, InputKind, ModelName, Schedule)  # re-exported, read as config.PATHS)
 
 PARAMS_FILE = "params.yaml"
-
-# The names a key takes, declared once; everything else (argument checks, export files, loaders) derives from them.
-ModelName = Literal["dense", "cnn"]
-ExportFormat = Literal["h5", "savedmodel", "tflite"]
-DtypePolicy = Literal["float32", "mixed_bfloat16", "mixed_float16"]
-Distribute = Literal["none", "mirrored", "multiworker"]
-InputKind = Literal["auto", "memory", "stream"]
-Schedule = Literal["cosine", "constant"]
-# digits.corruptions.CORRUPTIONS' names, spelled out so that loading params needs no image code (a test checks
-# they agree): importing digits.corruptions here would make every stage depend on it in dvc.yaml.
-CorruptionName = Literal["shot_noise", "impulse_noise", "glass_blur", "motion_blur", "shear", "scale", "rotate",
-                         "brightness", "translate", "stripe", "fog", "spatter", "dotted_line", "zigzag", "canny_edges"]
-MODEL_NAMES: tuple[str, ...] = typing.get_args(ModelName)
-EXPORT_FORMATS: tuple[str, ...] = typing.get_args(ExportFormat)
-CORRUPTION_NAMES: tuple[str, ...] = typing.get_args(CorruptionName)
-
-
-@dataclass(frozen=True)
-class Paths:
-    """Where every stage reads and writes, relative to the project. Not params: DVC deletes a stage's outputs
-    before running it, so an output path a params value could point at ``examples/`` or a folder outside the
-    repository would cost its contents. dvc.yaml spells the same paths out (tests/test_dvc_yaml.py checks)."""
-
-    dataset: str = "dataset"
-    data: str = "artifacts/data"
-    models: str = "artifacts/models"
-    train_logs: str = "artifacts/train"
-    metrics: str = "artifacts/metrics"
-    predictions: str = "artifacts/predictions"
-    plots: str = "artifacts/plots"
-    exports: str = "artifacts/export"
-    corrupted: str = "artifacts/corrupted"  # the robustness suite: corrupted copies of the test set
-    checkpoints: str = "artifacts/checkpoints"  # last completed epoch while training; not a DVC output
-    timings: str = "artifacts/timings"  # seconds and images/second, apart from results; not a DVC output
-
-
-PATHS = Paths()
-
 
 @dataclass(frozen=True)
 class FetchConfig:
@@ -75,12 +38,17 @@ class PrepareConfig:
 
 @dataclass(frozen=True)
 class AugmentConfig:
-    """Random shifts, rotations and zoom, applied by Keras preprocessing layers during training only."""
+    """Random changes to training images, by Keras preprocessing layers active in training only: geometric (shift,
+    rotation, zoom) and photometric (brightness, contrast, noise, blur). A size of 0 leaves its layer out."""
 
     enabled: bool
     shift: float = allowed(number(0, 0.5))  # fraction of the image's height/width
     rotation: float = allowed(number(0, 180, "[]", "degrees"))  # either way
     zoom: float = allowed(number(0, 1))  # fraction, in or out
+    brightness: float = allowed(number(0, 1))  # at most this much (of full scale) added to every pixel
+    contrast: float = allowed(number(0, 1))  # contrast scaled by a factor in [1 - contrast, 1 + contrast]
+    noise: float = allowed(number(0, 1))  # standard deviation of Gaussian noise added to every pixel
+    blur: float = allowed(number(0, 5, "[]", "pixels"))  # half the images blurred, Gaussian sigma up to this
 
 
 @dataclass(frozen=True)
@@ -167,7 +135,7 @@ def parse_params(raw: typing.Any) -> Params:
         params = typed.build("", raw, Params)
     except ParamsError as err:
         if str(err).startswith("paths: unknown key"):  # output paths were params once
-            raise ParamsError(f"{err}; paths are fixed in dvc.yaml and digits/config.py, not params") from None
+            raise ParamsError(f"{err}; paths are fixed in dvc.yaml and digits/names.py, not params") from None
         raise
     shape, classes = DATASETS[params.dataset].image_shape, len(DATASETS[params.dataset].class_names)
     checks.check_cnn(params.train.cnn, shape)

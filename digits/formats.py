@@ -19,11 +19,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from digits import config, quiet, reproducible
+from digits import config, names, quiet, reproducible
 
 # Format (``export.formats``) -> its file or folder in ``artifacts/export/<model>/``.
-FILES: dict[str, str] = dict(zip(config.EXPORT_FORMATS, ("model.h5", "saved_model", "model.tflite"), strict=True))
-FORMATS = ("keras", *config.EXPORT_FORMATS)
+FILES: dict[str, str] = dict(zip(names.EXPORT_FORMATS, ("model.h5", "saved_model", "model.tflite"), strict=True))
+FORMATS = ("keras", *names.EXPORT_FORMATS)
 BATCH = 1000  # images per call for the runtimes that take whole tensors, to bound memory on large inputs
 
 Predictor = Callable[[np.ndarray], np.ndarray]

@@ -12,14 +12,23 @@ AUGMENT_PREFIX = "augment_"  # names the layers that exist for training only
 
 
 def augmentation(cfg: config.AugmentConfig) -> list[keras.layers.Layer]:
-    """Random shift, rotation and zoom on H×W×1 images. Keras runs these layers only in training (``fit``);
-    in ``predict`` and ``evaluate`` they pass images through, so the saved model needs no switch."""
+    """Random shift, rotation, zoom, brightness, contrast, noise and blur on H×W×1 images in 0..1. Keras runs these
+    layers only in training (``fit``); in ``predict`` and ``evaluate`` they pass images through, and
+    :func:`inference_model` drops them from the saved model."""
     # Outside the image is background, which is 0 in MNIST's light-on-dark pixels.
-    fill = {"fill_mode": "constant", "fill_value": 0.0}
+    fill, unit = {"fill_mode": "constant", "fill_value": 0.0}, {"value_range": (0.0, 1.0)}
     layers = [
         (cfg.shift, lambda: keras.layers.RandomTranslation(cfg.shift, cfg.shift, name="augment_shift", **fill)),
         (cfg.rotation, lambda: keras.layers.RandomRotation(cfg.rotation / 360, name="augment_rotation", **fill)),
         (cfg.zoom, lambda: keras.layers.RandomZoom(cfg.zoom, cfg.zoom, name="augment_zoom", **fill)),
+        # Only brighter: a lit or grey background; darker would clip MNIST's black background to itself.
+        (cfg.brightness, lambda: keras.layers.RandomBrightness((0.0, cfg.brightness), name="augment_brightness",
+                                                               **unit)),
+        (cfg.contrast, lambda: keras.layers.RandomContrast(cfg.contrast, name="augment_contrast", **unit)),
+        (cfg.noise, lambda: keras.layers.GaussianNoise(cfg.noise, name="augment_noise")),
+        # One sigma per batch (Keras' choice), applied to each image with probability 1/2.
+        (cfg.blur, lambda: keras.layers.RandomGaussianBlur((0.5, 0.5), kernel_size=5, sigma=(0.0, cfg.blur),
+                                                           name="augment_blur", **unit)),
     ]
     return [make() for size, make in layers if cfg.enabled and size]  # a size of 0 leaves its layer out
 

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from digits import config
+from digits import config, names
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]  # the checkout this library belongs to
 TIMINGS_ENV = "MNIST_STAGE_TIMINGS"  # a file; when set, each stage appends one JSON line (bench/speed.py)
@@ -33,8 +33,8 @@ def project_root(cwd: Path | None = None) -> Path:
 
 def model_name(args: list[str], prog: str) -> str:
     """The one command-line argument of a per-model stage, checked against the model names."""
-    if len(args) != 1 or args[0] not in config.MODEL_NAMES:
-        raise ValueError(f"usage: python -m {prog} {'|'.join(config.MODEL_NAMES)} (got {' '.join(args)!r})")
+    if len(args) != 1 or args[0] not in names.MODEL_NAMES:
+        raise ValueError(f"usage: python -m {prog} {'|'.join(names.MODEL_NAMES)} (got {' '.join(args)!r})")
     return args[0]
 
 

@@ -165,9 +165,9 @@ def prepared_copy(prepared_project, tmp_path) -> Path:
 def trained_project(tmp_path_factory, mnist_dir) -> Path:
     """A temp project with a CNN trained well enough to read digits (2 epochs on 3,600 real MNIST images: about
     95% on the test set, in seconds), exported in every format; shared by the export and predict tests."""
-    from digits import config
+    from digits import names
 
     params = tiny_params(mnist_dir, train_limit=4000, test_limit=500)
-    params["export"]["formats"] = list(config.EXPORT_FORMATS)
+    params["export"]["formats"] = list(names.EXPORT_FORMATS)
     return project_after(tmp_path_factory.mktemp("trained"), params,
                          ("fetch",), ("prepare",), ("train", "cnn"), ("export", "cnn"))

@@ -65,8 +65,8 @@ def resolved_dvc_yaml() -> dict:
 
 def test_paths_are_fixed_and_the_codes(stage_specs):
     """No params value reaches an output path (DVC deletes outputs before running a stage), and dvc.yaml's
-    paths are the ones the code writes to (``digits.config.Paths``)."""
-    from digits.config import PATHS
+    paths are the ones the code writes to (``digits.names.Paths``)."""
+    from digits.names import PATHS
 
     assert "${paths" not in (ROOT / "dvc.yaml").read_text()
     assert "paths" not in yaml.safe_load((ROOT / "params.yaml").read_text())

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from conftest import ROOT, write_project
-from digits import config, data, formats
+from digits import config, data, formats, names
 from stages import export
 
 # TFLite runs its own kernels (XNNPACK); measured differences are below 1e-6, the tolerance leaves room.
@@ -33,8 +33,8 @@ def keras_probs(trained_project, batch) -> np.ndarray:
 
 
 def test_formats_match_the_params_schema():
-    assert tuple(formats.FILES) == config.EXPORT_FORMATS
-    assert formats.FORMATS == ("keras", *config.EXPORT_FORMATS)
+    assert tuple(formats.FILES) == names.EXPORT_FORMATS
+    assert formats.FORMATS == ("keras", *names.EXPORT_FORMATS)
 
 
 def test_export_folder_holds_exactly_the_listed_formats(trained_project):

@@ -61,25 +61,34 @@ def test_unknown_model_name_is_an_error():
         models.build("resnet", PARAMS.train.cnn, (28, 28), 10)
 
 
+ALL_SIZES = dict(shift=0.05, rotation=5.0, zoom=0.05, brightness=0.3, contrast=0.5, noise=0.1, blur=1.5)
+AUGMENT_LAYERS = ["RandomTranslation", "RandomRotation", "RandomZoom", "RandomBrightness", "RandomContrast",
+                  "GaussianNoise", "RandomGaussianBlur"]
+
+
 def augmented(name: str, **sizes) -> config.DenseConfig | config.CnnConfig:
+    """``train.<name>`` with every augmentation layer on (``sizes`` override; 0 leaves one out)."""
     cfg = getattr(PARAMS.train, name)
-    return dataclasses.replace(cfg, augment=dataclasses.replace(cfg.augment, enabled=True, **sizes))
+    return dataclasses.replace(cfg, augment=config.AugmentConfig(enabled=True, **{**ALL_SIZES, **sizes}))
 
 
 @pytest.mark.parametrize(("name", "table", "total"), [("dense", DENSE_TABLE, 109_386), ("cnn", CNN_TABLE, 421_642)])
 def test_augmentation_adds_layers_but_no_weights(name, table, total):
     model = models.build(name, augmented(name), (28, 28), 10)
     names = [row[0] for row in layer_table(model)]
-    assert names[:4] == ["Reshape", "RandomTranslation", "RandomRotation", "RandomZoom"]
+    assert names[:8] == ["Reshape", *AUGMENT_LAYERS]
     assert layer_table(models.inference_model(model)) == table  # what train saves: the seed's table exactly
     rest = table[1:] if name == "cnn" else table  # the CNN's own Reshape comes first; the dense model's is added
-    assert layer_table(model)[4:] == rest
+    assert layer_table(model)[8:] == rest
     assert model.count_params() == total
 
 
 def test_augmentation_sizes_pick_layers():
-    model = models.build("cnn", augmented("cnn", shift=0.0, zoom=0.0), (28, 28), 10)
-    assert [row[0] for row in layer_table(model)][:3] == ["Reshape", "RandomRotation", "Conv2D"]
+    model = models.build("cnn", augmented("cnn", shift=0.0, zoom=0.0, contrast=0.0, blur=0.0), (28, 28), 10)
+    assert [row[0] for row in layer_table(model)][:5] == ["Reshape", "RandomRotation", "RandomBrightness",
+                                                           "GaussianNoise", "Conv2D"]
+    off = dataclasses.replace(augmented("cnn"), augment=config.AugmentConfig(enabled=False, **ALL_SIZES))
+    assert [row[0] for row in layer_table(models.build("cnn", off, (28, 28), 10))][:2] == ["Reshape", "Conv2D"]
 
 
 def test_augmentation_acts_in_training_only():
@@ -92,6 +101,22 @@ def test_augmentation_acts_in_training_only():
     x = np.random.default_rng(0).random((8, 28, 28), np.float32)
     assert np.array_equal(model(x, training=False), plain(x, training=False))
     assert np.abs(model(x, training=True) - plain(x)).max() > 1e-3
+
+
+@pytest.mark.parametrize("size", ["brightness", "contrast", "noise", "blur"])
+def test_photometric_layers_change_images_plausibly(size):
+    """Each photometric layer alone changes a training batch; brightness only lightens and, like contrast and
+    blur, keeps pixels in 0..1 (noise alone may leave it: a Gaussian is unbounded)."""
+    keras.utils.set_random_seed(0)
+    sizes = {key: 0.0 for key in ALL_SIZES} | {size: ALL_SIZES[size]}
+    (layer,) = models.augmentation(config.AugmentConfig(enabled=True, **sizes))
+    x = np.random.default_rng(2).random((16, 28, 28, 1)).astype(np.float32) ** 4  # dark, like MNIST
+    y = np.asarray(layer(x, training=True))
+    assert np.abs(y - x).max() > 1e-3 and np.array_equal(np.asarray(layer(x, training=False)), x)
+    if size != "noise":
+        assert y.min() >= 0.0 and y.max() <= 1.0
+    if size == "brightness":
+        assert (y >= x - 1e-6).all()
 
 
 def test_inference_model_copies_weights_and_drops_random_ops(tmp_path):

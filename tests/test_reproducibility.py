@@ -8,7 +8,10 @@ import numpy as np
 from conftest import shards_in_memory
 from digits import config, distribute, metrics, training
 
-NO_AUGMENT = config.AugmentConfig(enabled=False, shift=0.0, rotation=0.0, zoom=0.0)
+NO_AUGMENT = config.AugmentConfig(enabled=False, shift=0.0, rotation=0.0, zoom=0.0, brightness=0.0, contrast=0.0,
+                                  noise=0.0, blur=0.0)
+EVERY_AUGMENT = config.AugmentConfig(enabled=True, shift=0.05, rotation=5.0, zoom=0.05, brightness=0.3, contrast=0.5,
+                                     noise=0.1, blur=1.5)
 
 
 def tiny_data(seed: int, n: int):
@@ -16,9 +19,10 @@ def tiny_data(seed: int, n: int):
     return rng.integers(0, 256, (n, 28, 28), dtype=np.uint8), rng.integers(0, 10, n).astype(np.uint8)
 
 
-def weights_after_training(seed: int, tmp_path, steps_per_execution: int = 1):
+def weights_after_training(seed: int, tmp_path, steps_per_execution: int = 1,
+                           augment: config.AugmentConfig = NO_AUGMENT):
     cfg = config.DenseConfig(hidden_units=(16,), epochs=2, batch_size=32, learning_rate=1e-3, schedule="cosine",
-                             label_smoothing=0.1, augment=NO_AUGMENT, input="memory", distribute="none",
+                             label_smoothing=0.1, augment=augment, input="memory", distribute="none",
                              dtype_policy="float32", steps_per_execution=steps_per_execution)
     training.seed_everything(seed)
     model, _ = training.fit("dense", cfg, shards_in_memory(tiny_data(0, 256)), tiny_data(1, 64), 10,
@@ -31,6 +35,13 @@ def test_same_seed_same_weights(tmp_path):
     assert all(np.array_equal(a, b) for a, b in zip(first, second))
     other = weights_after_training(8, tmp_path)
     assert not all(np.array_equal(a, b) for a, b in zip(first, other))
+
+
+def test_augmented_training_is_reproducible_too(tmp_path):
+    """Every random augmentation layer draws from the seed: same seed, same weights; and they do act."""
+    first = weights_after_training(7, tmp_path, augment=EVERY_AUGMENT)
+    assert all(np.array_equal(a, b) for a, b in zip(first, weights_after_training(7, tmp_path, augment=EVERY_AUGMENT)))
+    assert not all(np.array_equal(a, b) for a, b in zip(first, weights_after_training(7, tmp_path)))
 
 
 def test_classification_metrics_by_hand():

@@ -6,7 +6,7 @@ import typing
 import numpy as np
 import pytest
 
-from digits import config, corruptions, robustness
+from digits import corruptions, names, robustness
 
 
 class Fixed:
@@ -20,7 +20,7 @@ class Fixed:
 
 
 def test_params_names_are_the_libraries():
-    assert typing.get_args(config.CorruptionName) == tuple(corruptions.CORRUPTIONS)
+    assert typing.get_args(names.CorruptionName) == tuple(corruptions.CORRUPTIONS)
 
 
 def test_suite_round_trips_in_order_with_the_same_bytes(tmp_path):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from digits import calibration, data, formats, metrics
+from digits import calibration, data, loaders, metrics
 
 MODELS = ("dense", "cnn")
 
@@ -33,7 +33,7 @@ def scores(probs: np.ndarray, labels: np.ndarray) -> dict:
 
 
 def measure(model_path: Path, data_dir: Path) -> dict:
-    model = formats.load_keras_model(model_path, "train")
+    model = loaders.load_keras_model(model_path, "train")
     (val_x, val_y), (test_x, test_y) = (data.load_split(data.split_path(data_dir, s)) for s in ("val", "test"))
     val_x, test_x = data.preprocess(val_x), data.preprocess(test_x)
     z_test = calibration.logits(model, test_x)

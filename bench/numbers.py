@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from digits import compose, data, formats, images, predict, wild
+from digits import compose, data, images, loaders, predict, wild
 
 
 def decoded(grey: np.ndarray, fmt: str) -> np.ndarray:
@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     x, y = data.load_split(args.data)
-    model, labels = formats.load(args.model, "keras"), data.load_class_names(args.data)
+    model, labels = loaders.load(args.model, "keras"), data.load_class_names(args.data)
     sets = {"mnist_gaps_png": mnist_cases(x, y, args.count, (2, 7), "PNG", args.seed),
             "mnist_touching_jpeg": mnist_cases(x, y, args.count, (-2, 1), "JPEG", args.seed),
             "drawn_clean": wild_cases(args.count // 2, "clean", args.seed),

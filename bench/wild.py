@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from digits import data, formats, images, wild
+from digits import data, images, loaders, wild
 
 MODELS = ("dense", "cnn")
 
@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--mnist", type=int, default=0, help="also MNIST's first N test digits on a sheet")
     args = parser.parse_args(argv)
-    models = {m: formats.load(Path(args.models) / f"{m}.keras", "keras") for m in MODELS}
+    models = {m: loaders.load(Path(args.models) / f"{m}.keras", "keras") for m in MODELS}
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

@@ -15,7 +15,7 @@ from concurrent.futures import Future
 
 import numpy as np
 
-from digits import formats
+from digits import loaders
 
 WAIT = 0.005  # seconds a batch stays open after its first request: small beside a model call (~20-50 ms)
 MAX_IMAGES = 64  # per model call; a whole number is a few images, so a batch holds many requests
@@ -24,7 +24,7 @@ MAX_IMAGES = 64  # per model call; a whole number is a few images, so a batch ho
 class Batcher:
     """``batcher(x)``: ``predict(x)``, run in a batch with the calls other threads make meanwhile."""
 
-    def __init__(self, predict: formats.Predictor, wait: float = WAIT, max_images: int = MAX_IMAGES):
+    def __init__(self, predict: loaders.Predictor, wait: float = WAIT, max_images: int = MAX_IMAGES):
         self.predict, self.wait, self.max_images = predict, wait, max_images
         self.requests: queue.Queue[tuple[np.ndarray, Future] | None] = queue.Queue()
         self.calls = 0  # model calls so far, and the images they took (GET /api/health shows the mean batch)

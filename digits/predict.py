@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from digits import config, data, formats, images, numbers, paper, quiet, runner
+from digits import config, data, formats, images, loaders, numbers, paper, quiet, runner
 
 INTERRUPTED = 130  # the shell's status for a command ended by Ctrl-C (128 + SIGINT)
 
@@ -60,7 +60,7 @@ def answer(path: str, probs: np.ndarray, class_names: tuple[str, ...]) -> dict:
     return {"file": path, "class": class_names[label], "label": label, "probability": round(float(probs[label]), 6)}
 
 
-def answer_image(name: str, gray: np.ndarray, predict: formats.Predictor, labels: tuple[str, ...]) -> dict:
+def answer_image(name: str, gray: np.ndarray, predict: loaders.Predictor, labels: tuple[str, ...]) -> dict:
     """The answer for one decoded image (``images.decode``'s grey levels) named ``name``: what ``--json`` prints
     for it, and what the server returns. One digit: ``answer``'s keys, read exactly as ever, and ``digits``, a
     list of one ``{class, label, probability, box, merged}`` (box: x, y, width, height in the pixels of ``gray``,
@@ -101,7 +101,7 @@ def line(reply: dict) -> str:
     return f"{head}; digits {', '.join(parts)})"
 
 
-def load_model(params: config.Params, project: Path, model: str, fmt: str) -> formats.Predictor:
+def load_model(params: config.Params, project: Path, model: str, fmt: str) -> loaders.Predictor:
     if model not in params.models:
         raise ValueError(f"--model {model}: not one of params.yaml's models ({', '.join(params.models)})")
     path = formats.model_path(model, fmt, project)
@@ -110,8 +110,8 @@ def load_model(params: config.Params, project: Path, model: str, fmt: str) -> fo
     if not path.exists():
         raise OSError(f"{path}: not found; run {how}")
     try:
-        return formats.load(path, fmt)
-    except formats.CorruptModel as err:
+        return loaders.load(path, fmt)
+    except loaders.CorruptModel as err:
         raise ValueError(f"{err}; rerun {how}") from None
 
 

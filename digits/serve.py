@@ -13,7 +13,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from digits import batching, config, data, formats, predict, runner
+from digits import batching, config, data, formats, loaders, predict, runner
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -32,7 +32,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def load_models(project: Path, fmt: str, default: str) -> dict[str, formats.Predictor]:
+def load_models(project: Path, fmt: str, default: str) -> dict[str, loaders.Predictor]:
     """Each of params.yaml's models that exists in ``fmt``, ``default`` first; OSError if there is none."""
     params = config.load_params(project / config.PARAMS_FILE)
     if default not in params.models:

@@ -17,13 +17,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from digits import calibration, config, data, formats, metrics, robustness, runner
+from digits import calibration, config, data, formats, loaders, metrics, robustness, runner
 from digits.storage import write_bytes, write_json
 
 
 def main(params: config.Params, name: str) -> None:
     source = formats.keras_path(name)
-    model = formats.load_keras_model(source, f"train@{name}")
+    model = loaders.load_keras_model(source, f"train@{name}")
     test_path = data.split_path(config.PATHS.data, "test")
     (images, labels), class_names = data.load_split(test_path), data.load_class_names(test_path)
     probs, images_per_second = metrics.timed_predict(model, data.preprocess(images), params.evaluate.batch_size)

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from digits import config, formats, runner
+from digits import config, formats, loaders, runner
 from digits.storage import atomic_dir
 
 
 def main(params: config.Params, model: str) -> None:
-    keras_model = formats.load_keras_model(formats.keras_path(model), f"train@{model}")
+    keras_model = loaders.load_keras_model(formats.keras_path(model), f"train@{model}")
     chosen = tuple(dict.fromkeys(params.export.formats))
     target = Path(config.PATHS.exports) / model
     with atomic_dir(target) as tmp:

@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import pytest
 
-from digits import calibration, config, data, formats, metrics, models
+from digits import calibration, config, data, loaders, metrics, models
 
 
 def synthetic(scale: float, n: int = 20_000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -90,7 +90,7 @@ def test_trained_cnn_is_calibrated_on_the_test_split(trained_project):
                            "val_ece_uncalibrated"}
     t = report["temperature"]
     assert 0.05 < t < 1 and report["images"] == 400 and report["val_ece"] < report["val_ece_uncalibrated"]
-    model = formats.load_keras_model(root / "artifacts/models/cnn.keras", "train@cnn")
+    model = loaders.load_keras_model(root / "artifacts/models/cnn.keras", "train@cnn")
     images, labels = data.load_split(root / "artifacts/data/test.npz")
     probs = model.predict(data.preprocess(images), verbose=0)
     before = calibration.uncalibrated(probs, t)

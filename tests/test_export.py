@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from conftest import ROOT, write_project
-from digits import config, data, formats, names
+from digits import config, data, formats, loaders, names
 from stages import export
 
 # TFLite runs its own kernels (XNNPACK); measured differences are below 1e-6, the tolerance leaves room.
@@ -29,7 +29,7 @@ def batch(trained_project) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def keras_probs(trained_project, batch) -> np.ndarray:
-    return formats.load(trained_project / "artifacts/models/cnn.keras", "keras")(batch)
+    return loaders.load(trained_project / "artifacts/models/cnn.keras", "keras")(batch)
 
 
 def test_formats_match_the_params_schema():
@@ -44,7 +44,7 @@ def test_export_folder_holds_exactly_the_listed_formats(trained_project):
 
 @pytest.mark.parametrize("fmt", list(TOLERANCE))
 def test_each_format_predicts_as_the_keras_model(trained_project, batch, keras_probs, fmt):
-    predict = formats.load(formats.model_path("cnn", fmt, trained_project), fmt)
+    predict = loaders.load(formats.model_path("cnn", fmt, trained_project), fmt)
     probs = predict(batch)
     assert probs.shape == keras_probs.shape == (200, 10) and probs.dtype == np.float32
     np.testing.assert_array_equal(probs.argmax(axis=1), keras_probs.argmax(axis=1))

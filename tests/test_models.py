@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import pytest
 
-from digits import config, formats, models
+from digits import config, formats, loaders, models
 
 PARAMS = config.load_params(Path(__file__).resolve().parents[1] / "params.yaml")
 
@@ -128,7 +128,7 @@ def test_inference_model_copies_weights_and_drops_random_ops(tmp_path):
     x = np.random.default_rng(1).random((5, 28, 28), np.float32)
     assert np.allclose(model(x, training=False), stripped(x), atol=1e-6)
     formats.export(stripped, tmp_path, ("tflite",))
-    assert np.allclose(formats.load(tmp_path / "model.tflite", "tflite")(x), stripped(x), atol=1e-5)
+    assert np.allclose(loaders.load(tmp_path / "model.tflite", "tflite")(x), stripped(x), atol=1e-5)
 
 
 @pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])

@@ -21,7 +21,7 @@ from PIL import Image, ImageDraw
 
 import hostile
 from conftest import ROOT, write_project
-from digits import data, formats, images, predict, runner
+from digits import data, formats, images, loaders, predict, runner
 
 
 def centre_of_mass(img: np.ndarray) -> tuple[float, float]:
@@ -141,7 +141,7 @@ def test_reads_mnist_digits_from_files(trained_project, digit_files, test_digits
     predicted = np.array([a["label"] for a in answers])
     assert (predicted == labels).mean() >= 0.8, list(zip(paths, predicted))
     # Each kind of file is read as well as the arrays themselves are: within a digit or two of 10.
-    direct = formats.load(trained_project / "artifacts/models/cnn.keras", "keras")(data.preprocess(test_digits[0]))
+    direct = loaders.load(trained_project / "artifacts/models/cnn.keras", "keras")(data.preprocess(test_digits[0]))
     for kind in range(3):
         assert (predicted[kind::3] == direct.argmax(1)[kind::3]).sum() >= 8
 

@@ -15,7 +15,7 @@ from PIL import Image
 
 import hostile
 from conftest import ROOT
-from digits import batching, bodies, data, formats, imagefile, images, predict
+from digits import batching, bodies, data, formats, imagefile, images, loaders, predict
 from serving import multipart, request, served  # noqa: F401  (served: the fixture)
 
 
@@ -41,7 +41,7 @@ def test_health_lists_the_loaded_models(served):
 
 
 def test_digits_get_answer_images_json_and_the_image_seen(served, trained_project, mnist_pngs):
-    predict_here = formats.load(trained_project / "artifacts/models/cnn.keras", "keras")
+    predict_here = loaders.load(trained_project / "artifacts/models/cnn.keras", "keras")
     labels = tuple(str(i) for i in range(10))
     for content, _ in mnist_pngs:
         status, body = request(served.url + "api/predict?model=cnn", content)

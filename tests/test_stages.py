@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from conftest import tiny_params, write_project
-from digits import config, data, formats
+from digits import config, data, formats, loaders
 
 STAGE_ORDER = [
     ("fetch", []), ("prepare", []), ("train", ["dense"]), ("train", ["cnn"]),
@@ -170,9 +170,9 @@ def test_export_outputs(project, model):
     assert sorted(p.name for p in folder.iterdir()) == sorted(formats.FILES[f] for f in listed)
     images, _ = data.load_split(root / "artifacts/data/test.npz")
     x = data.preprocess(images[:50])
-    expected = formats.load(root / f"artifacts/models/{model}.keras", "keras")(x)
+    expected = loaders.load(root / f"artifacts/models/{model}.keras", "keras")(x)
     for fmt in listed:
-        probs = formats.load(formats.export_path(folder, fmt), fmt)(x)
+        probs = loaders.load(formats.export_path(folder, fmt), fmt)(x)
         np.testing.assert_allclose(probs, expected, atol=1e-4, err_msg=fmt)
 
 

@@ -48,6 +48,7 @@ OPTIONS = {
     "mild_shift_blur": dict(enabled=True, shift=0.05, brightness=0.3, contrast=0.3, blur=1.0),
     "mild_on_blur": dict(enabled=True, **GEOMETRIC, brightness=0.3, contrast=0.3, blur=1.0),
     "mild_photo": dict(enabled=True, brightness=0.3, contrast=0.3),
+    "faint": dict(enabled=True, brightness=0.2),
     "soft_on_blur1": dict(enabled=True, **GEOMETRIC, brightness=0.3, contrast=0.5, noise=0.1, blur=1.0),
 }
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from digits import config, corruptions, names, data, inputs, models, robustness, training
+from digits import config, corruptions, data, inputs, models, names, robustness, training, wild
 
 # augment settings per option (sizes not named are 0: that layer left out); "on" is the geometric trio at
 # params.yaml's former sizes, "photo" the photometric trio
@@ -49,6 +49,9 @@ OPTIONS = {
     "mild_on_blur": dict(enabled=True, **GEOMETRIC, brightness=0.3, contrast=0.3, blur=1.0),
     "mild_photo": dict(enabled=True, brightness=0.3, contrast=0.3),
     "faint": dict(enabled=True, brightness=0.2),
+    "mild_shift": dict(enabled=True, shift=0.05, brightness=0.3, contrast=0.3),
+    "bright_blur": dict(enabled=True, brightness=0.3, blur=1.0),
+    "shift_blur": dict(enabled=True, shift=0.05, blur=1.0),
     "soft_on_blur1": dict(enabled=True, **GEOMETRIC, brightness=0.3, contrast=0.5, noise=0.1, blur=1.0),
 }
 
@@ -58,8 +61,21 @@ def augment_config(option: str) -> config.AugmentConfig:
     return config.AugmentConfig(**{**sizes, **OPTIONS[option]})
 
 
+def wild_validation(seed: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """``digits.wild``'s drawn and fonts sets under the ``photo`` condition, drawn with ``seed`` (bench.wild reports
+    seed 0, so another seed is a validation draw), read as ``predict`` reads a file: name -> (images, labels)."""
+    from bench.wild import read
+
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in wild.SETS:
+            files = wild.photos(name, "photo", 30, seed)
+            out[name] = read(files, Path(tmp)), np.array([f[0] for f in files])
+    return out
+
+
 def run(params: config.Params, model: str, option: str, epochs: int, suite: robustness.Suite,
-        check_test: bool) -> dict:
+        check_test: bool, wild_sets: dict) -> dict:
     cfg = getattr(params.train, model)
     cfg = dataclasses.replace(cfg, epochs=epochs, augment=augment_config(option))
     folder = config.PATHS.data
@@ -78,6 +94,8 @@ def run(params: config.Params, model: str, option: str, epochs: int, suite: robu
               "train_cpu_seconds": round(cpu, 1), "val_accuracy": round(clean, 4),
               "robust_val_mean": round(float(np.mean(list(scores.values()))), 4),
               "worst": robustness.worst(scores), "per_corruption": {k: round(v, 4) for k, v in scores.items()}}
+    result["wild_val"] = {name: round(robustness.accuracies(saved, {"w": x}, y, 1000)["w"], 4)
+                          for name, (x, y) in wild_sets.items()}
     if check_test:
         test = data.load_split(data.split_path(folder, "test"))
         result["test_accuracy"] = round(robustness.accuracies(saved, {"t": test[0]}, test[1], 1000)["t"], 4)
@@ -92,6 +110,8 @@ def main() -> None:
     parser.add_argument("--check-test", action="store_true")
     parser.add_argument("--seed", type=int, default=None, help="training seed (default: params.yaml's); the "
                         "suite keeps params.yaml's, so runs with different seeds are scored on the same images")
+    parser.add_argument("--wild-seed", type=int, default=1, help="seed of the wild validation draw (bench.wild "
+                        "reports seed 0)")
     args = parser.parse_args()
     params = config.load_params()
     train_params = params if args.seed is None else dataclasses.replace(params, seed=args.seed)
@@ -99,8 +119,9 @@ def main() -> None:
     val_images, _ = data.load_split(data.split_path(config.PATHS.data, "val"))
     # The families and seed the corrupt stage uses, on the validation split instead of the test set.
     suite = corruptions.corrupted_test_set(val_images, params.seed, params.robustness.corruptions)
+    wild_sets = wild_validation(args.wild_seed)
     for option in args.options.split(","):
-        result = run(train_params, args.model, option, epochs, suite, args.check_test)
+        result = run(train_params, args.model, option, epochs, suite, args.check_test, wild_sets)
         print(json.dumps({"seed": train_params.seed, **result}), flush=True)
 
 

@@ -40,7 +40,8 @@ def layer_table(model):
     ("name", "table", "total"), [("dense", DENSE_TABLE, 109_386), ("cnn", CNN_TABLE, 421_642)]
 )
 def test_default_params_build_the_seed_architecture(name, table, total):
-    model = models.build(name, getattr(PARAMS.train, name), (28, 28), 10)
+    """What ``train`` saves (the training-only augmentation layers dropped) is the seed's model exactly."""
+    model = models.inference_model(models.build(name, getattr(PARAMS.train, name), (28, 28), 10))
     assert layer_table(model) == table
     assert model.count_params() == total
     assert model.input_shape == (None, 28, 28)
@@ -52,7 +53,7 @@ def test_architecture_follows_params():
                            learning_rate=1e-3, schedule="constant", label_smoothing=0.0,
                            augment=PARAMS.train.cnn.augment, input="memory", distribute="none",
                            dtype_policy="float32", steps_per_execution=1)
-    model = models.build("cnn", cfg, (28, 28), 10)
+    model = models.inference_model(models.build("cnn", cfg, (28, 28), 10))
     assert [t[1] for t in layer_table(model)] == [(28, 28, 1), (28, 28, 8), (14, 14, 8), (1568,), (16,), (10,)]
 
 

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from dvcrepo import reproduced  # noqa: F401  (a session fixture: the git + DVC repo after one `dvc repro`)
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from bench.workspace import commit_all, copy_tree
@@ -37,3 +39,27 @@ def copy_project(repo: Path, params: dict) -> Path:
     copy_tree(repo, skip=("artifacts/", "dvc.lock"))
     set_params(repo, params)
     return commit_all(repo, "project", ("t", "t@t.invalid"), branch="main")
+
+
+def commit(repo: Path, message: str) -> None:
+    """Every change in ``repo`` (outputs, dvc.lock, params) committed on its current branch."""
+    sh("git", "add", "-A", cwd=repo)
+    sh("git", "commit", "-qm", message, cwd=repo)
+
+
+def copy_repo(repo: Path, dest: Path) -> Path:
+    """A copy of a git + DVC repo (history, DVC cache, outputs; links kept as links) for a test that changes it."""
+    return shutil.copytree(repo, dest, symlinks=True)
+
+
+@pytest.fixture(scope="session")
+def reproduced(tmp_path_factory, mnist_dir) -> Path:
+    """The project in a fresh git repo on main (tiny params, the local MNIST as its only mirror) after one whole
+    ``dvc repro``, committed: the pipeline run from scratch once for the modules that start from it (test_e2e,
+    test_team, test_experiments). Read it only: a test or module that changes it works on a ``copy_repo``."""
+    from conftest import tiny_params
+
+    repo = copy_project(tmp_path_factory.mktemp("reproduced") / "project", tiny_params(mnist_dir))
+    sh("dvc", "repro", cwd=repo)
+    commit(repo, "results")
+    return repo

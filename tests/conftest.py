@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from dvcrepo import reproduced  # noqa: F401  (a session fixture: the git + DVC repo after one `dvc repro`)
+from dvcrepo import reproduced, stage_specs  # noqa: F401  (session fixtures: DVC's view of the project)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -107,28 +107,6 @@ def optional_part(reason: str) -> None:
     if os.environ.get("CI"):
         pytest.fail(f"{reason} (CI installs it: see .ci/run)")
     pytest.skip(reason)
-
-
-def dvc_stage_specs(root: Path) -> dict[str, dict]:
-    """Each stage as DVC itself resolves dvc.yaml (templating, foreach): cmd, params keys, deps, outs."""
-    from dvc.dependency.param import ParamsDependency
-    from dvc.repo import Repo
-
-    specs = {}
-    with Repo(str(root)) as repo:
-        for stage in repo.index.stages:
-            specs[stage.addressing] = {
-                "cmd": stage.cmd,
-                "params": {p for d in stage.deps if isinstance(d, ParamsDependency) for p in d.params},
-                "deps": {d.def_path for d in stage.deps if not isinstance(d, ParamsDependency)},
-                "outs": {o.def_path for o in stage.outs},
-            }
-    return specs
-
-
-@pytest.fixture(scope="session")
-def stage_specs() -> dict[str, dict]:
-    return dvc_stage_specs(ROOT)
 
 
 def tiny_params(mnist: Path, **prepare) -> dict:

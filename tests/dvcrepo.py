@@ -1,4 +1,5 @@
-"""Throwaway copies of the project as git + DVC repositories, and running ``git``/``dvc`` in them."""
+"""Throwaway copies of the project as git + DVC repositories, running ``git``/``dvc`` in them, and the session
+fixtures that read the project through DVC (``stage_specs``) or reproduce it once (``reproduced``)."""
 from __future__ import annotations
 
 import os
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bench.workspace import commit_all, copy_tree
+from bench.workspace import ROOT, commit_all, copy_tree
 
 
 def dvc_env() -> dict[str, str]:
@@ -30,6 +31,28 @@ def sh(*cmd: str, cwd: Path) -> str:
 
 def set_params(repo: Path, params: dict) -> None:
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+def dvc_stage_specs(root: Path) -> dict[str, dict]:
+    """Each stage as DVC itself resolves dvc.yaml (templating, foreach): cmd, params keys, deps, outs."""
+    from dvc.dependency.param import ParamsDependency
+    from dvc.repo import Repo
+
+    specs = {}
+    with Repo(str(root)) as repo:
+        for stage in repo.index.stages:
+            specs[stage.addressing] = {
+                "cmd": stage.cmd,
+                "params": {p for d in stage.deps if isinstance(d, ParamsDependency) for p in d.params},
+                "deps": {d.def_path for d in stage.deps if not isinstance(d, ParamsDependency)},
+                "outs": {o.def_path for o in stage.outs},
+            }
+    return specs
+
+
+@pytest.fixture(scope="session")
+def stage_specs() -> dict[str, dict]:
+    return dvc_stage_specs(ROOT)
 
 
 def copy_project(repo: Path, params: dict) -> Path:

@@ -9,6 +9,11 @@ from pathlib import Path
 
 import pytest
 
+# Imported before any test module brings in TensorFlow: gto (DVC's model registry, which test_team reads in-process)
+# runs logging.config.dictConfig on import, which closes every logging handler made before it; absl's handler then
+# closes the stream it was made with, which in a pytest-xdist worker is pytest's capture file, and every later test
+# on that worker errors with "I/O operation on closed file".
+import gto.log  # noqa: E402,F401
 from dvcrepo import reproduced, stage_specs  # noqa: F401  (session fixtures: DVC's view of the project)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -99,6 +104,15 @@ def checkout_untouched():
     yield
     changed = sorted(set(before.items()) ^ set(_checkout_state().items()))
     assert not changed, f"tests changed the checkout's own files: {changed[:5]}"
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own, which reads the groups
+def pytest_collection_modifyitems(items) -> None:
+    """Under pytest-xdist (pyproject's ``-n 2 --dist loadgroup``) a module's tests go to one worker, so its module
+    fixtures are made once; modules marked with an ``xdist_group`` share a worker with that group."""
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
 
 
 def optional_part(reason: str) -> None:

@@ -106,13 +106,22 @@ def checkout_untouched():
     assert not changed, f"tests changed the checkout's own files: {changed[:5]}"
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own, which reads the groups
-def pytest_collection_modifyitems(items) -> None:
-    """Under pytest-xdist (pyproject's ``-n 2 --dist loadgroup``) a module's tests go to one worker, so its module
-    fixtures are made once; modules marked with an ``xdist_group`` share a worker with that group."""
-    for item in items:
-        if item.get_closest_marker("xdist_group") is None:
-            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+# The modules that start from the session's ``reproduced`` repo: on one pytest-xdist worker together, it is built once.
+SHARED_REPRO = ("tests/test_e2e.py", "tests/test_experiments.py", "tests/test_team.py")
+
+
+@pytest.hookimpl(tryfirst=True, optionalhook=True)  # before pytest-xdist's own; no hook at all without pytest-xdist
+def pytest_xdist_make_scheduler(config, log):
+    """pyproject's ``-n 2 --dist loadscope``: a module's tests on one worker, so its module fixtures are made once,
+    and the ``SHARED_REPRO`` modules as one unit, in the order collected (``--no-loadscope-reorder``)."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByModule(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return "reproduced" if module in SHARED_REPRO else module
+
+    return ByModule(config, log)
 
 
 def optional_part(reason: str) -> None:

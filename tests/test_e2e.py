@@ -14,8 +14,6 @@ from digits import config
 from conftest import optional_part
 from dvcrepo import commit, copy_repo, dvc_env, set_params, sh
 
-pytestmark = pytest.mark.xdist_group("reproduced")  # one worker builds the shared repo, once
-
 
 PLACED = Path("dataset/mnist/t10k-labels.idx1-ubyte")
 

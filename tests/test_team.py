@@ -16,8 +16,6 @@ import pytest
 from conftest import ROOT
 from dvcrepo import commit, copy_repo, dvc_env, sh
 
-pytestmark = pytest.mark.xdist_group("reproduced")  # one worker builds the shared repo, once
-
 NOT_RESULTS = ("artifacts/timings/", "artifacts/checkpoints/")  # timings differ by design; checkpoints are gone
 
 

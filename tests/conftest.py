@@ -9,6 +9,13 @@ from pathlib import Path
 
 import pytest
 
+# Imported before any test module brings in TensorFlow: gto (DVC's model registry, which test_team reads in-process)
+# runs logging.config.dictConfig on import, which closes every logging handler made before it; absl's handler then
+# closes the stream it was made with, which in a pytest-xdist worker is pytest's capture file, and every later test
+# on that worker errors with "I/O operation on closed file".
+import gto.log  # noqa: E402,F401
+from dvcrepo import reproduced, stage_specs  # noqa: F401  (session fixtures: DVC's view of the project)
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -99,34 +106,30 @@ def checkout_untouched():
     assert not changed, f"tests changed the checkout's own files: {changed[:5]}"
 
 
+# The modules that start from the session's ``reproduced`` repo: on one pytest-xdist worker together, it is built once.
+SHARED_REPRO = ("tests/test_e2e.py", "tests/test_experiments.py", "tests/test_team.py")
+
+
+@pytest.hookimpl(tryfirst=True, optionalhook=True)  # before pytest-xdist's own; no hook at all without pytest-xdist
+def pytest_xdist_make_scheduler(config, log):
+    """pyproject's ``-n 2 --dist loadscope``: a module's tests on one worker, so its module fixtures are made once,
+    and the ``SHARED_REPRO`` modules as one unit, in the order collected (``--no-loadscope-reorder``)."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByModule(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return "reproduced" if module in SHARED_REPRO else module
+
+    return ByModule(config, log)
+
+
 def optional_part(reason: str) -> None:
     """A system part the tests can do without on a user's machine (Chromium, Debian's Fashion-MNIST) is
     missing: skip saying so, except under CI, whose .ci/run installs it, so there it is a failure."""
     if os.environ.get("CI"):
         pytest.fail(f"{reason} (CI installs it: see .ci/run)")
     pytest.skip(reason)
-
-
-def dvc_stage_specs(root: Path) -> dict[str, dict]:
-    """Each stage as DVC itself resolves dvc.yaml (templating, foreach): cmd, params keys, deps, outs."""
-    from dvc.dependency.param import ParamsDependency
-    from dvc.repo import Repo
-
-    specs = {}
-    with Repo(str(root)) as repo:
-        for stage in repo.index.stages:
-            specs[stage.addressing] = {
-                "cmd": stage.cmd,
-                "params": {p for d in stage.deps if isinstance(d, ParamsDependency) for p in d.params},
-                "deps": {d.def_path for d in stage.deps if not isinstance(d, ParamsDependency)},
-                "outs": {o.def_path for o in stage.outs},
-            }
-    return specs
-
-
-@pytest.fixture(scope="session")
-def stage_specs() -> dict[str, dict]:
-    return dvc_stage_specs(ROOT)
 
 
 def tiny_params(mnist: Path, **prepare) -> dict:

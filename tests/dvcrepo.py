@@ -1,14 +1,17 @@
-"""Throwaway copies of the project as git + DVC repositories, and running ``git``/``dvc`` in them."""
+"""Throwaway copies of the project as git + DVC repositories, running ``git``/``dvc`` in them, and the session
+fixtures that read the project through DVC (``stage_specs``) or reproduce it once (``reproduced``)."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
-from bench.workspace import commit_all, copy_tree
+from bench.workspace import ROOT, commit_all, copy_tree
 
 
 def dvc_env() -> dict[str, str]:
@@ -30,6 +33,28 @@ def set_params(repo: Path, params: dict) -> None:
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
 
 
+def dvc_stage_specs(root: Path) -> dict[str, dict]:
+    """Each stage as DVC itself resolves dvc.yaml (templating, foreach): cmd, params keys, deps, outs."""
+    from dvc.dependency.param import ParamsDependency
+    from dvc.repo import Repo
+
+    specs = {}
+    with Repo(str(root)) as repo:
+        for stage in repo.index.stages:
+            specs[stage.addressing] = {
+                "cmd": stage.cmd,
+                "params": {p for d in stage.deps if isinstance(d, ParamsDependency) for p in d.params},
+                "deps": {d.def_path for d in stage.deps if not isinstance(d, ParamsDependency)},
+                "outs": {o.def_path for o in stage.outs},
+            }
+    return specs
+
+
+@pytest.fixture(scope="session")
+def stage_specs() -> dict[str, dict]:
+    return dvc_stage_specs(ROOT)
+
+
 def copy_project(repo: Path, params: dict) -> Path:
     """The project's files that git tracks or would (no artifacts, no lock) in a fresh git repo at ``repo`` on
     branch main, with ``params``: the working tree as it would be committed, so uncommitted changes are tested
@@ -37,3 +62,27 @@ def copy_project(repo: Path, params: dict) -> Path:
     copy_tree(repo, skip=("artifacts/", "dvc.lock"))
     set_params(repo, params)
     return commit_all(repo, "project", ("t", "t@t.invalid"), branch="main")
+
+
+def commit(repo: Path, message: str) -> None:
+    """Every change in ``repo`` (outputs, dvc.lock, params) committed on its current branch."""
+    sh("git", "add", "-A", cwd=repo)
+    sh("git", "commit", "-qm", message, cwd=repo)
+
+
+def copy_repo(repo: Path, dest: Path) -> Path:
+    """A copy of a git + DVC repo (history, DVC cache, outputs; links kept as links) for a test that changes it."""
+    return shutil.copytree(repo, dest, symlinks=True)
+
+
+@pytest.fixture(scope="session")
+def reproduced(tmp_path_factory, mnist_dir) -> Path:
+    """The project in a fresh git repo on main (tiny params, the local MNIST as its only mirror) after one whole
+    ``dvc repro``, committed: the pipeline run from scratch once for the modules that start from it (test_e2e,
+    test_team, test_experiments). Read it only: a test or module that changes it works on a ``copy_repo``."""
+    from conftest import tiny_params
+
+    repo = copy_project(tmp_path_factory.mktemp("reproduced") / "project", tiny_params(mnist_dir))
+    sh("dvc", "repro", cwd=repo)
+    commit(repo, "results")
+    return repo

@@ -11,8 +11,8 @@ import pytest
 import yaml
 
 from digits import config
-from conftest import optional_part, tiny_params
-from dvcrepo import copy_project, set_params, sh
+from conftest import optional_part
+from dvcrepo import commit, copy_repo, dvc_env, set_params, sh
 
 
 PLACED = Path("dataset/mnist/t10k-labels.idx1-ubyte")
@@ -24,12 +24,13 @@ def _placed_state(repo: Path) -> tuple[bytes, int]:
 
 
 @pytest.fixture(scope="module")
-def history(tmp_path_factory, mnist_dir) -> dict:
-    """The project in a fresh git repo (tiny params, the local MNIST as mirror, one test file placed by hand in the
-    seed's raw naming): ``dvc repro`` committed on main, then branch ``lr`` with a higher learning rate,
-    reproduced and committed. What each step showed is kept for the tests; the repo (on ``lr``) is theirs to read,
-    and a test that changes it works on a copy (``repo_copy``)."""
-    repo = copy_project(tmp_path_factory.mktemp("e2e") / "project", tiny_params(mnist_dir))
+def history(reproduced, tmp_path_factory, mnist_dir) -> dict:
+    """A copy of the project reproduced on main (``reproduced``: tiny params, the local MNIST as mirror) whose
+    dataset folder a user empties but for one test file placed by hand in the seed's raw naming: ``dvc repro``
+    fetches the rest, committed on main; then branch ``lr`` with a higher learning rate, reproduced and committed.
+    What each step showed is kept for the tests; the repo (on ``lr``) is theirs to read."""
+    repo = copy_repo(reproduced, tmp_path_factory.mktemp("e2e") / "project")
+    shutil.rmtree(repo / "dataset")
     placed = repo / PLACED
     placed.parent.mkdir(parents=True)
     placed.write_bytes(gzip.decompress((mnist_dir / "t10k-labels-idx1-ubyte.gz").read_bytes()))
@@ -38,8 +39,7 @@ def history(tmp_path_factory, mnist_dir) -> dict:
     seen["placed_after_repro"] = _placed_state(repo)
     seen["dataset_files"] = sorted(p.name for p in placed.parent.iterdir())
     seen["status_after_repro"] = sh("dvc", "status", cwd=repo)
-    sh("git", "add", "-A", cwd=repo)
-    sh("git", "commit", "-qm", "first run", cwd=repo)
+    commit(repo, "the test labels placed by hand")
     seen["files_in_git"] = sh("git", "ls-files", cwd=repo).splitlines()
 
     sh("git", "checkout", "-qb", "lr", cwd=repo)
@@ -50,20 +50,13 @@ def history(tmp_path_factory, mnist_dir) -> dict:
     seen["status_after_params"] = sh("dvc", "status", cwd=repo)
     seen["repro_on_branch"] = sh("dvc", "repro", cwd=repo)
     seen["placed_after_branch"] = _placed_state(repo)
-    sh("git", "add", "-A", cwd=repo)
-    sh("git", "commit", "-qm", "higher learning rate", cwd=repo)
+    commit(repo, "higher learning rate")
     return seen
 
 
 @pytest.fixture
 def repo(history) -> Path:
     return history["repo"]
-
-
-@pytest.fixture
-def repo_copy(history, tmp_path) -> Path:
-    """A copy of the reproduced repo (git history, DVC cache and outputs) for a test that changes it."""
-    return shutil.copytree(history["repo"], tmp_path / "project", symlinks=True)
 
 
 def test_repro_branch_and_metrics_diff(history, repo):
@@ -140,12 +133,10 @@ def test_plots_draw_in_chromium(repo, plot_pages):
             assert sum(src.endswith(f"_{png}") for src in srcs) == revisions, (kind, png, srcs)
 
 
-def test_dataset_changed_by_hand(repo_copy):
-    """On its own copy, as it edits the dataset: a valid change reruns from prepare (and no further, the arrays
-    being the same); a file that fails its digest is refused, naming it."""
-    from dvcrepo import dvc_env
-
-    repo = repo_copy
+def test_dataset_changed_by_hand(reproduced, tmp_path):
+    """On its own copy of the reproduced project, as it edits the dataset: a valid change reruns from prepare (and
+    no further, the arrays being the same); a file that fails its digest is refused, naming it."""
+    repo = copy_repo(reproduced, tmp_path / "project")
     folder = repo / "dataset" / "mnist"
     gz, raw = folder / "train-labels-idx1-ubyte.gz", folder / "train-labels.idx1-ubyte"
     raw.write_bytes(gzip.decompress(gz.read_bytes()))  # the same labels, in the seed's raw naming

@@ -10,8 +10,8 @@ import time
 import pytest
 import yaml
 
-from conftest import ROOT, tiny_params
-from dvcrepo import copy_project, dvc_env, set_params, sh
+from conftest import ROOT
+from dvcrepo import commit, copy_repo, dvc_env, set_params, sh
 
 TRACKED = ["artifacts/metrics/dense.json", "artifacts/metrics/cnn.json"]
 # docs/experiments.md's `dvc exp show --drop` pattern (a test checks it is there): hides per-class figures, paths and
@@ -22,19 +22,15 @@ DROP = (".*(per_class|images|fetch|plots|evaluate|prepare|export|dvc.lock|json:p
 
 
 @pytest.fixture(scope="module")
-def repo(tmp_path_factory, mnist_dir):
-    """The project in a fresh git repo after one tiny ``dvc repro``; then its mirrors are emptied, so every
+def repo(reproduced, tmp_path_factory):
+    """A copy of the project after one tiny ``dvc repro`` (``reproduced``); then its mirrors are emptied, so every
     experiment below must take the dataset from the DVC cache."""
-    params = tiny_params(mnist_dir, train_limit=300, test_limit=100)
-    for model in params["train"].values():
-        model["epochs"] = 1
-    repo = copy_project(tmp_path_factory.mktemp("exp") / "project", params)
-    sh("dvc", "repro", cwd=repo)
+    repo = copy_repo(reproduced, tmp_path_factory.mktemp("exp") / "project")
+    params = yaml.safe_load((repo / "params.yaml").read_text())
     params["fetch"]["mirrors"] = {"mnist": []}
     set_params(repo, params)
     sh("dvc", "repro", cwd=repo)  # fetch reruns on its changed params, finds the files and only verifies them
-    sh("git", "add", "-A", cwd=repo)
-    sh("git", "commit", "-qm", "baseline", cwd=repo)
+    commit(repo, "baseline")
     return repo
 
 

@@ -13,22 +13,21 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, tiny_params
-from dvcrepo import copy_project, dvc_env, sh
+from conftest import ROOT
+from dvcrepo import commit, copy_repo, dvc_env, sh
 
 NOT_RESULTS = ("artifacts/timings/", "artifacts/checkpoints/")  # timings differ by design; checkpoints are gone
 
 
 @pytest.fixture(scope="module")
-def origin(tmp_path_factory, mnist_dir) -> Path:
-    """Clone A after `dvc repro`, `git commit` and `dvc push` to its remote."""
+def origin(reproduced, tmp_path_factory) -> Path:
+    """Clone A: the project after `dvc repro` and `git commit` (a copy of ``reproduced``), then `dvc push` to its
+    remote, committed."""
     base = tmp_path_factory.mktemp("team")
-    repo = copy_project(base / "a", tiny_params(mnist_dir))
+    repo = copy_repo(reproduced, base / "a")
     sh("dvc", "remote", "add", "-d", "team", str(base / "remote"), cwd=repo)
-    sh("dvc", "repro", cwd=repo)
     sh("dvc", "push", cwd=repo)
-    sh("git", "add", "-A", cwd=repo)
-    sh("git", "commit", "-qm", "results", cwd=repo)
+    commit(repo, "the team's remote")
     return repo
 
 

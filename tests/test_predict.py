@@ -228,10 +228,12 @@ def test_ctrl_c_prints_the_answers_so_far_and_exits_130(trained_project, digit_f
     """The real command, blocked reading an image from a pipe nobody writes to, gets SIGINT after answering two."""
     good = digit_files[0][:3]
     env = dict(os.environ, PYTHONPATH=str(ROOT))
+    # As from a terminal: SIGINT at its default, so Python installs KeyboardInterrupt. A pytest-xdist worker
+    # ignores SIGINT, and an ignored signal stays ignored in a child (Python then leaves it ignored).
     with open(tmp_path / "stderr", "w") as stderr, subprocess.Popen(
             [sys.executable, "-m", "digits.predict", "--project", str(trained_project), good[0], good[1], "-",
              good[2]], env=env, cwd=tmp_path, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr,
-            text=True) as proc:
+            text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)) as proc:
         lines = [proc.stdout.readline(), proc.stdout.readline()]  # answered as they are read
         proc.send_signal(signal.SIGINT)
         rest, _ = proc.communicate(timeout=60)

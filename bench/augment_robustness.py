@@ -7,7 +7,7 @@ clean validation accuracy, and its accuracy on every corruption of the validatio
 ``--check-test`` adds the clean test accuracy, only to check the pipeline's floor (CNN >= 99.4%) for the option
 already chosen on validation. Run in a prepared workspace (``artifacts/data``); prints one JSON line per option.
 Command: ``python -m bench.augment_robustness [--model cnn] [--options off,on,shift,rotate,strong] [--epochs 5]
-[--seed N] [--check-test]``.
+[--seed N] [--wild-seed N] [--check-test]``; ``wild_val`` is the accuracy on a validation draw of the wild sets.
 """
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.wild import read
 from digits import config, corruptions, data, inputs, models, names, robustness, training, wild
 
 # augment settings per option (sizes not named are 0: that layer left out); "on" is the geometric trio at
@@ -64,8 +65,6 @@ def augment_config(option: str) -> config.AugmentConfig:
 def wild_validation(seed: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """``digits.wild``'s drawn and fonts sets under the ``photo`` condition, drawn with ``seed`` (bench.wild reports
     seed 0, so another seed is a validation draw), read as ``predict`` reads a file: name -> (images, labels)."""
-    from bench.wild import read
-
     out = {}
     with tempfile.TemporaryDirectory() as tmp:
         for name in wild.SETS:

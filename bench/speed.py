@@ -46,8 +46,8 @@ def workspace(dest: Path, quick: bool, mirror: str | None = None) -> Path:
     or URL with the gzip files) replaces the dataset's mirrors for ``fetch``."""
     copy_tree(dest)
     params = yaml.safe_load((dest / "params.yaml").read_text())
-    for dataset_dir in (ROOT / config.PATHS.dataset).glob("*"):
-        shutil.copytree(dataset_dir, dest / config.PATHS.dataset / dataset_dir.name)
+    if (ROOT / config.PATHS.dataset).is_dir():  # loose files or dataset/<name>/ folders, as the user placed them
+        shutil.copytree(ROOT / config.PATHS.dataset, dest / config.PATHS.dataset, dirs_exist_ok=True)
     if mirror:
         params["fetch"]["mirrors"][params["dataset"]] = [str(mirror)]
     if quick:

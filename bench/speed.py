@@ -1,16 +1,19 @@
-"""Where the pipeline's time goes, against the seed's recipe, on full MNIST.
+"""Where the pipeline's time goes, against the seed's recipe, on full MNIST, on each CPU kind.
 
-In a scratch copy of this working tree (the user's ``artifacts/`` are not touched) it times a forced ``dvc
-repro`` stage by stage (start-up with TensorFlow's import, run time, peak memory, via ``MNIST_STAGE_TIMINGS``),
-a no-op ``dvc repro``, and a change of one plot setting (which must rerun ``plots`` alone); it reads training
-and evaluation images/second from the outputs, runs ``bench.probe`` (CNN test accuracy per epoch, bare
-``model.fit`` throughput) and ``bench.baseline`` (the seed's recipe), and writes all of it with our/baseline
-ratios to ``--out``. Command: ``python -m bench.speed [--out bench/results/results.json] [--baseline-epochs 10]
-[--quick]``.
+For each kind in ``KINDS`` (this CPU as it is, and a CPU without AVX-512 emulated by ``ONEDNN_MAX_CPU_ISA=AVX2``),
+in its own scratch copy of this working tree (the user's ``artifacts/`` are not touched) and with every process in
+that kind's environment: the CPU's features and a CNN training step in float32 and bf16 (``bench.steps``: the check
+that the emulation behaves like such a CPU), a forced ``dvc repro`` stage by stage (start-up with TensorFlow's
+import, run time, peak memory, via ``MNIST_STAGE_TIMINGS``), a no-op ``dvc repro``, a change of one plot setting
+(which must rerun ``plots`` alone), training and evaluation images/second from the outputs, and ``bench.baseline``
+(the seed's recipe) with the our/baseline ratio. Then, on this CPU as it is, ``bench.probe`` (CNN test accuracy
+per epoch, bare ``model.fit`` throughput). All of it goes to ``--out``. Command: ``python -m bench.speed [--out
+bench/results/results.json] [--kinds native,avx2] [--baseline-epochs 10] [--quick]``.
 
-Targets, read from the results rather than asserted by the tests (which share a busy machine): a no-op ``dvc
-repro`` in under 3 s (``pipeline.repro_noop_seconds``: 0.57 in bench/results/results.json), and ``prepare`` on
-all 70,000 images in under a second (its ``run_seconds`` in ``pipeline.stages``: 0.32).
+Targets, read from the results rather than asserted by the tests (which share a busy machine): on every kind a
+forced repro in at most 0.5x the seed recipe's time and under 3 minutes (``kinds.<kind>.ratios``,
+``kinds.<kind>.pipeline.repro_forced_seconds``), a no-op ``dvc repro`` in under 3 s, and ``prepare`` on all 70,000
+images in under a second (its ``run_seconds`` in ``pipeline.stages``).
 """
 from __future__ import annotations
 
@@ -30,6 +33,9 @@ from bench.workspace import ROOT, commit_all, copy_tree
 from digits import config
 
 QUICK = {"prepare": {"train_limit": 2000, "test_limit": 500}, "epochs": 1}  # a smoke run of the whole bench
+# CPU kinds, each the environment all of its processes run in. This machine as it is, and the common CPU without
+# AVX-512, emulated by capping oneDNN at AVX2: float32 at AVX2 speed, no bf16 (docs/speed.md, "CPU kinds").
+KINDS = {"native": {}, "avx2": {"ONEDNN_MAX_CPU_ISA": "AVX2"}}
 
 
 def run(cmd: list[str], cwd: Path, env: dict | None = None) -> tuple[float, str]:
@@ -62,15 +68,15 @@ def ran_stages(output: str) -> list[str]:
     return [line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage '")]
 
 
-def pipeline(repo: Path) -> dict:
+def pipeline(repo: Path, env: dict) -> dict:
     timings = repo / "stage-timings.jsonl"
-    wall, _ = run([sys.executable, "-m", "dvc", "repro", "-f"], repo, {"MNIST_STAGE_TIMINGS": str(timings)})
+    wall, _ = run([sys.executable, "-m", "dvc", "repro", "-f"], repo, {**env, "MNIST_STAGE_TIMINGS": str(timings)})
     stages = [json.loads(line) for line in timings.read_text().splitlines()]
-    noop, out = run([sys.executable, "-m", "dvc", "repro"], repo)
+    noop, out = run([sys.executable, "-m", "dvc", "repro"], repo, env)
     params = yaml.safe_load((repo / "params.yaml").read_text())
     params["plots"]["dpi"] += 1
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    plot_change, plot_out = run([sys.executable, "-m", "dvc", "repro"], repo)
+    plot_change, plot_out = run([sys.executable, "-m", "dvc", "repro"], repo, env)
     metrics = {m: json.loads((repo / config.PATHS.metrics / f"{m}.json").read_text()) for m in params["models"]}
     timings = repo / config.PATHS.timings
     summaries = {m: json.loads((timings / f"train_{m}.json").read_text()) for m in params["models"]}
@@ -91,13 +97,38 @@ def pipeline(repo: Path) -> dict:
     }
 
 
-def ratios(ours: dict, baseline: dict, probe: dict) -> dict:
-    out = {"repro_wall_over_baseline_wall": round(ours["repro_forced_seconds"] / baseline["wall_seconds"], 3),
-           "cnn_pipeline_over_bare_fit_images_per_second": probe["cnn_input_images_per_second"]["pipeline_over_bare_fit"]}
+def ratios(ours: dict, baseline: dict) -> dict:
+    out = {"repro_wall_over_baseline_wall": round(ours["repro_forced_seconds"] / baseline["wall_seconds"], 3)}
     for m, mine in ours["models"].items():
         out[f"{m}_train_seconds_over_baseline"] = round(mine["train_seconds"] / baseline[m]["train_seconds"], 3)
         out[f"{m}_accuracy_minus_baseline"] = round(mine["accuracy"] - baseline[m]["accuracy"], 4)
     return out
+
+
+def one_kind(kind: str, quick: bool, mirror: str | None, baseline_epochs: int) -> dict:
+    """The whole comparison on CPU kind ``kind`` (``KINDS``: the environment every process of it runs in), in its
+    own scratch copy: the CPU's features, a CNN step in each precision, the forced repro, the seed's recipe."""
+    env = KINDS[kind]
+    with tempfile.TemporaryDirectory(prefix="mnist-bench-") as tmp:
+        repo = workspace(Path(tmp), quick, mirror)
+        steps = json.loads(run([sys.executable, "-m", "bench.steps", "--steps", "5" if quick else "30"], repo,
+                               env)[1].splitlines()[-1])
+        ours = pipeline(repo, env)
+        baseline = json.loads(run([sys.executable, "-m", "bench.baseline", "--epochs", str(baseline_epochs)], repo,
+                                  env)[1].splitlines()[-1])
+    print(f"bench: {kind}: forced repro {ours['repro_forced_seconds']} s, seed's recipe {baseline['wall_seconds']} s",
+          file=sys.stderr, flush=True)
+    return {"environment": env, **steps, "pipeline": ours, "baseline": baseline, "ratios": ratios(ours, baseline)}
+
+
+def in_memory_figures(quick: bool, mirror: str | None) -> dict:
+    """The TensorFlow import, and ``bench.probe``'s accuracy per epoch and input speed, on this CPU as it is."""
+    with tempfile.TemporaryDirectory(prefix="mnist-bench-") as tmp:
+        repo = workspace(Path(tmp), quick, mirror)
+        tf_import, _ = run([sys.executable, "-c", "import digits, tensorflow"], repo)
+        run([sys.executable, "-m", "dvc", "repro", "prepare"], repo)
+        probe = json.loads(run([sys.executable, "-m", "bench.probe"], repo)[1].splitlines()[-1])
+    return {"tensorflow_import_seconds": round(tf_import, 2), "probe": probe}
 
 
 def main() -> None:
@@ -105,23 +136,20 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "results.json")
     parser.add_argument("--baseline-epochs", type=int, default=10, help="the seed names no number; 10 is about "
                         "two minutes of its training here, as the speed issue measured it")
+    parser.add_argument("--kinds", default=",".join(KINDS), help="CPU kinds to measure, of " + ", ".join(KINDS))
     parser.add_argument("--quick", action="store_true", help="2,000 images and 1 epoch: checks the bench, not speed")
     parser.add_argument("--mirror", help="where fetch gets MNIST if dataset/ has no copy (folder or base URL)")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="mnist-bench-") as tmp:
-        repo = workspace(Path(tmp), args.quick, args.mirror)
-        tf_import, _ = run([sys.executable, "-c", "import digits, tensorflow"], repo)
-        ours = pipeline(repo)
-        probe = json.loads(run([sys.executable, "-m", "bench.probe"], repo)[1].splitlines()[-1])
-        epochs = QUICK["epochs"] if args.quick else args.baseline_epochs
-        baseline = json.loads(run([sys.executable, "-m", "bench.baseline", "--epochs", str(epochs)], repo)[1]
-                              .splitlines()[-1])
-    result = {"quick": args.quick, "tensorflow_import_seconds": round(tf_import, 2), "pipeline": ours,
-              "probe": probe, "baseline": baseline, "ratios": ratios(ours, baseline, probe),
+    kinds = args.kinds.split(",")
+    if not set(kinds) <= set(KINDS):
+        parser.error(f"--kinds: expected some of {', '.join(KINDS)}, got {args.kinds!r}")
+    epochs = QUICK["epochs"] if args.quick else args.baseline_epochs
+    result = {"quick": args.quick, "kinds": {k: one_kind(k, args.quick, args.mirror, epochs) for k in kinds},
+              **in_memory_figures(args.quick, args.mirror),
               "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]}}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
-    print(json.dumps(result["ratios"], indent=2, sort_keys=True))
+    print(json.dumps({k: v["ratios"] for k, v in result["kinds"].items()}, indent=2, sort_keys=True))
     print(f"bench: written to {args.out}")
 
 

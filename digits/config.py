@@ -63,7 +63,8 @@ class Recipe:
     augment: AugmentConfig = allowed()
     input: InputKind = allowed()  # digits/inputs.py
     distribute: Distribute = allowed()  # digits/distribute.py
-    dtype_policy: DtypePolicy = allowed()  # Keras dtype policy of the hidden layers
+    dtype_policy: DtypePolicy = allowed()  # Keras dtype policy of the hidden layers; auto: digits/hardware.py
+    threads: int = allowed(integer(0, 1024))  # TensorFlow's intra-op threads; 0 = one per core
     steps_per_execution: int = allowed(integer(1, 1000))  # training steps per call of the compiled train function
 
 

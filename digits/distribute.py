@@ -4,7 +4,7 @@
 every GPU of this machine (or, with none, every logical CPU device) and splits each batch between them.
 ``multiworker`` does the same across machines described by the ``TF_CONFIG`` environment variable; every
 worker runs ``python -m stages.train <model>`` and only the chief writes outputs. ``as_run_here`` adapts a
-model's section to what this machine and strategy run well.
+model's section to what this machine and strategy run well (its precision: ``digits.hardware``).
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import sys
 
 import tensorflow as tf
 
-from digits import config
+from digits import config, hardware
 
 KINDS = ("none", "mirrored", "multiworker")
 
@@ -64,25 +64,12 @@ def is_chief() -> bool:
     return task.get("type", "worker") == "worker" and int(task.get("index", 0)) == 0
 
 
-def slow_bf16(policy: str, cpu_flags: str) -> bool:
-    """bf16 on a CPU without bf16 instructions is emulated, slower than float32; a GPU makes it fast."""
-    return policy == "mixed_bfloat16" and not tf.config.list_physical_devices("GPU") \
-        and not {"avx512_bf16", "amx_bf16"} & set(cpu_flags.split())
-
-
-def cpu_flags() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            return next((line.split(":", 1)[1] for line in f if line.startswith("flags")), "")
-    except OSError:
-        return ""
-
-
-def as_run_here(name: str, cfg: config.Recipe) -> config.Recipe:
-    """``cfg`` as this machine and strategy can run it; each change or slow choice is noted on stderr."""
-    if slow_bf16(cfg.dtype_policy, cpu_flags()):
-        print(f"train: warning: train.{name}.dtype_policy is mixed_bfloat16 but this CPU has no bf16 instructions "
-              "(avx512_bf16, amx_bf16) and there is no GPU: float32 is faster here", file=sys.stderr, flush=True)
+def as_run_here(name: str, cfg: config.Recipe, machine: hardware.Machine | None = None) -> config.Recipe:
+    """``cfg`` as this machine and strategy run it: ``dtype_policy: auto`` made concrete (``digits.hardware``), said
+    in one line; a slow choice or a change is noted on stderr."""
+    policy, line = hardware.choose(name, cfg.dtype_policy, machine or hardware.this_machine())
+    print(line, file=sys.stderr if "warning" in line else sys.stdout, flush=True)
+    cfg = dataclasses.replace(cfg, dtype_policy=policy)
     if cfg.distribute == "multiworker" and cfg.steps_per_execution > 1:
         # Keras 3.15's multi-step loop leaves a placeholder unfed under MultiWorkerMirroredStrategy; one step per
         # call changes the speed only (tests/test_reproducibility.py).

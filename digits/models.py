@@ -95,6 +95,8 @@ def build(name: str, cfg: ModelConfig, input_shape: tuple[int, ...], num_classes
     """Build model ``name`` ("dense" or "cnn") from its ``train.<name>`` section."""
     if name not in BUILDERS:
         raise ValueError(f"unknown model {name!r}, expected one of {', '.join(BUILDERS)}")
+    if cfg.dtype_policy == "auto":  # which precision is this machine's to say: digits.distribute.as_run_here
+        raise ValueError(f"train.{name}.dtype_policy: auto must be made concrete before the model is built")
     return BUILDERS[name](cfg, input_shape, num_classes)
 
 

@@ -9,7 +9,7 @@ from typing import Literal
 # The names a key takes, declared once; everything else (argument checks, export files, loaders) derives from them.
 ModelName = Literal["dense", "cnn"]
 ExportFormat = Literal["h5", "savedmodel", "tflite"]
-DtypePolicy = Literal["float32", "mixed_bfloat16", "mixed_float16"]
+DtypePolicy = Literal["auto", "float32", "mixed_bfloat16", "mixed_float16"]
 Distribute = Literal["none", "mirrored", "multiworker"]
 InputKind = Literal["auto", "memory", "stream"]
 Schedule = Literal["cosine", "constant"]

@@ -1,6 +1,7 @@
 """Stage ``train@<model>``: fit the dense model or the CNN on the prepared arrays (``digits.training``).
 
-Inputs: ``artifacts/data/train/`` (shards), ``artifacts/data/val.npz``, params ``seed`` and ``train.<model>``.
+Inputs: ``artifacts/data/train/`` (shards), ``artifacts/data/val.npz``, params ``seed`` and ``train.<model>``
+(``dtype_policy: auto`` becomes this machine's precision, said in one line: ``digits.hardware``).
 Outputs: ``artifacts/models/<model>.keras`` (without the training-only augmentation layers; the same bytes for
 the same weights, ``digits.reproducible``) and ``artifacts/train/<model>/history.csv`` (per-epoch loss, accuracy,
 val_loss, val_accuracy, learning_rate). The saved model is calibrated: a temperature T fitted on the validation
@@ -17,19 +18,20 @@ import tempfile
 import time
 from pathlib import Path
 
-from digits import (calibration, checkpoint, config, data, distribute, formats, models, reproducible, runner,
-                    training)
+from digits import (calibration, checkpoint, config, data, distribute, formats, hardware, models, reproducible,
+                    runner, training)
 from digits.storage import atomic_path, write_json
 
 
 def main(params: config.Params, name: str) -> None:
     cfg = getattr(params.train, name)
+    threads = hardware.pin_threads(cfg.threads)  # before the strategy, which starts TensorFlow's runtime
     strategy, chief = distribute.strategy(cfg.distribute), distribute.is_chief()
     training.seed_everything(params.seed)
     cfg = distribute.as_run_here(name, cfg)
     train, shards, val_path, stream = training.training_data(cfg)
     print(f"train: {name}: {len(train)} images in {len(train.sizes)} shard(s), "
-          f"{'streamed' if stream else 'in memory'}, {strategy.num_replicas_in_sync} replica(s)", flush=True)
+          f"{'streamed' if stream else 'in memory'}, {strategy.num_replicas_in_sync} replica(s), {threads}", flush=True)
     saved = Path(config.PATHS.checkpoints) / name
     # Workers of a multi-worker run must take the same steps: none resumes, only the chief writes.
     resume = (saved, checkpoint.fingerprint(name, cfg, params.seed, (*shards, val_path))) \

@@ -52,7 +52,7 @@ def test_architecture_follows_params():
     cfg = config.CnnConfig(conv_filters=(8,), kernel_size=5, dense_units=16, epochs=1, batch_size=1,
                            learning_rate=1e-3, schedule="constant", label_smoothing=0.0,
                            augment=PARAMS.train.cnn.augment, input="memory", distribute="none",
-                           dtype_policy="float32", steps_per_execution=1)
+                           dtype_policy="float32", threads=0, steps_per_execution=1)
     model = models.inference_model(models.build("cnn", cfg, (28, 28), 10))
     assert [t[1] for t in layer_table(model)] == [(28, 28, 1), (28, 28, 8), (14, 14, 8), (1568,), (16,), (10,)]
 

@@ -16,7 +16,7 @@ def dense_cfg(learning_rate: float) -> config.DenseConfig:
     # Built directly, past the loader (which refuses .inf): a finite but absurd rate still diverges.
     return config.DenseConfig(hidden_units=(16,), epochs=3, batch_size=32, learning_rate=learning_rate,
                               schedule="constant", label_smoothing=0.0, augment=NO_AUGMENT, input="memory",
-                              distribute="none", dtype_policy="float32", steps_per_execution=1)
+                              distribute="none", dtype_policy="float32", threads=0, steps_per_execution=1)
 
 
 def test_diverging_training_stops_naming_model_and_epoch(tmp_path):

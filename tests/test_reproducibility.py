@@ -23,7 +23,7 @@ def weights_after_training(seed: int, tmp_path, steps_per_execution: int = 1,
                            augment: config.AugmentConfig = NO_AUGMENT):
     cfg = config.DenseConfig(hidden_units=(16,), epochs=2, batch_size=32, learning_rate=1e-3, schedule="cosine",
                              label_smoothing=0.1, augment=augment, input="memory", distribute="none",
-                             dtype_policy="float32", steps_per_execution=steps_per_execution)
+                             dtype_policy="float32", threads=0, steps_per_execution=steps_per_execution)
     training.seed_everything(seed)
     model, _ = training.fit("dense", cfg, shards_in_memory(tiny_data(0, 256)), tiny_data(1, 64), 10,
                          tmp_path / f"history{seed}.csv", seed)
@@ -61,17 +61,10 @@ def test_steps_per_execution_changes_speed_not_weights(tmp_path):
     assert all(np.array_equal(a, b) for a, b in zip(first, looped))
 
 
-def test_bf16_on_a_cpu_without_bf16_instructions_is_flagged():
-    assert distribute.slow_bf16("mixed_bfloat16", "fpu sse2 avx2 avx512f")  # no GPU in the test environment
-    assert not distribute.slow_bf16("mixed_bfloat16", "fpu avx512f avx512_bf16")
-    assert not distribute.slow_bf16("mixed_bfloat16", "fpu amx_bf16 amx_tile")
-    assert not distribute.slow_bf16("float32", "fpu sse2")
-
-
 def test_multiworker_runs_one_step_per_call(capsys):
     cfg = config.DenseConfig(hidden_units=(16,), epochs=2, batch_size=32, learning_rate=1e-3, schedule="cosine",
                              label_smoothing=0.1, augment=NO_AUGMENT, input="memory", distribute="multiworker",
-                             dtype_policy="float32", steps_per_execution=16)
+                             dtype_policy="float32", threads=0, steps_per_execution=16)
     assert distribute.as_run_here("dense", cfg).steps_per_execution == 1
     assert "steps_per_execution 16 -> 1 under multiworker" in capsys.readouterr().err
     assert distribute.as_run_here("dense", dataclasses.replace(cfg, distribute="mirrored")).steps_per_execution == 16

@@ -3,7 +3,8 @@
 Clone A runs the pipeline (tiny real MNIST), commits, and pushes its outputs to a DVC remote (a local folder). A
 fresh clone B runs the whole pipeline again and must get every byte back: ``dvc.lock``, the git-tracked metrics,
 plots data and every cached output. A fresh clone C only pulls: models, metrics and plots arrive, ``dvc status``
-is clean, nothing is retrained, and ``predict`` works there.
+is clean, nothing is retrained, and ``predict`` works there. A clone D on another CPU kind (AVX2, emulated)
+retrains and lands within the tolerance ``digits.compare`` states.
 """
 from __future__ import annotations
 
@@ -58,6 +59,20 @@ def test_a_fresh_clone_reproduces_every_byte(origin, tmp_path):
     theirs, ours = outputs(origin), outputs(repo)
     assert sorted(ours) == sorted(theirs) and any(name.endswith(".keras") for name in ours)
     assert [name for name in ours if ours[name] != theirs[name]] == []
+
+
+def test_another_cpu_kind_lands_within_tolerance(origin, tmp_path):
+    """A teammate without AVX-512 (emulated: oneDNN capped at AVX2) reruns everything: ``auto`` trains in float32
+    there, the bytes may differ from A's, and ``digits.compare`` finds each accuracy within the stated tolerance."""
+    repo = clone(origin, tmp_path / "d")
+    env = dict(dvc_env(), ONEDNN_MAX_CPU_ISA="AVX2", PYTHONPATH=str(repo))
+    done = subprocess.run(["dvc", "repro", "--force"], cwd=repo, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "train: cnn: precision float32 (train.cnn.dtype_policy auto: ONEDNN_MAX_CPU_ISA=AVX2" in done.stdout
+    compared = subprocess.run([sys.executable, "-m", "digits.compare"], cwd=repo, env=env, capture_output=True,
+                              text=True)
+    assert compared.returncode == 0, compared.stdout + compared.stderr
+    assert compared.stdout.count("within it") == 2, compared.stdout
 
 
 def test_a_teammate_pulls_instead_of_retraining(origin, tmp_path):

@@ -67,7 +67,8 @@ def is_chief() -> bool:
 def as_run_here(name: str, cfg: config.Recipe, machine: hardware.Machine | None = None) -> config.Recipe:
     """``cfg`` as this machine and strategy run it: ``dtype_policy: auto`` made concrete (``digits.hardware``), said
     in one line; a slow choice or a change is noted on stderr."""
-    policy, line = hardware.choose(name, cfg.dtype_policy, machine or hardware.this_machine())
+    policy, line = hardware.choose(name, cfg.dtype_policy, machine or hardware.this_machine(),
+                                   convolutional=isinstance(cfg, config.CnnConfig))
     print(line, file=sys.stderr if "warning" in line else sys.stdout, flush=True)
     cfg = dataclasses.replace(cfg, dtype_policy=policy)
     if cfg.distribute == "multiworker" and cfg.steps_per_execution > 1:

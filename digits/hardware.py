@@ -1,11 +1,13 @@
 """What a model trains with on this machine: its precision (``train.<model>.dtype_policy``) and its threads
 (``train.<model>.threads``).
 
-``auto`` picks ``mixed_bfloat16`` only where bf16 runs natively: a CPU with bf16 instructions (``avx512_bf16`` or
-``amx_bf16``) that oneDNN may use, or a GPU of compute capability 8.0 or more; elsewhere ``float32``. A CPU without
-them emulates bf16, 8 to 12 times slower than float32 (docs/speed.md). ``ONEDNN_MAX_CPU_ISA`` below
-``AVX512_CORE_BF16`` is honoured as the user's word on which instructions may run (under it TensorFlow still sends
-bf16 work to oneDNN, which then cannot build it), and ``TF_ENABLE_ONEDNN_OPTS=0`` leaves bf16 to slow Eigen kernels.
+``auto`` picks ``mixed_bfloat16`` only where it pays: for a model with convolutions, on a CPU with bf16 instructions
+(``avx512_bf16`` or ``amx_bf16``) that oneDNN may use; elsewhere ``float32``. The dense net's small matrix products
+gained little from bf16 and lost accuracy in every setting tried (docs/speed.md). A CPU without them emulates bf16, 8 to 12 times slower
+than float32 (docs/speed.md); on a GPU these small models gained nothing from it (an H100: docs/gpus.md).
+``ONEDNN_MAX_CPU_ISA`` below ``AVX512_CORE_BF16`` is honoured as the user's word on which instructions may run
+(under it TensorFlow still sends bf16 work to oneDNN, which then cannot build it), and ``TF_ENABLE_ONEDNN_OPTS=0``
+leaves bf16 to slow Eigen kernels.
 :func:`choose` is pure: the facts of the machine come in as a :class:`Machine`.
 """
 from __future__ import annotations
@@ -21,7 +23,6 @@ ONEDNN_ISAS = ("SSE41", "AVX", "AVX2", "AVX2_VNNI", "AVX2_VNNI_2", "AVX512_CORE"
                "AVX10_1_512_AMX_FP16", "AVX512_CORE_AMX_FP16", "DEFAULT", "ALL")
 BF16_ISA = ONEDNN_ISAS.index("AVX512_CORE_BF16")
 NO_BF16_PRIMITIVES = ONEDNN_ISAS.index("AVX512_CORE")
-BF16_GPU = (8, 0)  # Ampere and later: bf16 tensor cores
 
 
 @dataclass(frozen=True)
@@ -40,14 +41,14 @@ def isa_level(cap: str) -> int:
 
 
 def native_bf16(machine: Machine) -> tuple[bool, str]:
-    """Whether bf16 runs natively here, and the reason in a few words."""
+    """Whether bf16 runs natively here and pays, and the reason in a few words."""
     if machine.gpus:
-        best = max(machine.gpus)
-        ok = best >= BF16_GPU
-        return ok, f"GPU of compute capability {best[0]}.{best[1]} ({'>=' if ok else '<'} 8.0)"
+        # Measured on an H100 (bf16 tensor cores): float32 trained both models as fast or faster, the compile of
+        # the bf16 graph costing more than it saved. A GPU of another size may differ: set bf16 explicitly there.
+        return False, "on a GPU these models train as fast in float32 (docs/gpus.md)"
     found = [flag for flag in BF16_FLAGS if flag in machine.cpu_flags]
     if not found:
-        return False, "this CPU has no bf16 instructions (" + ", ".join(BF16_FLAGS) + ") and there is no GPU"
+        return False, "this CPU has no bf16 instructions (" + ", ".join(BF16_FLAGS) + ")"
     if isa_level(machine.isa_cap) < BF16_ISA:
         return False, f"ONEDNN_MAX_CPU_ISA={machine.isa_cap} keeps oneDNN from this CPU's bf16 instructions"
     if not machine.onednn:
@@ -55,12 +56,14 @@ def native_bf16(machine: Machine) -> tuple[bool, str]:
     return True, "this CPU has " + " and ".join(found)
 
 
-def choose(name: str, policy: str, machine: Machine) -> tuple[str, str]:
+def choose(name: str, policy: str, machine: Machine, convolutional: bool = True) -> tuple[str, str]:
     """(the Keras dtype policy model ``name`` trains in, one line saying which and why). An explicit policy wins,
     with a warning where it is slow here; ValueError where it cannot run at all."""
     native, why = native_bf16(machine)
     key = f"train.{name}.dtype_policy"
     if policy == "auto":
+        if native and not convolutional:
+            native, why = False, f"{why}, but bf16 pays for convolutions, and this model has none (docs/speed.md)"
         chosen = "mixed_bfloat16" if native else "float32"
         return chosen, f"train: {name}: precision {chosen} ({key} auto: {why})"
     line = f"train: {name}: precision {policy} (set by {key})"

@@ -33,14 +33,20 @@ def machine(flags=AVX512_BF16, cap="", onednn=True, gpus=()) -> hardware.Machine
     (machine(AMX, cap="ALL"), "mixed_bfloat16", "this CPU has"),
     (machine(AVX512_BF16, cap="NOT_AN_ISA"), "float32", "ONEDNN_MAX_CPU_ISA=NOT_AN_ISA"),
     (machine(AVX512_BF16, onednn=False), "float32", "TF_ENABLE_ONEDNN_OPTS=0"),
-    (machine(AVX2, gpus=[(8, 0)]), "mixed_bfloat16", "compute capability 8.0"),
-    (machine(AVX512_BF16, gpus=[(7, 5)]), "float32", "compute capability 7.5"),
+    (machine(AVX2, gpus=[(9, 0)]), "float32", "on a GPU"),
+    (machine(AMX, gpus=[(7, 5)]), "float32", "on a GPU"),
 ])
-def test_auto_picks_bf16_only_where_it_runs_natively(case, expected, words):
+def test_auto_picks_bf16_only_where_it_pays(case, expected, words):
     policy, line = hardware.choose("cnn", "auto", case)
     assert policy == expected
     assert line.startswith(f"train: cnn: precision {expected} (train.cnn.dtype_policy auto: ") and words in line
     assert "\n" not in line
+
+
+def test_auto_keeps_a_model_without_convolutions_in_float32():
+    policy, line = hardware.choose("dense", "auto", machine(AMX), convolutional=False)
+    assert policy == "float32" and "this CPU has avx512_bf16 and amx_bf16, but bf16 pays for convolutions" in line
+    assert hardware.choose("dense", "mixed_bfloat16", machine(AMX), convolutional=False)[0] == "mixed_bfloat16"
 
 
 def test_an_explicit_policy_wins():
@@ -86,3 +92,24 @@ def test_train_under_an_avx2_cap_chooses_float32_and_runs(prepared_copy):
     assert done.returncode == 0, done.stderr[-2000:]
     assert "train: dense: precision float32 (train.dense.dtype_policy auto: ONEDNN_MAX_CPU_ISA=AVX2 " in done.stdout
     assert (prepared_copy / "artifacts" / "models" / "dense.keras").is_file()
+
+
+def train_dense(project: Path, cores: set[int] | None = None) -> bytes:
+    """``train@dense`` in its own process, on ``cores`` only (all when None); the saved model's bytes."""
+    done = subprocess.run([sys.executable, "-m", "stages.train", "dense"], cwd=project, capture_output=True,
+                          text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=300,
+                          preexec_fn=(lambda: os.sched_setaffinity(0, cores)) if cores else None)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return (project / "artifacts" / "models" / "dense.keras").read_bytes()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two cores to take one away")
+def test_pinned_threads_give_the_same_bytes_on_fewer_cores(prepared_project, tmp_path):
+    """``train.<model>.threads`` fixes how sums are split between threads, so a machine with fewer (or more) cores
+    gets the same model, byte for byte: here all this process's cores against one of them."""
+    from conftest import copy_of
+
+    everywhere = train_dense(copy_of(prepared_project, tmp_path / "all"))
+    one_core = train_dense(copy_of(prepared_project, tmp_path / "one"), {min(os.sched_getaffinity(0))})
+    assert everywhere == one_core

@@ -1,4 +1,4 @@
-"""A quick try: every stage of the pipeline on a few thousand images, one epoch per model, in about a minute.
+"""A quick try: every stage of the pipeline on a few thousand images, one epoch per model, in a minute or so.
 
 It runs ``dvc exp run --temp`` with the small params below: a DVC experiment in a temporary copy of the repository,
 listed afterwards by ``dvc exp show`` (``dvc exp apply NAME`` would bring it into the workspace). The workspace's
@@ -63,7 +63,7 @@ def main(argv: list[str]) -> int:
     start = time.perf_counter()
     code = subprocess.run(cmd).returncode
     if code == 0:
-        print(f"quick: every stage ran in {time.perf_counter() - start:.0f} s; compare with `dvc exp show`")
+        print(f"quick: done in {time.perf_counter() - start:.0f} s; compare with `dvc exp show`")
     return code
 
 

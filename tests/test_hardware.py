@@ -94,13 +94,13 @@ def test_train_under_an_avx2_cap_chooses_float32_and_runs(prepared_copy):
     assert (prepared_copy / "artifacts" / "models" / "dense.keras").is_file()
 
 
-def train_dense(project: Path, cores: set[int] | None = None) -> bytes:
-    """``train@dense`` in its own process, on ``cores`` only (all when None); the saved model's bytes."""
-    done = subprocess.run([sys.executable, "-m", "stages.train", "dense"], cwd=project, capture_output=True,
+def train_cnn(project: Path, cores: set[int] | None = None) -> bytes:
+    """``train@cnn`` in its own process, on ``cores`` only (all when None); the saved model's bytes."""
+    done = subprocess.run([sys.executable, "-m", "stages.train", "cnn"], cwd=project, capture_output=True,
                           text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=300,
                           preexec_fn=(lambda: os.sched_setaffinity(0, cores)) if cores else None)
     assert done.returncode == 0, done.stderr[-2000:]
-    return (project / "artifacts" / "models" / "dense.keras").read_bytes()
+    return (project / "artifacts" / "models" / "cnn.keras").read_bytes()
 
 
 @pytest.mark.slow
@@ -110,6 +110,6 @@ def test_pinned_threads_give_the_same_bytes_on_fewer_cores(prepared_project, tmp
     gets the same model, byte for byte: here all this process's cores against one of them."""
     from conftest import copy_of
 
-    everywhere = train_dense(copy_of(prepared_project, tmp_path / "all"))
-    one_core = train_dense(copy_of(prepared_project, tmp_path / "one"), {min(os.sched_getaffinity(0))})
+    everywhere = train_cnn(copy_of(prepared_project, tmp_path / "all"))
+    one_core = train_cnn(copy_of(prepared_project, tmp_path / "one"), {min(os.sched_getaffinity(0))})
     assert everywhere == one_core

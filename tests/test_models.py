@@ -9,9 +9,12 @@ import keras
 import numpy as np
 import pytest
 
-from digits import config, formats, loaders, models
+from digits import config, distribute, formats, loaders, models
 
 PARAMS = config.load_params(Path(__file__).resolve().parents[1] / "params.yaml")
+# dtype_policy auto made this machine's precision, as train makes it before building a model.
+PARAMS = dataclasses.replace(PARAMS, train=config.TrainConfig(
+    **{name: distribute.as_run_here(name, getattr(PARAMS.train, name)) for name in ("dense", "cnn")}))
 
 # The seed's table (000_166317ba99899666.txt), batch axis dropped.
 CNN_TABLE = [

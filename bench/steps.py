@@ -69,8 +69,10 @@ def main() -> None:
         done = subprocess.run([sys.executable, "-m", "bench.steps", "--policy", policy, "--steps", str(args.steps)],
                               capture_output=True, text=True)
         lines = done.stdout.strip().splitlines()
+        errors = [ln.strip() for ln in done.stderr.splitlines() if ln.strip()]
+        cause = next((ln for ln in errors if "could not create" in ln), errors[-1] if errors else "no output")
         result["cnn_step_ms"][policy] = json.loads(lines[-1])[policy] if done.returncode == 0 and lines else \
-            "fails: " + next((ln for ln in reversed(done.stderr.splitlines()) if ln.strip()), "no output")[:200]
+            "fails: " + cause[:200]
     print(json.dumps(result, sort_keys=True))
 
 

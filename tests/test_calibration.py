@@ -9,6 +9,7 @@ import keras
 import numpy as np
 import pytest
 
+from committed import default_params
 from digits import calibration, config, data, loaders, metrics, models
 
 
@@ -52,7 +53,7 @@ def test_uncalibrated_recovers_the_probabilities_before_scaling():
 def seed_model(name: str) -> keras.Sequential:
     """An untrained seed architecture as train saves it: the CNN trains in mixed_bfloat16, saved in float32."""
     keras.utils.set_random_seed(3)
-    params = config.load_params()
+    params = config.parse_params(default_params())  # the project's own architectures, not the user's edits
     return models.inference_model(models.build(name, getattr(params.train, name), (28, 28), 10))
 
 

@@ -29,8 +29,8 @@ import zlib
 from pathlib import Path
 
 import pytest
-import yaml
 
+from committed import default_params
 from conftest import write_project
 import idxfiles
 from digits import datasets, fetching, idx
@@ -423,7 +423,7 @@ PROJECT = "my project"  # a space in the path, as in many users' home folders
 
 def _params(tmp_path: Path, mirrors: list[str]) -> Path:
     """A project in ``tmp_path/my project`` fetching from ``mirrors``; returns its dataset folder."""
-    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params = default_params()
     params["fetch"].update(mirrors={"mnist": mirrors}, retries=1, timeout=5)
     write_project(tmp_path / PROJECT, params)
     return tmp_path / PROJECT / "dataset" / "mnist"

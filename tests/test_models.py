@@ -3,15 +3,15 @@ adds only weightless layers that act in training and pass images through at infe
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import keras
 import numpy as np
 import pytest
 
+from committed import default_params
 from digits import config, formats, loaders, models
 
-PARAMS = config.load_params(Path(__file__).resolve().parents[1] / "params.yaml")
+PARAMS = config.parse_params(default_params())
 
 # The seed's table (000_166317ba99899666.txt), batch axis dropped.
 CNN_TABLE = [

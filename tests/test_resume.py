@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import yaml
 
+from committed import default_params
 from conftest import ROOT, copy_of, write_project
 from digits import checkpoint
 
@@ -89,7 +90,7 @@ def test_fingerprint_follows_params_seed_and_data(tmp_path):
 
     data = tmp_path / "train.npz"
     data.write_bytes(b"a")
-    cfg = config.load_params(ROOT / "params.yaml").train.dense
+    cfg = config.parse_params(default_params()).train.dense
     key = checkpoint.fingerprint("dense", cfg, 42, (data,))
     assert key == checkpoint.fingerprint("dense", cfg, 42, (data,))
     import dataclasses

@@ -4,23 +4,30 @@ and ``prepare`` handles all 70,000 images, timed. How fast is a figure, not an a
 bench/speed.py names the targets and bench/results/results.json holds the measurements."""
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
+import shutil
 import subprocess
 import sys
 
 import pytest
 
-from conftest import ROOT, tiny_params, write_project
+from committed import default_params
+from conftest import ROOT, run_stage, tiny_params, write_project
+from digits import datasets
+from dvcrepo import copy_project
 
 
 @pytest.fixture(scope="module")
 def quick(tmp_path_factory, mnist_dir) -> dict:
-    out = tmp_path_factory.mktemp("bench") / "results.json"
+    base = tmp_path_factory.mktemp("bench")
+    # Run from a copy holding the committed params: bench.speed copies the tree it runs from, params.yaml and
+    # dataset/ as they are, and a user's last experiment must not decide what this test sees.
+    project, out = copy_project(base / "project", default_params()), base / "results.json"
     cmd = [sys.executable, "-m", "bench.speed", "--quick", "--mirror", str(mnist_dir), "--out", str(out)]
-    done = subprocess.run(cmd, cwd=ROOT,
-                          capture_output=True, text=True, timeout=900)
+    done = subprocess.run(cmd, cwd=project, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
     assert "repro_wall_over_baseline_wall" in done.stdout
     return json.loads(out.read_text())
@@ -80,7 +87,7 @@ def test_baseline_trains_the_seeds_way_whatever_params_say(name):
     from bench import baseline
     from digits import config
 
-    cfg = getattr(config.load_params(ROOT / "params.yaml").train, name)
+    cfg = getattr(config.parse_params(default_params()).train, name)
     seed = baseline.seed_recipe(cfg, 10)
     assert (seed.epochs, seed.batch_size, seed.learning_rate, seed.schedule, seed.label_smoothing,
             seed.dtype_policy, seed.steps_per_execution, seed.augment.enabled) \
@@ -107,3 +114,27 @@ def test_levers_measure_steps_and_runs(tmp_path, mnist_dir):
     assert [s["steps_per_execution"] for s in steps] == [1, 4] and all(s["images_per_second"] > 0 for s in steps)
     assert [r["learning_rate"] for r in runs] == [0.001, 0.01]
     assert all(r["train_seconds"] > 0 and 0 < r["val_accuracy"] <= 1 and 0 < r["test_accuracy"] <= 1 for r in runs)
+
+
+def test_workspace_keeps_the_dataset_as_the_user_placed_it(tmp_path, mnist_dir, monkeypatch):
+    """The README's layout, MNIST's four files straight in dataset/, and a dataset/<name>/ folder beside them: the
+    bench's copy holds both as placed, and its fetch finds the files there (its only mirror is an empty folder)."""
+    from bench import speed, workspace
+
+    checkout = copy_project(tmp_path / "checkout", default_params())  # stands in for the user's, left untouched
+    for spec in datasets.MNIST.files:
+        (checkout / "dataset").mkdir(exist_ok=True)
+        shutil.copy2(mnist_dir / spec.gz_name, checkout / "dataset" / spec.gz_name)
+    (checkout / "dataset" / "fashion-mnist").mkdir()
+    (checkout / "dataset" / "fashion-mnist" / "notes.txt").write_text("mine")
+    monkeypatch.setattr(workspace, "ROOT", checkout)  # copy_tree's source
+    monkeypatch.setattr(speed, "ROOT", checkout)  # the dataset folder's
+    (tmp_path / "no-mirror").mkdir()
+    repo = speed.workspace(tmp_path / "bench", quick=True, mirror=str(tmp_path / "no-mirror"))
+
+    def placed(root):
+        return {p.relative_to(root).as_posix(): p.read_bytes() for p in (root / "dataset").rglob("*") if p.is_file()}
+    assert placed(repo) == placed(checkout) and len(placed(repo)) == 5
+    with contextlib.chdir(repo):
+        run_stage("fetch")
+    assert placed(repo) == placed(checkout)  # used as they are, nothing fetched or moved

@@ -17,7 +17,7 @@ import pytest
 from committed import default_params
 from conftest import ROOT, run_stage, tiny_params, write_project
 from digits import datasets
-from dvcrepo import copy_project
+from dvcrepo import copy_project, dvc_env
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +27,8 @@ def quick(tmp_path_factory, mnist_dir) -> dict:
     # dataset/ as they are, and a user's last experiment must not decide what this test sees.
     project, out = copy_project(base / "project", default_params()), base / "results.json"
     cmd = [sys.executable, "-m", "bench.speed", "--quick", "--mirror", str(mnist_dir), "--out", str(out)]
-    done = subprocess.run(cmd, cwd=project, capture_output=True, text=True, timeout=900)
+    # dvc_env: this interpreter's `python` for the stages' commands, with or without an activated venv.
+    done = subprocess.run(cmd, cwd=project, env=dvc_env(), capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
     assert "repro_wall_over_baseline_wall" in done.stdout
     return json.loads(out.read_text())

@@ -34,6 +34,7 @@ def quick(tmp_path_factory, mnist_dir) -> dict:
     return json.loads(out.read_text())
 
 
+@pytest.mark.slow  # the quick bench: a whole dvc repro and the baseline
 def test_every_stage_timed(quick):
     stages = {s["stage"]: s for s in quick["pipeline"]["stages"]}
     assert set(stages) == {"fetch", "prepare", "train@dense", "train@cnn", "evaluate@dense", "evaluate@cnn",
@@ -44,12 +45,14 @@ def test_every_stage_timed(quick):
     assert quick["pipeline"]["repro_forced_seconds"] >= quick["pipeline"]["stage_seconds_sum"] * 0.9
 
 
+@pytest.mark.slow  # the quick bench
 def test_noop_and_plot_setting(quick):
     pipeline = quick["pipeline"]
     assert pipeline["repro_noop_ran"] == [] and pipeline["repro_noop_seconds"] > 0
     assert pipeline["plot_setting_change_ran"] == ["plots"]
 
 
+@pytest.mark.slow  # the quick bench
 def test_figures_and_ratios(quick):
     models = quick["pipeline"]["models"]
     for m in ("dense", "cnn"):
@@ -98,6 +101,7 @@ def test_baseline_trains_the_seeds_way_whatever_params_say(name):
     assert arch and arch == {k: v for k, v in dataclasses.asdict(seed).items() if k not in recipe_fields}
 
 
+@pytest.mark.slow  # trains, per setting
 def test_levers_measure_steps_and_runs(tmp_path, mnist_dir):
     """``bench.levers`` on a tiny prepared workspace: one figure per setting, one run per value."""
     params = tiny_params(mnist_dir)

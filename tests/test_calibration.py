@@ -103,6 +103,7 @@ def test_calibrate_without_validation_images_leaves_the_model():
     assert all(np.array_equal(a, b) for a, b in zip(weights, model.get_weights()))
 
 
+@pytest.mark.slow  # trains a CNN (trained_project)
 def test_trained_cnn_is_calibrated_on_the_test_split(trained_project):
     """Label smoothing 0.1 makes the trained CNN under-confident; the T train fitted on 400 validation images
     sharpens it (T < 1) and lowers ECE and NLL on 500 test images it never saw, the answers unchanged."""

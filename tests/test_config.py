@@ -337,6 +337,7 @@ def test_stage_command_with_unreadable_params(tmp_path, content, expected):
     assert proc.stderr.strip().splitlines() == [proc.stderr.strip()] and proc.stderr.startswith(expected), proc.stderr
 
 
+@pytest.mark.slow  # runs dvc
 def test_dvc_refuses_a_duplicate_key_too(tmp_path):
     """A stage and DVC read params.yaml alike: DVC's ruamel refuses a duplicate key, and so does the loader."""
     from dvcrepo import copy_project, dvc_env

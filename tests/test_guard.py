@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from conftest import tiny_params
@@ -20,6 +21,7 @@ def snapshot(*folders: Path) -> dict[str, tuple[bytes, int]]:
             if p.is_file()}
 
 
+@pytest.mark.slow  # runs dvc
 def test_no_params_value_reaches_a_users_files(mnist_dir, tmp_path):
     repo = copy_project(tmp_path / "project", tiny_params(mnist_dir))
     outside = tmp_path / "notes"

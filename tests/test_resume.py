@@ -18,6 +18,8 @@ from committed import default_params
 from conftest import ROOT, copy_of, write_project
 from digits import checkpoint
 
+pytestmark = pytest.mark.slow  # trains and kills training processes
+
 EPOCHS = 6
 
 

@@ -15,6 +15,8 @@ from committed import default_params
 from conftest import tiny_params, write_project
 from digits import config, data, formats, loaders
 
+pytestmark = pytest.mark.slow  # runs every stage, training included
+
 STAGE_ORDER = [
     ("fetch", []), ("prepare", []), ("train", ["dense"]), ("train", ["cnn"]),
     ("export", ["dense"]), ("export", ["cnn"]), ("corrupt", []),

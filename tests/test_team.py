@@ -15,6 +15,8 @@ import pytest
 
 from dvcrepo import commit, copy_repo, dvc_env, dvc_project, sh
 
+pytestmark = pytest.mark.slow  # runs dvc repro, push and pull across clones
+
 NOT_RESULTS = ("artifacts/timings/", "artifacts/checkpoints/")  # timings differ by design; checkpoints are gone
 
 

@@ -50,7 +50,7 @@ EPS32 = float(np.finfo(np.float32).eps)  # 2**-23: float32 rounds with a relativ
 def test_uncalibrated_recovers_the_probabilities_before_scaling():
     z, _ = synthetic(1.0, n=500)
     after = calibration.softmax(z / 0.45).astype(np.float32)  # what the rescaled model outputs
-    # float32 rounding moves log p by <= EPS32/2, so T·log p by 0.45·EPS32/2, so p by a factor e^(±0.45·EPS32): 2x room
+    # float32 rounding moves log p by <= EPS32/2, T·log p by 0.45·EPS32/2, so p by a factor e^(±0.45·EPS32): 2x room
     np.testing.assert_allclose(calibration.uncalibrated(after, 0.45), calibration.softmax(z), atol=2 * 0.45 * EPS32)
 
 
@@ -83,7 +83,7 @@ def test_rescaled_model_outputs_softmax_of_logits_over_t(name):
     z = calibration.logits(model, x) * 8  # sharper than an untrained model's, so T matters
     model.layers[-1].set_weights([w * 8 for w in model.layers[-1].get_weights()])
     probs = model.predict(x, batch_size=len(x), verbose=0)  # one batch, as calibration.logits's features are made
-    np.testing.assert_allclose(probs, calibration.softmax(z), atol=float32_softmax_error(model, x))  # arithmetic's bound
+    np.testing.assert_allclose(probs, calibration.softmax(z), atol=float32_softmax_error(model, x))  # float32's bound
     layout = [(type(layer).__name__, layer.get_config()) for layer in model.layers]
     count = model.count_params()
     calibration.rescale_last_layer(model, 2.5)

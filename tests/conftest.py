@@ -91,15 +91,20 @@ def shards_in_memory(*arrays):
     return inputs.Shards([len(labels) for _, labels in arrays], lambda i: arrays[i], stream=False)
 
 
+# The user's workspace: results, data, and the params and lock a `dvc exp run -S ...` rewrites.
+WORKSPACE = ("artifacts", "dataset", "dvc_plots", "params.yaml", "dvc.lock")
+
+
 def _checkout_state() -> dict[str, tuple[int, int]]:
-    return {str(p): (p.stat().st_mtime_ns, p.stat().st_size)
-            for top in ("artifacts", "dataset") for p in (ROOT / top).rglob("*") if p.is_file()}
+    paths = [p for top in WORKSPACE for p in [ROOT / top, *(ROOT / top).rglob("*")] if p.is_file()]
+    return {str(p): (p.stat().st_mtime_ns, p.stat().st_size) for p in paths}
 
 
 @pytest.fixture(scope="session", autouse=True)
 def checkout_untouched():
-    """No test may run a stage on this checkout: a stage started outside a project (no params.yaml beside a
-    dvc.yaml) works on the checkout it belongs to, so a test that forgot its dvc.yaml would rewrite our results."""
+    """No test may write the user's workspace (``WORKSPACE``): a stage started outside a project (no params.yaml
+    beside a dvc.yaml) works on the checkout it belongs to, so a test that forgot its dvc.yaml would rewrite the
+    user's results, and a test that wrote params.yaml would change the user's next `dvc repro`."""
     before = _checkout_state()
     yield
     changed = sorted(set(before.items()) ^ set(_checkout_state().items()))
@@ -133,10 +138,11 @@ def optional_part(reason: str) -> None:
 
 
 def tiny_params(mnist: Path, **prepare) -> dict:
-    """The repo's params.yaml shrunk for tests: a few hundred images, one epoch, local mirror only."""
-    import yaml
+    """The committed params.yaml (never the user's edited one) shrunk for tests: a few hundred images, two
+    epochs, local mirror only."""
+    from committed import default_params
 
-    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params = default_params()
     params["fetch"].update(mirrors={"mnist": [str(mnist)]}, retries=1, timeout=5)
     params["prepare"].update({"train_limit": 600, "test_limit": 200, **prepare})
     for model in params["train"].values():

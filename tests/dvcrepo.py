@@ -2,6 +2,7 @@
 fixtures that read the project through DVC (``stage_specs``) or reproduce it once (``reproduced``)."""
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bench.workspace import ROOT, commit_all, copy_tree
+from bench.workspace import commit_all, copy_tree
 
 
 def dvc_env() -> dict[str, str]:
@@ -39,7 +40,7 @@ def dvc_stage_specs(root: Path) -> dict[str, dict]:
     from dvc.repo import Repo
 
     specs = {}
-    with Repo(str(root)) as repo:
+    with contextlib.chdir(root), Repo(str(root)) as repo:  # in it: DVC names a stage relative to the cwd
         for stage in repo.index.stages:
             specs[stage.addressing] = {
                 "cmd": stage.cmd,
@@ -50,9 +51,23 @@ def dvc_stage_specs(root: Path) -> dict[str, dict]:
     return specs
 
 
+def dvc_project(root: Path) -> Path:
+    """This checkout's dvc.yaml beside the committed params.yaml, in a DVC repo of its own (no git): DVC resolves
+    dvc.yaml's templating (``${dataset}``, the ``foreach`` over ``models``) from params.yaml, so reading the
+    checkout itself would give the stages of the user's last experiment (``dvc exp run -S models=[dense]``)."""
+    from dvc.repo import Repo
+
+    from committed import default_params
+    from conftest import write_project
+
+    write_project(root, default_params())
+    Repo.init(str(root), no_scm=True).close()
+    return root
+
+
 @pytest.fixture(scope="session")
-def stage_specs() -> dict[str, dict]:
-    return dvc_stage_specs(ROOT)
+def stage_specs(tmp_path_factory) -> dict[str, dict]:
+    return dvc_stage_specs(dvc_project(tmp_path_factory.mktemp("stages")))
 
 
 def copy_project(repo: Path, params: dict) -> Path:

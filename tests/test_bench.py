@@ -4,15 +4,20 @@ and ``prepare`` handles all 70,000 images, timed. How fast is a figure, not an a
 bench/speed.py names the targets and bench/results/results.json holds the measurements."""
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
+import shutil
 import subprocess
 import sys
 
 import pytest
 
-from conftest import ROOT, tiny_params, write_project
+from committed import default_params
+from conftest import ROOT, run_stage, tiny_params, write_project
+from digits import datasets
+from dvcrepo import copy_project, dvc_env
 
 
 KIND = "avx2"  # the emulated AVX2 kind alone: the native kind runs the same code with nothing set, at twice the time
@@ -20,16 +25,19 @@ KIND = "avx2"  # the emulated AVX2 kind alone: the native kind runs the same cod
 
 @pytest.fixture(scope="module")
 def quick(tmp_path_factory, mnist_dir) -> dict:
-    out = tmp_path_factory.mktemp("bench") / "results.json"
-    cmd = [sys.executable, "-m", "bench.speed", "--quick", "--kinds", KIND, "--mirror", str(mnist_dir),
-           "--out", str(out)]
-    done = subprocess.run(cmd, cwd=ROOT,
-                          capture_output=True, text=True, timeout=900)
+    base = tmp_path_factory.mktemp("bench")
+    # Run from a copy holding the committed params: bench.speed copies the tree it runs from, params.yaml and
+    # dataset/ as they are, and a user's last experiment must not decide what this test sees.
+    project, out = copy_project(base / "project", default_params()), base / "results.json"
+    cmd = [sys.executable, "-m", "bench.speed", "--quick", "--kinds", KIND, "--mirror", str(mnist_dir), "--out", str(out)]
+    # dvc_env: this interpreter's `python` for the stages' commands, with or without an activated venv.
+    done = subprocess.run(cmd, cwd=project, env=dvc_env(), capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
     assert "repro_wall_over_baseline_wall" in done.stdout
     return json.loads(out.read_text())
 
 
+@pytest.mark.slow  # the quick bench: a whole dvc repro and the baseline
 def test_every_stage_timed(quick):
     stages = {s["stage"]: s for s in quick["kinds"][KIND]["pipeline"]["stages"]}
     assert set(stages) == {"fetch", "prepare", "train@dense", "train@cnn", "evaluate@dense", "evaluate@cnn",
@@ -41,12 +49,14 @@ def test_every_stage_timed(quick):
     assert pipeline["repro_forced_seconds"] >= pipeline["stage_seconds_sum"] * 0.9
 
 
+@pytest.mark.slow  # the quick bench
 def test_noop_and_plot_setting(quick):
     pipeline = quick["kinds"][KIND]["pipeline"]
     assert pipeline["repro_noop_ran"] == [] and pipeline["repro_noop_seconds"] > 0
     assert pipeline["plot_setting_change_ran"] == ["plots"]
 
 
+@pytest.mark.slow  # the quick bench
 def test_figures_and_ratios(quick):
     measured = quick["kinds"][KIND]
     for m in ("dense", "cnn"):
@@ -57,6 +67,7 @@ def test_figures_and_ratios(quick):
     assert measured["cnn_step_ms"]["float32"] > 0 and measured["cpu"]["flags"]
 
 
+@pytest.mark.slow  # the quick bench
 def test_the_avx2_kind_runs_without_bf16(quick):
     """Capped at AVX2, oneDNN cannot build bf16 kernels: auto picks float32, and a bf16 step fails, as on a CPU
     without AVX-512 it could never run natively."""
@@ -66,6 +77,7 @@ def test_the_avx2_kind_runs_without_bf16(quick):
     assert str(capped["cnn_step_ms"]["mixed_bfloat16"]).startswith("fails: ")
 
 
+@pytest.mark.slow  # the quick bench
 def test_in_memory_figures(quick):
     curve = quick["probe"]["cnn_test_accuracy_by_epoch"]
     assert [e["epoch"] for e in curve["epochs"]] == [1] and "first_0.990" in curve
@@ -100,7 +112,7 @@ def test_baseline_trains_the_seeds_way_whatever_params_say(name):
     from bench import baseline
     from digits import config
 
-    cfg = getattr(config.load_params(ROOT / "params.yaml").train, name)
+    cfg = getattr(config.parse_params(default_params()).train, name)
     seed = baseline.seed_recipe(cfg, 10)
     assert (seed.epochs, seed.batch_size, seed.learning_rate, seed.schedule, seed.label_smoothing,
             seed.dtype_policy, seed.steps_per_execution, seed.augment.enabled) \
@@ -110,6 +122,7 @@ def test_baseline_trains_the_seeds_way_whatever_params_say(name):
     assert arch and arch == {k: v for k, v in dataclasses.asdict(seed).items() if k not in recipe_fields}
 
 
+@pytest.mark.slow  # trains, per setting
 def test_levers_measure_steps_and_runs(tmp_path, mnist_dir):
     """``bench.levers`` on a tiny prepared workspace: one figure per setting, one run per value."""
     params = tiny_params(mnist_dir)
@@ -127,3 +140,27 @@ def test_levers_measure_steps_and_runs(tmp_path, mnist_dir):
     assert [s["steps_per_execution"] for s in steps] == [1, 4] and all(s["images_per_second"] > 0 for s in steps)
     assert [r["learning_rate"] for r in runs] == [0.001, 0.01]
     assert all(r["train_seconds"] > 0 and 0 < r["val_accuracy"] <= 1 and 0 < r["test_accuracy"] <= 1 for r in runs)
+
+
+def test_workspace_keeps_the_dataset_as_the_user_placed_it(tmp_path, mnist_dir, monkeypatch):
+    """The README's layout, MNIST's four files straight in dataset/, and a dataset/<name>/ folder beside them: the
+    bench's copy holds both as placed, and its fetch finds the files there (its only mirror is an empty folder)."""
+    from bench import speed, workspace
+
+    checkout = copy_project(tmp_path / "checkout", default_params())  # stands in for the user's, left untouched
+    for spec in datasets.MNIST.files:
+        (checkout / "dataset").mkdir(exist_ok=True)
+        shutil.copy2(mnist_dir / spec.gz_name, checkout / "dataset" / spec.gz_name)
+    (checkout / "dataset" / "fashion-mnist").mkdir()
+    (checkout / "dataset" / "fashion-mnist" / "notes.txt").write_text("mine")
+    monkeypatch.setattr(workspace, "ROOT", checkout)  # copy_tree's source
+    monkeypatch.setattr(speed, "ROOT", checkout)  # the dataset folder's
+    (tmp_path / "no-mirror").mkdir()
+    repo = speed.workspace(tmp_path / "bench", quick=True, mirror=str(tmp_path / "no-mirror"))
+
+    def placed(root):
+        return {p.relative_to(root).as_posix(): p.read_bytes() for p in (root / "dataset").rglob("*") if p.is_file()}
+    assert placed(repo) == placed(checkout) and len(placed(repo)) == 5
+    with contextlib.chdir(repo):
+        run_stage("fetch")
+    assert placed(repo) == placed(checkout)  # used as they are, nothing fetched or moved

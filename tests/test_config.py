@@ -1,4 +1,4 @@
-"""The typed ``params.yaml`` loader: the repo's file loads, and every broken variant fails with one line
+"""The typed ``params.yaml`` loader: the committed file loads, and every broken variant fails with one line
 that names the dotted key (and the allowed values where there is a range)."""
 from __future__ import annotations
 
@@ -12,11 +12,12 @@ from pathlib import Path
 import pytest
 import yaml
 
+from committed import committed_text, default_params
 from conftest import write_project
 from digits import config
 
 ROOT = Path(__file__).resolve().parents[1]
-RAW = yaml.safe_load((ROOT / "params.yaml").read_text())
+RAW = default_params()  # the committed file, never the user's edited one (tests/committed.py says why)
 
 
 def mutated(change) -> dict:
@@ -43,8 +44,12 @@ def _del(dotted: str):
     return change
 
 
-def test_repo_params_load():
-    params = config.load_params(ROOT / "params.yaml")
+def test_committed_params_load(tmp_path):
+    """The project's params.yaml as committed: the defaults the docs describe (a user's edits are checked by the
+    stages themselves, on every run)."""
+    path = tmp_path / "params.yaml"
+    path.write_text(committed_text())
+    params = config.load_params(path)
     assert isinstance(params, config.Params)
     assert params.models == ("dense", "cnn")
     assert params.fetch.mirrors == {k: tuple(v) for k, v in RAW["fetch"]["mirrors"].items()}
@@ -280,18 +285,22 @@ def test_stage_command_with_broken_params(tmp_path, change, expected):
     assert not (tmp_path / "artifacts").exists()  # failed before writing anything
 
 
+OWN_EPOCHS = RAW["train"]["dense"]["epochs"]
+
+
 def _with_duplicate() -> str:
-    """The repo's params.yaml with `epochs: 3` added under train.dense, before its own `epochs: 15`."""
-    lines = (ROOT / "params.yaml").read_text().splitlines(keepends=True)
+    """The committed params.yaml with a second, different `epochs:` added under train.dense, before its own."""
+    lines = committed_text().splitlines(keepends=True)
     at = next(i for i, line in enumerate(lines) if line.startswith("  dense:")) + 1
-    return "".join(lines[:at] + ["    epochs: 3\n"] + lines[at:])
+    return "".join(lines[:at] + [f"    epochs: {OWN_EPOCHS + 1}\n"] + lines[at:])
 
 
 def test_duplicate_key_refused_naming_key_and_lines(tmp_path):
     text = _with_duplicate()
-    assert yaml.safe_load(text)["train"]["dense"]["epochs"] == 15  # PyYAML alone keeps the last, silently
-    first = text.splitlines().index("    epochs: 3") + 1
-    second = next(i for i, line in enumerate(text.splitlines()) if i >= first and line == "    epochs: 15") + 1
+    assert yaml.safe_load(text)["train"]["dense"]["epochs"] == OWN_EPOCHS  # PyYAML alone keeps the last, silently
+    first = text.splitlines().index(f"    epochs: {OWN_EPOCHS + 1}") + 1
+    second = next(i for i, line in enumerate(text.splitlines())
+                  if i >= first and line.split("#")[0].strip() == f"epochs: {OWN_EPOCHS}") + 1
     path = tmp_path / "params.yaml"
     path.write_text(text)
     with pytest.raises(config.ParamsError) as info:
@@ -309,7 +318,7 @@ def test_duplicate_key_refused_in_a_list_item(tmp_path):
 
 def test_non_utf8_file_is_one_line_naming_it(tmp_path):
     path = tmp_path / "params.yaml"
-    path.write_bytes((ROOT / "params.yaml").read_bytes().replace(b"mnist  #", b"mn\xefst  #", 1))
+    path.write_bytes(committed_text().encode().replace(b"mnist  #", b"mn\xefst  #", 1))
     with pytest.raises(config.ParamsError) as info:
         config.load_params(path)
     assert str(info.value).startswith(f"{path}: not UTF-8 text (byte 0xef at offset ")
@@ -328,6 +337,7 @@ def test_stage_command_with_unreadable_params(tmp_path, content, expected):
     assert proc.stderr.strip().splitlines() == [proc.stderr.strip()] and proc.stderr.startswith(expected), proc.stderr
 
 
+@pytest.mark.slow  # runs dvc
 def test_dvc_refuses_a_duplicate_key_too(tmp_path):
     """A stage and DVC read params.yaml alike: DVC's ruamel refuses a duplicate key, and so does the loader."""
     from dvcrepo import copy_project, dvc_env

@@ -58,6 +58,7 @@ def fashion_project(tmp_path_factory, mnist_dir, fashion_dir):
                          ("plots",))
 
 
+@pytest.mark.slow  # runs the pipeline on Fashion-MNIST
 def test_fashion_runs_through_the_pipeline(fashion_project):
     root = fashion_project
     names = datasets.FASHION_MNIST.class_names
@@ -76,6 +77,7 @@ def test_fashion_runs_through_the_pipeline(fashion_project):
         "confusion_dense.png", "curves.png", "misclassified_dense.png", "reliability.png", "samples_dense.png"]
 
 
+@pytest.mark.slow  # runs the pipeline on Fashion-MNIST
 def test_fashion_names_in_plots(fashion_project):
     """The confusion matrix's tick labels are the class names, not numbers."""
     import matplotlib

@@ -16,6 +16,8 @@ import yaml
 from conftest import ROOT, project_after, tiny_params, write_project
 from digits import data, distribute
 
+pytestmark = pytest.mark.slow  # trains under tf.distribute, in worker processes
+
 # Logical devices must be configured before TensorFlow initialises, hence a fresh process per run.
 TWO_CPUS = """
 import sys

@@ -8,6 +8,7 @@ import dataclasses
 import pytest
 import yaml
 
+from committed import default_params
 from conftest import ROOT
 
 STAGES = ROOT / "stages"
@@ -69,7 +70,7 @@ def test_paths_are_fixed_and_the_codes(stage_specs):
     from digits.names import PATHS
 
     assert "${paths" not in (ROOT / "dvc.yaml").read_text()
-    assert "paths" not in yaml.safe_load((ROOT / "params.yaml").read_text())
+    assert "paths" not in default_params()
     places = {getattr(PATHS, f.name) for f in dataclasses.fields(PATHS)}
     for name, spec in stage_specs.items():
         for path in spec["outs"] | {d for d in spec["deps"] if not d.startswith(("stages/", "digits/"))}:

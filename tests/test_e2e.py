@@ -14,6 +14,8 @@ from digits import config
 from conftest import optional_part
 from dvcrepo import commit, copy_repo, dvc_env, set_params, sh
 
+pytestmark = pytest.mark.slow  # runs dvc repro on the session's reproduced project
+
 
 PLACED = Path("dataset/mnist/t10k-labels.idx1-ubyte")
 

@@ -13,6 +13,8 @@ import yaml
 from conftest import ROOT
 from dvcrepo import commit, copy_repo, dvc_env, set_params, sh
 
+pytestmark = pytest.mark.slow  # runs dvc exp run and a queued sweep
+
 TRACKED = ["artifacts/metrics/dense.json", "artifacts/metrics/cnn.json"]
 # docs/experiments.md's `dvc exp show --drop` pattern (a test checks it is there): hides per-class figures, paths and
 # file hashes, leaving each model's headline metrics and the training params.

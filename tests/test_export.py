@@ -17,6 +17,8 @@ from conftest import ROOT, write_project
 from digits import config, data, formats, loaders, names
 from stages import export
 
+pytestmark = pytest.mark.slow  # trains a CNN (trained_project) and starts stage processes
+
 # TFLite runs its own kernels (XNNPACK); measured differences are below 1e-6, the tolerance leaves room.
 TOLERANCE = {"h5": 1e-6, "savedmodel": 1e-6, "tflite": 1e-4}
 

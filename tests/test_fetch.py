@@ -29,8 +29,8 @@ import zlib
 from pathlib import Path
 
 import pytest
-import yaml
 
+from committed import default_params
 from conftest import write_project
 import idxfiles
 from digits import datasets, fetching, idx
@@ -43,10 +43,6 @@ LABELS = SPECS["t10k-labels-idx1-ubyte.gz"]  # the smallest file: unit cases use
 IMAGES = SPECS["t10k-images-idx3-ubyte.gz"]
 
 
-def _sums(mnist_dir: Path) -> dict[str, str]:
-    """SHA256SUMS of the shared copy: decompressed file name -> digest (independent of fetch's pins)."""
-    lines = (mnist_dir / "SHA256SUMS").read_text().split("\n")
-    return {name: digest for digest, name in (line.split() for line in lines if line.strip())}
 
 
 def _digest(path: Path) -> str:
@@ -185,14 +181,16 @@ def _hidden(folder: Path) -> list[str]:
 
 
 def test_pins_match_shared_copy(mnist_dir):
-    sums = _sums(mnist_dir)
+    """fetch's pins, the shared copy's SHA256SUMS (tests/mnist.sha256) and the MNIST the tests found agree."""
+    sums = idxfiles.mnist_sums()
     assert {spec.gz_name[: -len(".gz")]: spec.sha256 for spec in datasets.MNIST.files} == sums
+    assert {name: _digest(mnist_dir / f"{name}.gz") for name in sums} == sums
 
 
 # (a) good mirror
 def test_good_mirror_downloads_all_four(server, mnist_dir, tmp_path):
     folder = tmp_path / "dataset"
-    sums = _sums(mnist_dir)
+    sums = idxfiles.mnist_sums()
     for spec in datasets.MNIST.files:
         path = fetching.fetch_file(folder, spec, *cfg(server.url("good").rstrip("/")))  # no trailing slash either
         assert path == folder / spec.gz_name
@@ -347,7 +345,7 @@ def test_killed_download_then_rerun_is_clean(server, mnist_dir, tmp_path):
     done = _run_stage(tmp_path)
     assert done.returncode == 0, done.stderr
     assert sorted(p.name for p in folder.iterdir()) == sorted(s.gz_name for s in datasets.MNIST.files)
-    sums = _sums(mnist_dir)
+    sums = idxfiles.mnist_sums()
     assert all(_digest(folder / s.gz_name) == sums[s.gz_name[:-3]] for s in datasets.MNIST.files)
 
 
@@ -423,7 +421,7 @@ PROJECT = "my project"  # a space in the path, as in many users' home folders
 
 def _params(tmp_path: Path, mirrors: list[str]) -> Path:
     """A project in ``tmp_path/my project`` fetching from ``mirrors``; returns its dataset folder."""
-    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params = default_params()
     params["fetch"].update(mirrors={"mnist": mirrors}, retries=1, timeout=5)
     write_project(tmp_path / PROJECT, params)
     return tmp_path / PROJECT / "dataset" / "mnist"
@@ -439,7 +437,7 @@ def test_command_fetches_all_four(server, mnist_dir, tmp_path):
     folder = _params(tmp_path, [f"http://127.0.0.1:{_unused_port()}/", server.url("good")])
     proc = _run_stage(tmp_path)
     assert proc.returncode == 0, proc.stderr
-    sums = _sums(mnist_dir)
+    sums = idxfiles.mnist_sums()
     assert sorted(p.name for p in folder.iterdir()) == sorted(s.gz_name for s in datasets.MNIST.files)
     for spec in datasets.MNIST.files:
         assert _digest(folder / spec.gz_name) == sums[spec.gz_name[:-3]]

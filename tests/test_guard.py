@@ -4,10 +4,12 @@ output paths are not params), and a stage started from another folder works on i
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from conftest import tiny_params
@@ -19,6 +21,7 @@ def snapshot(*folders: Path) -> dict[str, tuple[bytes, int]]:
             if p.is_file()}
 
 
+@pytest.mark.slow  # runs dvc
 def test_no_params_value_reaches_a_users_files(mnist_dir, tmp_path):
     repo = copy_project(tmp_path / "project", tiny_params(mnist_dir))
     outside = tmp_path / "notes"
@@ -55,3 +58,13 @@ def test_a_stage_run_from_another_folder_works_on_its_project(mnist_dir, tmp_pat
     assert sorted(p.name for p in (project / "dataset" / "mnist").iterdir()) == sorted(
         p.name for p in mnist_dir.iterdir() if p.name.endswith(".gz"))
     assert sorted(p.name for p in elsewhere.iterdir()) == ["params.yaml"]
+
+
+def test_no_test_names_the_users_workspace():
+    """The tests' params come from the committed params.yaml (tests/committed.py) and their results from temp
+    projects: no test source names the checkout's params.yaml, dvc.lock, artifacts/ or dvc_plots/, which are the
+    user's (``conftest.checkout_untouched`` fails the run if one is written)."""
+    named = re.compile(r"""(ROOT|parents\[1\])\s*/\s*["'](params\.yaml|dvc\.lock|artifacts|dvc_plots)""")
+    found = [f"{path.name}:{number}: {line.strip()}" for path in sorted(Path(__file__).parent.glob("*.py"))
+             for number, line in enumerate(path.read_text().splitlines(), 1) if named.search(line)]
+    assert found == []

@@ -49,7 +49,7 @@ def test_custom_shape():
 
 
 def test_real_mnist_t10k(mnist_dir):
-    sums = dict(reversed(line.split()) for line in (mnist_dir / "SHA256SUMS").read_text().splitlines() if line)
+    sums = idxfiles.mnist_sums()
     raw_images = gzip.decompress((mnist_dir / "t10k-images-idx3-ubyte.gz").read_bytes())
     assert hashlib.sha256(raw_images).hexdigest() == sums["t10k-images-idx3-ubyte"]
 

@@ -54,6 +54,7 @@ def test_only_mnist_is_looked_for_at_the_top_level(tmp_path):
     assert datasets.FASHION_MNIST.folders(tmp_path) == (tmp_path / "fashion-mnist",)
 
 
+@pytest.mark.slow  # runs dvc
 def test_seed_layout_through_dvc(mnist_dir, tmp_path):
     """The seed's instruction as a user follows it, with no mirror at all: `dvc repro` uses the files in place,
     and `dvc status` notices when one of them changes."""

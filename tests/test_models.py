@@ -3,15 +3,15 @@ adds only weightless layers that act in training and pass images through at infe
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import keras
 import numpy as np
 import pytest
 
+from committed import default_params
 from digits import config, distribute, formats, loaders, models
 
-PARAMS = config.load_params(Path(__file__).resolve().parents[1] / "params.yaml")
+PARAMS = config.parse_params(default_params())
 # dtype_policy auto made this machine's precision, as train makes it before building a model.
 PARAMS = dataclasses.replace(PARAMS, train=config.TrainConfig(
     **{name: distribute.as_run_here(name, getattr(PARAMS.train, name)) for name in ("dense", "cnn")}))

@@ -6,7 +6,8 @@ import math
 import numpy as np
 import pytest
 
-from conftest import ROOT, shards_in_memory
+from committed import default_params
+from conftest import shards_in_memory, write_project
 from digits import config, data, metrics, models, training
 from stages import evaluate
 from test_reproducibility import NO_AUGMENT, tiny_data
@@ -49,7 +50,7 @@ def test_sane_training_is_not_stopped(tmp_path):
 def test_evaluate_refuses_a_nan_model(tmp_path, monkeypatch):
     """A model whose weights are NaN (trained before the stop, or edited by hand): one line naming the model
     file, and no metrics file at all."""
-    (tmp_path / "params.yaml").write_text((ROOT / "params.yaml").read_text())
+    write_project(tmp_path, default_params())
     params = config.load_params(tmp_path / "params.yaml")
     model = models.build("dense", params.train.dense, (28, 28), 10)
     model.set_weights([np.full_like(w, np.nan) for w in model.get_weights()])
@@ -66,7 +67,7 @@ def test_evaluate_refuses_a_nan_model(tmp_path, monkeypatch):
     assert not (tmp_path / config.PATHS.metrics).exists()
 
 
-def test_metrics_json_is_strict():
-    metrics.refuse_nan_json({"accuracy": 0.9, "per_class": {"0": {"f1": 1.0}}}, ROOT / "m.json")
+def test_metrics_json_is_strict(tmp_path):
+    metrics.refuse_nan_json({"accuracy": 0.9, "per_class": {"0": {"f1": 1.0}}}, tmp_path / "m.json")
     with pytest.raises(ValueError, match=r"m\.json: a metric is NaN or infinite, not written"):
-        metrics.refuse_nan_json({"accuracy": 0.9, "per_class": {"0": {"f1": float("nan")}}}, ROOT / "m.json")
+        metrics.refuse_nan_json({"accuracy": 0.9, "per_class": {"0": {"f1": float("nan")}}}, tmp_path / "m.json")

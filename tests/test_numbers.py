@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from digits import compose, data, images, numbers, predict, wild
+from digits import compose, data, idx, images, numbers, predict, wild
 
 NUMBERS = [[0, 1, 2, 3], [4, 5, 6, 7], [10, 11, 12, 13], [14, 15, 16, 17]]  # MNIST test indices, clear ones
 # Touching pairs as wide as two digits (4 9, 4 1, 7 1): a 1 touching a 0 is no wider than one digit (docs/numbers.md)
@@ -17,8 +17,10 @@ TOUCHING = [[6, 7], [4, 5], [0, 2]]
 
 
 @pytest.fixture(scope="module")
-def mnist(trained_project) -> tuple[np.ndarray, np.ndarray]:
-    return data.load_split(trained_project / "artifacts/data/test.npz")
+def mnist(mnist_dir) -> tuple[np.ndarray, np.ndarray]:
+    """MNIST's first 500 test images and labels: what ``trained_project``'s prepare keeps, without training it."""
+    return tuple(parse((mnist_dir / f"t10k-{kind}.gz").read_bytes())[:500]
+                 for parse, kind in ((idx.parse_images, "images-idx3-ubyte"), (idx.parse_labels, "labels-idx1-ubyte")))
 
 
 def found(grey: np.ndarray) -> list[numbers.Digit]:
@@ -111,6 +113,7 @@ def read(root, paths, capsys, *flags) -> tuple[int, str]:
     return status, capsys.readouterr().out
 
 
+@pytest.mark.slow  # trained_project
 def test_reads_clear_numbers_end_to_end(trained_project, mnist, tmp_path, capsys):
     paths, truths = [], []
     for k, (idx, gaps, suffix) in enumerate([(NUMBERS[0], [3, 4, 3], "png"), (NUMBERS[1], [1, 0, 2], "jpg")]):
@@ -133,6 +136,7 @@ def test_reads_clear_numbers_end_to_end(trained_project, mnist, tmp_path, capsys
     assert first.startswith(f"{paths[0]}: ") and "; digits " in first and first.count(", ") == 3
 
 
+@pytest.mark.slow  # trained_project
 def test_reads_a_photo_like_number_end_to_end(trained_project):
     labels = data.load_class_names(trained_project / "artifacts/data/test.npz")
     model = predict.load_model(predict.config.load_params(trained_project / "params.yaml"), trained_project,
@@ -142,6 +146,7 @@ def test_reads_a_photo_like_number_end_to_end(trained_project):
     assert len(reply["digits"]) == 4 and len(reply["number"]) == 4
 
 
+@pytest.mark.slow  # trained_project
 def test_one_digit_is_answered_as_before_with_its_box(trained_project, mnist):
     labels = data.load_class_names(trained_project / "artifacts/data/test.npz")
     model = predict.load_model(predict.config.load_params(trained_project / "params.yaml"), trained_project,

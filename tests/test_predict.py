@@ -23,6 +23,8 @@ import hostile
 from conftest import ROOT, write_project
 from digits import data, formats, images, loaders, predict, runner
 
+pytestmark = pytest.mark.slow  # trains a CNN (trained_project) and starts predict processes
+
 
 def centre_of_mass(img: np.ndarray) -> tuple[float, float]:
     ys, xs = np.indices(img.shape)

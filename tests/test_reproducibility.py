@@ -4,9 +4,12 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import pytest
 
 from conftest import shards_in_memory
 from digits import config, distribute, metrics, training
+
+pytestmark = pytest.mark.slow  # trains models, twice each
 
 NO_AUGMENT = config.AugmentConfig(enabled=False, shift=0.0, rotation=0.0, zoom=0.0, brightness=0.0, contrast=0.0,
                                   noise=0.0, blur=0.0)

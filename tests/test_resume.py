@@ -14,8 +14,11 @@ import numpy as np
 import pytest
 import yaml
 
+from committed import default_params
 from conftest import ROOT, copy_of, write_project
 from digits import checkpoint
+
+pytestmark = pytest.mark.slow  # trains and kills training processes
 
 EPOCHS = 6
 
@@ -89,7 +92,7 @@ def test_fingerprint_follows_params_seed_and_data(tmp_path):
 
     data = tmp_path / "train.npz"
     data.write_bytes(b"a")
-    cfg = config.load_params(ROOT / "params.yaml").train.dense
+    cfg = config.parse_params(default_params()).train.dense
     key = checkpoint.fingerprint("dense", cfg, 42, (data,))
     assert key == checkpoint.fingerprint("dense", cfg, 42, (data,))
     import dataclasses

@@ -21,6 +21,8 @@ from conftest import ROOT
 from digits import batching, bodies, data, formats, imagefile, images, loaders, predict
 from serving import multipart, request, served  # noqa: F401  (served: the fixture)
 
+pytestmark = pytest.mark.slow  # trains a CNN (trained_project) and serves it
+
 
 def png(pixels: np.ndarray) -> bytes:
     out = io.BytesIO()

@@ -15,6 +15,8 @@ from browser import ARGS, CHROMIUM
 from conftest import ROOT, optional_part
 from serving import served  # noqa: F401  (the fixture)
 
+pytestmark = pytest.mark.slow  # starts Chromium
+
 # Strokes on the 280×280 pad, as a person draws them: MNIST-like, the digit filling the middle 20/28.
 STROKES = {
     "7": [[(80, 65), (200, 65), (190, 90), (125, 220)]],

@@ -6,14 +6,16 @@ import contextlib
 import dataclasses
 import importlib
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
 
+from committed import default_params
 from conftest import tiny_params, write_project
 from digits import config, data, formats, loaders
+
+pytestmark = pytest.mark.slow  # runs every stage, training included
 
 STAGE_ORDER = [
     ("fetch", []), ("prepare", []), ("train", ["dense"]), ("train", ["cnn"]),
@@ -155,7 +157,7 @@ def test_plots_outputs(project):
 def test_every_param_reruns_some_stage(stage_specs):
     """So `dvc exp run -S key=value` takes effect for every key: each leaf of params.yaml is a params dependency
     of at least one stage."""
-    params = yaml.safe_load((Path(__file__).parents[1] / "params.yaml").read_text())
+    params = default_params()
     listed = set().union(*(leaf_keys(params, k) for spec in stage_specs.values() for k in spec["params"]))
     every = set().union(*(leaf_keys(params, k) for k in params))
     assert every - listed == set()

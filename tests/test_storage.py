@@ -50,6 +50,7 @@ def test_disk_full_is_one_line_and_keeps_the_arrays(prepared_copy):
 READ_ONLY = 'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" && shift && exec "$@"'
 
 
+@pytest.mark.slow  # stage processes on prepared data
 def test_read_only_artifacts_is_one_line_and_keeps_the_arrays(prepared_copy):
     prepared = prepared_copy
     before = snapshot(prepared)

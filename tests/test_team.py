@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
-from dvcrepo import commit, copy_repo, dvc_env, sh
+from dvcrepo import commit, copy_repo, dvc_env, dvc_project, sh
+
+pytestmark = pytest.mark.slow  # runs dvc repro, push and pull across clones
 
 NOT_RESULTS = ("artifacts/timings/", "artifacts/checkpoints/")  # timings differ by design; checkpoints are gone
 
@@ -94,10 +95,10 @@ def test_a_teammate_pulls_instead_of_retraining(origin, tmp_path):
     assert '"file": "examples/drawn_7.png"' in done.stdout
 
 
-def test_models_are_declared_for_the_registry():
+def test_models_are_declared_for_the_registry(tmp_path):
     from dvc.repo import Repo
 
-    with Repo(str(ROOT)) as repo:
+    with Repo(str(dvc_project(tmp_path))) as repo:
         declared = repo.artifacts.read()["dvc.yaml"]
     assert {name: (a.type, a.path) for name, a in declared.items()} == {
         m: ("model", f"artifacts/models/{m}.keras") for m in ("dense", "cnn")}

@@ -19,6 +19,7 @@ def need_fonts() -> None:
         optional_part(f"handwriting fonts not installed: apt-get install {' '.join(fonts.missing())}")
 
 
+@pytest.mark.slow  # renders every set twice
 @pytest.mark.parametrize("name", wild.SETS)
 def test_sets_are_deterministic_balanced_and_bounded(name):
     if name == "fonts":

@@ -29,7 +29,8 @@ def quick(tmp_path_factory, mnist_dir) -> dict:
     # Run from a copy holding the committed params: bench.speed copies the tree it runs from, params.yaml and
     # dataset/ as they are, and a user's last experiment must not decide what this test sees.
     project, out = copy_project(base / "project", default_params()), base / "results.json"
-    cmd = [sys.executable, "-m", "bench.speed", "--quick", "--kinds", KIND, "--mirror", str(mnist_dir), "--out", str(out)]
+    cmd = [sys.executable, "-m", "bench.speed", "--quick", "--kinds", KIND, "--mirror", str(mnist_dir),
+           "--out", str(out)]
     # dvc_env: this interpreter's `python` for the stages' commands, with or without an activated venv.
     done = subprocess.run(cmd, cwd=project, env=dvc_env(), capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]

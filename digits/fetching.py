@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import http.client
+import shutil
 import time
 import urllib.error
 from pathlib import Path
@@ -58,10 +59,31 @@ def download(mirror: str, spec: IdxFile, dest: Path, retries: int, timeout: floa
     raise OSError(reason)
 
 
+def experiment_origin(cwd: Path) -> Path | None:
+    """The repository a DVC experiment's temporary copy was made from: ``dvc exp run --temp`` and ``--queue`` run in
+    ``<repo>/.dvc/tmp/exps/...``, which holds no git-ignored file, so not the files a user placed in dataset/.
+    None outside such a copy."""
+    parts = cwd.resolve().parts
+    for i in range(len(parts) - 2):
+        if parts[i:i + 3] == (".dvc", "tmp", "exps"):
+            return Path(*parts[:i])
+    return None
+
+
+def copy_placed(found: Path, dest: Path, spec: IdxFile) -> Path:
+    """A verified copy of a file placed elsewhere, under its own name, at ``dest``'s folder."""
+    dest = dest.parent / found.name
+    with atomic_path(dest) as tmp:
+        shutil.copyfile(found, tmp)
+        verify(tmp, spec, name=str(found))  # the copy itself, in case the file changed in between
+    return dest
+
+
 def fetch_file(folders: Path | tuple[Path, ...], spec: IdxFile, mirrors: tuple[str, ...],
-               cfg: config.FetchConfig) -> Path:
-    """Return the verified local file for ``spec`` in ``folders`` (looked through in order), downloading it
-    from ``mirrors`` into the first folder if none was placed."""
+               cfg: config.FetchConfig, origin: tuple[Path, ...] = ()) -> Path:
+    """Return the verified local file for ``spec`` in ``folders`` (looked through in order); else a copy of the
+    one placed in the ``origin`` folders (an experiment's repository); else downloaded from ``mirrors`` into the
+    first folder."""
     folders = (folders,) if isinstance(folders, Path) else folders
     dest = folders[0] / spec.gz_name
     # A killed download's partial temp file: a rerun starts afresh, and dataset/<name>/ (a DVC output, every
@@ -71,6 +93,10 @@ def fetch_file(folders: Path | tuple[Path, ...], spec: IdxFile, mirrors: tuple[s
     if placed is not None:
         verify(placed, spec)  # never overwrite a user's file; a bad one is theirs to replace
         return placed
+    elsewhere = find_local(origin, spec) if origin else None
+    if elsewhere is not None:
+        verify(elsewhere, spec)
+        return copy_placed(elsewhere, dest, spec)
     errors = []
     for mirror in mirrors:
         try:

@@ -469,3 +469,14 @@ def test_command_rejects_bad_placed_file(mnist_dir, tmp_path):
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
     assert lines[0].startswith("error: dataset/mnist/train-labels.idx1-ubyte: SHA-256"), lines[0]
+
+
+def test_an_experiments_temporary_copy_knows_its_repository(tmp_path):
+    """dvc exp run --temp / --queue run in <repo>/.dvc/tmp/exps/...: fetch copies the files placed in <repo>."""
+    from digits.fetching import experiment_origin
+
+    copy = tmp_path / "repo" / ".dvc" / "tmp" / "exps" / "tmpab12" / "run"
+    copy.mkdir(parents=True)
+    assert experiment_origin(copy) == (tmp_path / "repo").resolve()
+    assert experiment_origin(tmp_path / "repo") is None
+    assert experiment_origin(tmp_path) is None

@@ -8,6 +8,7 @@ retrains and lands within the tolerance ``digits.compare`` states.
 """
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -76,9 +77,28 @@ def test_another_cpu_kind_lands_within_tolerance(origin, tmp_path):
     assert compared.stdout.count("within it") == 2, compared.stdout
 
 
-def test_a_teammate_pulls_instead_of_retraining(origin, tmp_path):
+def test_dvc_never_deletes_the_users_dataset(origin, mnist_dir, tmp_path):
+    """A fresh clone (no DVC cache) with MNIST's files placed loose in dataset/, as the README says: DVC's forced
+    checkout, the first thing `dvc exp run` does, must leave them (while dataset/ was a cached output, it emptied
+    the folder). (An experiment in a temporary copy then finds them there, offline: test_experiments' queue.)"""
+    repo = clone(origin, tmp_path / "e")
+    placed = {f.name: f.read_bytes() for f in mnist_dir.glob("*.gz")}
+    (repo / "dataset").mkdir()
+    for name, data in placed.items():
+        (repo / "dataset" / name).write_bytes(data)
+    subprocess.run(["dvc", "checkout", "--force"], cwd=repo, env=dvc_env(), capture_output=True)  # cache: empty
+    assert {f.name: f.read_bytes() for f in (repo / "dataset").iterdir() if f.is_file()} == placed
+
+
+def test_a_teammate_pulls_instead_of_retraining(origin, mnist_dir, tmp_path):
     repo = clone(origin, tmp_path / "c")
     sh("dvc", "pull", cwd=repo)
+    # The dataset is the user's own folder, never in the DVC cache or remote: placed as the origin had it, it
+    # matches dvc.lock and nothing is stale.
+    assert "fetch" in sh("dvc", "status", cwd=repo)
+    (repo / "dataset" / "mnist").mkdir(parents=True)
+    for placed in mnist_dir.glob("*.gz"):
+        shutil.copyfile(placed, repo / "dataset" / "mnist" / placed.name)
     assert "Data and pipelines are up to date" in sh("dvc", "status", cwd=repo)
     for model in ("dense", "cnn"):
         assert (repo / f"artifacts/models/{model}.keras").read_bytes() == \

@@ -3,6 +3,8 @@ their training recipe (optimizer, schedule, loss). Keras alone, no TensorFlow: `
 Keras backend."""
 from __future__ import annotations
 
+import dataclasses
+
 import keras
 
 from digits import config
@@ -95,8 +97,11 @@ def build(name: str, cfg: ModelConfig, input_shape: tuple[int, ...], num_classes
     """Build model ``name`` ("dense" or "cnn") from its ``train.<name>`` section."""
     if name not in BUILDERS:
         raise ValueError(f"unknown model {name!r}, expected one of {', '.join(BUILDERS)}")
-    if cfg.dtype_policy == "auto":  # which precision is this machine's to say: digits.distribute.as_run_here
-        raise ValueError(f"train.{name}.dtype_policy: auto must be made concrete before the model is built")
+    if cfg.dtype_policy == "auto":  # train says its choice (distribute.as_run_here); other callers get the same one
+        from digits import hardware
+
+        policy = hardware.choose(name, "auto", hardware.this_machine(), convolutional=name == "cnn")[0]
+        cfg = dataclasses.replace(cfg, dtype_policy=policy)
     return BUILDERS[name](cfg, input_shape, num_classes)
 
 

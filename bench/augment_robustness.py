@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.wild import read
-from digits import config, corruptions, data, distribute, inputs, models, names, robustness, training, wild
+from digits import config, corruptions, data, inputs, models, names, robustness, training, wild
 
 # augment settings per option (sizes not named are 0: that layer left out); "on" is the geometric trio at
 # params.yaml's former sizes, "photo" the photometric trio
@@ -75,7 +75,7 @@ def wild_validation(seed: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
 
 def run(params: config.Params, model: str, option: str, epochs: int, suite: robustness.Suite,
         check_test: bool, wild_sets: dict) -> dict:
-    cfg = distribute.as_run_here(model, getattr(params.train, model))
+    cfg = getattr(params.train, model)
     cfg = dataclasses.replace(cfg, epochs=epochs, augment=augment_config(option))
     folder = config.PATHS.data
     val = data.load_split(data.split_path(folder, "val"))

@@ -24,12 +24,11 @@ import keras
 import numpy as np
 import yaml
 
-from digits import config, data, distribute, inputs, models, training
+from digits import config, data, inputs, models, training
 
 
 def step_speeds(params: config.Params, model: str, values: list[int], rounds: int) -> dict[int, float]:
-    cfg = distribute.as_run_here(model, getattr(params.train, model))
-    shards = inputs.Shards.open(data.train_shards(config.PATHS.data), False)
+    cfg, shards = getattr(params.train, model), inputs.Shards.open(data.train_shards(config.PATHS.data), False)
     steps = math.ceil(len(shards) / cfg.batch_size)
     fitted = {v: models.compiled(model, dataclasses.replace(cfg, steps_per_execution=v), shards.image_shape, 10,
                                  steps) for v in values}
@@ -50,7 +49,7 @@ def training_run(params: config.Params, model: str, cfg: models.ModelConfig) -> 
     training.seed_everything(params.seed)
     with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stdout(io.StringIO()):
         start = time.perf_counter()
-        fitted, _ = training.fit(model, distribute.as_run_here(model, cfg), inputs.Shards.open(data.train_shards(folder), False), val, 10,
+        fitted, _ = training.fit(model, cfg, inputs.Shards.open(data.train_shards(folder), False), val, 10,
                               Path(tmp) / "history.csv", params.seed)
         seconds = time.perf_counter() - start
         val_accuracy = float((Path(tmp) / "history.csv").read_text().splitlines()[-1].split(",")[4])

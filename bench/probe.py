@@ -16,7 +16,7 @@ import digits  # noqa: F401  (first: TensorFlow's start-up lines are dropped, as
 import keras
 
 from bench import arrays
-from digits import config, data, distribute, inputs, models, training
+from digits import config, data, inputs, models, training
 
 TARGETS = (0.99, 0.993)
 
@@ -50,7 +50,7 @@ def accuracy_curve(params: config.Params) -> dict:
     probe = TestAccuracy(test)
     training.seed_everything(params.seed)
     with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stdout(io.StringIO()):
-        training.fit("cnn", distribute.as_run_here("cnn", params.train.cnn), inputs.Shards.open(data.train_shards(folder), stream=False), val,
+        training.fit("cnn", params.train.cnn, inputs.Shards.open(data.train_shards(folder), stream=False), val,
                   len(data.load_class_names(data.split_path(folder, "test"))), Path(tmp) / "history.csv",
                   params.seed, callbacks=(probe,))
     return {"epochs": probe.epochs, **{f"first_{t:.3f}": first_reaching(probe.epochs, t) for t in TARGETS}}
@@ -60,7 +60,7 @@ def input_speeds(params: config.Params, rounds: int = 6) -> dict:
     """CNN training images/second, the pipeline's input against a bare ``model.fit`` on float arrays (same model
     and batch size): epochs alternate between the two, so a noisy machine slows both alike. Medians of the
     rounds after the first (which traces the graphs)."""
-    cfg, folder = distribute.as_run_here("cnn", params.train.cnn), config.PATHS.data
+    cfg, folder = params.train.cnn, config.PATHS.data
     shards, (images, labels) = inputs.Shards.open(data.train_shards(folder), stream=False), arrays.load_train(folder)
     x, y = data.preprocess(images), keras.utils.to_categorical(labels, 10)
     training.seed_everything(params.seed)

@@ -90,9 +90,14 @@ def this_machine() -> Machine:
 
 def cpu_flags() -> str:
     """The CPU's feature flags as Linux lists them; empty elsewhere (no bf16 is assumed then)."""
+    return cpu_info("flags")
+
+
+def cpu_info(field: str) -> str:
+    """One field of the first CPU in /proc/cpuinfo (``flags``, ``model name``); empty where there is none."""
     try:
         with open("/proc/cpuinfo") as f:
-            return next((line.split(":", 1)[1] for line in f if line.startswith("flags")), "")
+            return next((line.split(":", 1)[1].strip() for line in f if line.split(":")[0].strip() == field), "")
     except OSError:
         return ""
 

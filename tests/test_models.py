@@ -9,12 +9,9 @@ import numpy as np
 import pytest
 
 from committed import default_params
-from digits import config, distribute, formats, loaders, models
+from digits import config, formats, loaders, models
 
 PARAMS = config.parse_params(default_params())
-# dtype_policy auto made this machine's precision, as train makes it before building a model.
-PARAMS = dataclasses.replace(PARAMS, train=config.TrainConfig(
-    **{name: distribute.as_run_here(name, getattr(PARAMS.train, name)) for name in ("dense", "cnn")}))
 
 # The seed's table (000_166317ba99899666.txt), batch axis dropped.
 CNN_TABLE = [

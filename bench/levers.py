@@ -3,9 +3,11 @@
 ``steps``: training images/second per ``steps_per_execution`` value, epochs alternating between the settings so
 machine noise hits all alike (medians after a warm-up epoch). ``runs``: whole training runs through the stage's
 own ``training.fit``, one per value of one ``train.<model>`` field (``--set dtype_policy=float32,mixed_bfloat16``,
-``--set learning_rate=0.003,0.004``), each with its seconds, last validation accuracy and the saved (float32)
-model's test accuracy. Run in a prepared workspace; prints one JSON line per result.
-Command: ``python -m bench.levers steps|runs [--model cnn] [--values 1,16] [--rounds 4] [--set KEY=V[,V...]]``.
+``--set learning_rate=0.003,0.004``) and seed (``--seeds 42,43``), the other fields as ``params.yaml`` has them
+or as ``--with KEY=V`` (repeatable) fixes them; each with its seconds, last validation accuracy and the saved
+(float32) model's test accuracy. Run in a prepared workspace; prints one JSON line per result.
+Command: ``python -m bench.levers steps|runs [--model cnn] [--values 1,16] [--rounds 4] [--set KEY=V[,V...]]
+[--with KEY=V ...] [--seeds 42[,43...]]``.
 """
 from __future__ import annotations
 
@@ -68,17 +70,23 @@ def main() -> None:
     parser.add_argument("--values", default="1,16", help="steps: steps_per_execution values")
     parser.add_argument("--rounds", type=int, default=4, help="steps: epochs counted per value")
     parser.add_argument("--set", default="", help="runs: one train.<model> field and its values, KEY=V1,V2")
+    parser.add_argument("--with", dest="fixed", action="append", default=[], help="runs: a field fixed, KEY=V")
+    parser.add_argument("--seeds", default="", help="runs: seeds, one run each (default: params.yaml's)")
     args = parser.parse_args()
     params = config.load_params()
     if args.what == "steps":
         for v, speed in step_speeds(params, args.model, [int(v) for v in args.values.split(",")], args.rounds).items():
             print(json.dumps({"model": args.model, "steps_per_execution": v, "images_per_second": speed}), flush=True)
         return
-    key, values = args.set.split("=", 1)
+    fixed = {k: yaml.safe_load(v) for k, v in (item.split("=", 1) for item in args.fixed)}
+    base = dataclasses.replace(getattr(params.train, args.model), **fixed)
+    key, values = args.set.split("=", 1) if args.set else ("epochs", str(base.epochs))
+    seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else [params.seed]
     for value in values.split(","):
-        cfg = dataclasses.replace(getattr(params.train, args.model), **{key: yaml.safe_load(value)})
-        print(json.dumps({"model": args.model, key: getattr(cfg, key),
-                          **training_run(params, args.model, cfg)}), flush=True)
+        cfg = dataclasses.replace(base, **{key: yaml.safe_load(value)})
+        for seed in seeds:
+            print(json.dumps({"model": args.model, "seed": seed, **fixed, key: getattr(cfg, key),
+                              **training_run(dataclasses.replace(params, seed=seed), args.model, cfg)}), flush=True)
 
 
 if __name__ == "__main__":

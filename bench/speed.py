@@ -7,8 +7,10 @@ that the emulation behaves like such a CPU), a forced ``dvc repro`` stage by sta
 import, run time, peak memory, via ``MNIST_STAGE_TIMINGS``), a no-op ``dvc repro``, a change of one plot setting
 (which must rerun ``plots`` alone), training and evaluation images/second from the outputs, and ``bench.baseline``
 (the seed's recipe) with the our/baseline ratio. Then, on this CPU as it is, ``bench.probe`` (CNN test accuracy
-per epoch, bare ``model.fit`` throughput). All of it goes to ``--out``. Command: ``python -m bench.speed [--out
-bench/results/results.json] [--kinds native,avx2] [--baseline-epochs 10] [--quick]``.
+per epoch, bare ``model.fit`` throughput; ``--no-probe`` skips it). ``--set train.cnn.epochs=2`` (repeatable) changes
+the scratch copy's ``params.yaml`` as ``dvc exp run -S`` would, to time another recipe. All of it goes to ``--out``.
+Command: ``python -m bench.speed [--out bench/results/results.json] [--kinds native,avx2] [--baseline-epochs 10]
+[--quick] [--set KEY=VALUE ...] [--no-probe]``.
 
 Targets, read from the results rather than asserted by the tests (which share a busy machine): on every kind a
 forced repro in at most 0.5x the seed recipe's time and under 3 minutes (``kinds.<kind>.ratios``,
@@ -47,9 +49,10 @@ def run(cmd: list[str], cwd: Path, env: dict | None = None) -> tuple[float, str]
     return time.perf_counter() - start, done.stdout
 
 
-def workspace(dest: Path, quick: bool, mirror: str | None = None) -> Path:
+def workspace(dest: Path, quick: bool, mirror: str | None = None, overrides: dict | None = None) -> Path:
     """A git + DVC copy of the working tree (``bench.workspace``) with this dataset folder; ``mirror`` (a folder
-    or URL with the gzip files) replaces the dataset's mirrors for ``fetch``."""
+    or URL with the gzip files) replaces the dataset's mirrors for ``fetch``; ``overrides`` maps dotted params
+    keys to values."""
     copy_tree(dest)
     params = yaml.safe_load((dest / "params.yaml").read_text())
     if (ROOT / config.PATHS.dataset).is_dir():  # loose files or dataset/<name>/ folders, as the user placed them
@@ -60,6 +63,14 @@ def workspace(dest: Path, quick: bool, mirror: str | None = None) -> Path:
         params["prepare"].update(QUICK["prepare"])
         for model in params["train"].values():
             model["epochs"] = QUICK["epochs"]
+    for key, value in (overrides or {}).items():
+        *parents, leaf = key.split(".")
+        node = params
+        for part in parents:
+            node = node[part]
+        if leaf not in node:
+            sys.exit(f"error: --set {key}: params.yaml has no such key")
+        node[leaf] = value
     (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     return commit_all(dest, "bench", ("bench", "bench@localhost"))
 
@@ -105,12 +116,12 @@ def ratios(ours: dict, baseline: dict) -> dict:
     return out
 
 
-def one_kind(kind: str, quick: bool, mirror: str | None, baseline_epochs: int) -> dict:
+def one_kind(kind: str, quick: bool, mirror: str | None, baseline_epochs: int, overrides: dict) -> dict:
     """The whole comparison on CPU kind ``kind`` (``KINDS``: the environment every process of it runs in), in its
     own scratch copy: the CPU's features, a CNN step in each precision, the forced repro, the seed's recipe."""
     env = KINDS[kind]
     with tempfile.TemporaryDirectory(prefix="mnist-bench-") as tmp:
-        repo = workspace(Path(tmp), quick, mirror)
+        repo = workspace(Path(tmp), quick, mirror, overrides)
         steps = json.loads(run([sys.executable, "-m", "bench.steps", "--steps", "5" if quick else "30"], repo,
                                env)[1].splitlines()[-1])
         ours = pipeline(repo, env)
@@ -139,13 +150,20 @@ def main() -> None:
     parser.add_argument("--kinds", default=",".join(KINDS), help="CPU kinds to measure, of " + ", ".join(KINDS))
     parser.add_argument("--quick", action="store_true", help="2,000 images and 1 epoch: checks the bench, not speed")
     parser.add_argument("--mirror", help="where fetch gets MNIST if dataset/ has no copy (folder or base URL)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="a params.yaml value for this bench's copy, e.g. train.cnn.epochs=2 (repeatable)")
+    parser.add_argument("--no-probe", action="store_true", help="skip bench.probe and the TensorFlow import time")
     args = parser.parse_args()
+    if any("=" not in item for item in args.overrides):
+        parser.error("--set: expected KEY=VALUE, e.g. train.cnn.epochs=2")
+    overrides = {k: yaml.safe_load(v) for k, v in (item.split("=", 1) for item in args.overrides)}
     kinds = args.kinds.split(",")
     if not set(kinds) <= set(KINDS):
         parser.error(f"--kinds: expected some of {', '.join(KINDS)}, got {args.kinds!r}")
     epochs = QUICK["epochs"] if args.quick else args.baseline_epochs
-    result = {"quick": args.quick, "kinds": {k: one_kind(k, args.quick, args.mirror, epochs) for k in kinds},
-              **in_memory_figures(args.quick, args.mirror),
+    result = {"quick": args.quick, "params_set": overrides,
+              "kinds": {k: one_kind(k, args.quick, args.mirror, epochs, overrides) for k in kinds},
+              **({} if args.no_probe else in_memory_figures(args.quick, args.mirror)),
               "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]}}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")

@@ -87,11 +87,12 @@ def rescale_last_layer(model: keras.Sequential, temperature: float) -> None:
 
 def calibrate(model: keras.Sequential, x: np.ndarray, labels: np.ndarray) -> dict:
     """Fit T on (``x``, ``labels``), bake it into ``model`` and return what ``calibration.json`` records: T and
-    the split's NLL and ECE before and after. Without validation images (``prepare.val_fraction: 0``) the model
-    stays as trained: T = 1, figures null."""
+    the split's NLL and ECE before and after. Too few images to fit T (``prepare`` refuses such a split first: a
+    validation file replaced by hand) is a ValueError: a model must never pass as calibrated when it is not."""
+    if len(labels) < config.MIN_VAL:
+        raise ValueError(f"{len(labels)} validation images, too few to calibrate on (at least {config.MIN_VAL}); "
+                         "rerun `dvc repro prepare`")
     report: dict = {"temperature": 1.0, "images": int(len(labels))}
-    if len(labels) == 0:
-        return report | {f"val_{m}{s}": None for m in ("nll", "ece") for s in ("", "_uncalibrated")}
     z = logits(model, x)
     report["temperature"] = temperature = fit_temperature(z, labels)
     rescale_last_layer(model, temperature)

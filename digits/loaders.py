@@ -1,9 +1,16 @@
 """The readers of ``digits/formats.py``'s formats: ``load`` reads each with the runtime that would serve it (Keras,
 ``tf.saved_model.load`` without Keras, the TFLite interpreter), as one function: N×28×28 float32 images
 (``data.preprocess``'d) → N×classes probabilities. A file that exists but does not load is one line naming it.
+
+What each runtime may do with a hostile file (docs/predict.md, "Whose model files are safe"): Keras loads
+``.keras`` and ``.h5`` in safe mode, which refuses Python code (Lambda layers): ``UnsafeModel``. The TFLite
+interpreter of TensorFlow's package runs builtin ops only (a file with TensorFlow ops such as ``WriteFile`` fails
+to load). A SavedModel is a TensorFlow graph, free to read and write files when loaded and run: ``load`` runs it,
+so the caller decides whether its folder is trusted (``SAVEDMODEL_RISK``).
 """
 from __future__ import annotations
 
+import re
 import warnings
 from pathlib import Path
 from typing import Callable
@@ -78,6 +85,13 @@ class CorruptModel(ValueError):
     """A model file that exists but cannot be loaded (cut off, overwritten, from another version)."""
 
 
+class UnsafeModel(ValueError):
+    """A model file that holds code, which its runtime's safe mode refused to load."""
+
+
+SAVEDMODEL_RISK = "a SavedModel is a TensorFlow graph that may read and write files when it is loaded and run"
+
+
 def load(path: str | Path, fmt: str) -> Predictor:
     """Load the model at ``path``, saved in format ``fmt`` (one of ``formats.FORMATS``), as a predictor. The predictor
     takes at least one image. A file that exists but does not load raises ``CorruptModel`` naming it."""
@@ -92,10 +106,20 @@ def load(path: str | Path, fmt: str) -> Predictor:
         raise damaged(path, fmt, err) from None
 
 
-def damaged(path: Path, fmt: str, err: Exception, made_by: str | None = None) -> CorruptModel:
+def damaged(path: Path, fmt: str, err: Exception, made_by: str | None = None) -> CorruptModel | UnsafeModel:
     """The one-line error for a model file that exists but does not load: each runtime fails its own way
     (zipfile.BadZipFile, h5py's OSError, protobuf's DecodeError, TFLite's RuntimeError, Keras' "File not
-    found" for a zip it cannot read), all meaning the same."""
+    found" for a zip it cannot read), all meaning the same. Keras' safe-mode refusal is not damage, and rerunning
+    a stage is no answer to a file someone handed over: ``UnsafeModel``, saying what was refused."""
+    if "arbitrary code execution" in str(err):  # Keras' safe mode, for a Lambda layer's Python code
+        return UnsafeModel(f"{path}: refused: this {fmt} model holds Python code (a Lambda layer), which could do "
+                           "anything when run, and Keras' safe mode does not load it; the models this project "
+                           "trains hold none: use one made by `dvc repro`, or from someone you trust")
+    flex = re.search(r"\((Flex\w+)\) failed to prepare", str(err))
+    if flex:  # TensorFlow's TFLite interpreter runs builtin ops only: our exports never hold others
+        return UnsafeModel(f"{path}: refused: this tflite model needs TensorFlow's own ops ({flex[1]}, ...), which "
+                           "can read and write files; the TFLite interpreter here runs builtin ops only, as the "
+                           "models this project exports use")
     reason = " ".join(str(err).split())[:200] or type(err).__name__
     rerun = f"; rerun `dvc repro {made_by}`" if made_by else ""
     return CorruptModel(f"{path}: cannot load the {fmt} model ({type(err).__name__}: {reason}){rerun}")

@@ -1,14 +1,16 @@
 """Classify photos or drawings of digits with a trained model (a command, not a DVC stage).
 
 ``python -m digits.predict IMAGE... [--model dense|cnn] [--format keras|h5|savedmodel|tflite] [--json]
-[--project DIR]``
+[--project DIR] [--trust-model]``
 
 Each image (PNG, JPEG, ... of any size within ``digits.imagefile``'s caps; dark ink on light paper, light on dark,
 or any colour on transparent paper; ``-`` reads one image from standard input) is brought to MNIST's form by
 ``digits.images`` and preprocessed as in training (``data.preprocess``). The model comes from ``train``
 (``keras``, the default) or ``export`` (the other formats); class names from ``artifacts/data/test.npz``. These and
 ``params.yaml`` are the project's: ``--project DIR``, by default the current folder if it holds ``params.yaml`` and
-``dvc.yaml``, else the folder this package lives in; IMAGE paths stay relative to the current folder.
+``dvc.yaml``, else the folder this package lives in; IMAGE paths stay relative to the current folder. A SavedModel
+runs its own graph, so from any other project it needs ``--trust-model`` (docs/predict.md, "Whose model files are
+safe").
 Prints ``IMAGE: class (probability 0.997)`` per image as it is answered, or with ``--json`` one JSON list of
 objects with keys ``class``, ``file``, ``label`` (the class index), ``probability`` and ``digits`` (its box). A
 written number ("2026") is read digit by digit, left to right (``digits.numbers``; ``answer_image`` and
@@ -40,7 +42,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--project", type=Path, default=None,
                         help="the project folder holding params.yaml and artifacts/ (default: the current folder "
                              f"if it holds params.yaml and dvc.yaml, else {runner.PACKAGE_ROOT})")
+    trust_option(parser)
     return parser.parse_args(argv)
+
+
+def trust_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--trust-model", action="store_true", help="load --format savedmodel from another "
+                        "project's folder: its graph may read and write files (default: only from your own)")
 
 
 def project_folder(chosen: Path | None) -> Path:
@@ -101,7 +109,15 @@ def line(reply: dict) -> str:
     return f"{head}; digits {', '.join(parts)})"
 
 
-def load_model(params: config.Params, project: Path, model: str, fmt: str) -> loaders.Predictor:
+def own_project(project: Path) -> bool:
+    """Whether ``project`` is the one this command would use by itself (the current folder's, or this checkout):
+    its ``artifacts/`` were made by the user's own ``dvc repro``, unlike a folder named with ``--project``."""
+    return project.resolve() == runner.project_root().resolve()
+
+
+def load_model(params: config.Params, project: Path, model: str, fmt: str, trust: bool = False
+               ) -> loaders.Predictor:
+    """``model`` of ``project`` in ``fmt``; a SavedModel only from the user's own project or with ``trust``."""
     if model not in params.models:
         raise ValueError(f"--model {model}: not one of params.yaml's models ({', '.join(params.models)})")
     path = formats.model_path(model, fmt, project)
@@ -109,6 +125,9 @@ def load_model(params: config.Params, project: Path, model: str, fmt: str) -> lo
            else f"`dvc repro export@{model}` (with {fmt} under export.formats in params.yaml)")
     if not path.exists():
         raise OSError(f"{path}: not found; run {how}")
+    if fmt == "savedmodel" and not (trust or own_project(project)):
+        raise ValueError(f"{path}: refused: {loaders.SAVEDMODEL_RISK}, and it is not this checkout's own; pass "
+                         "--trust-model if you trust whoever made it, or use --format tflite or keras (safe to load)")
     try:
         return loaders.load(path, fmt)
     except loaders.CorruptModel as err:
@@ -120,7 +139,8 @@ def classify(names: list[str], answers: list[dict], project: Path, args: argpars
     interruption loses nothing already answered. Returns whether every image was answered."""
     labels = data.load_class_names(data.split_path(project / config.PATHS.data, "test"))
     with quiet.sigint_to_main_thread():  # the runtimes start their threads loading and on their first call
-        predict = load_model(config.load_params(project / config.PARAMS_FILE), project, args.model, args.format)
+        predict = load_model(config.load_params(project / config.PARAMS_FILE), project, args.model, args.format,
+                             args.trust_model)
         predict(np.zeros((1, images.SIZE, images.SIZE), np.float32))
     ok = True
     for path in names:

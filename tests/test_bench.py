@@ -30,7 +30,7 @@ def quick(tmp_path_factory, mnist_dir) -> dict:
     # dataset/ as they are, and a user's last experiment must not decide what this test sees.
     project, out = copy_project(base / "project", default_params()), base / "results.json"
     cmd = [sys.executable, "-m", "bench.speed", "--quick", "--kinds", KIND, "--mirror", str(mnist_dir),
-           "--out", str(out)]
+           "--out", str(out), "--set", "train.cnn.batch_size=64"]
     # dvc_env: this interpreter's `python` for the stages' commands, with or without an activated venv.
     done = subprocess.run(cmd, cwd=project, env=dvc_env(), capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
@@ -66,6 +66,19 @@ def test_figures_and_ratios(quick):
         assert mine["eval_images_per_second"] > 0 and measured["baseline"][m]["train_seconds"] > 0
     assert measured["ratios"]["repro_wall_over_baseline_wall"] > 0
     assert measured["cnn_step_ms"]["float32"] > 0 and measured["cpu"]["flags"]
+    # --set reached the scratch copy's params.yaml, as dvc exp run -S would: another recipe, timed
+    assert quick["params_set"] == {"train.cnn.batch_size": 64}
+    assert measured["pipeline"]["models"]["cnn"]["batch_size"] == 64
+    assert measured["pipeline"]["models"]["dense"]["batch_size"] == default_params()["train"]["dense"]["batch_size"]
+
+
+def test_bench_set_refuses_a_key_params_yaml_lacks(tmp_path):
+    project = copy_project(tmp_path / "project", default_params())
+    done = subprocess.run([sys.executable, "-m", "bench.speed", "--quick", "--kinds", KIND, "--no-probe",
+                           "--out", str(tmp_path / "r.json"), "--set", "train.cnn.epoch=2"],
+                          cwd=project, env=dvc_env(), capture_output=True, text=True, timeout=300)
+    assert done.returncode != 0 and "--set train.cnn.epoch: params.yaml has no such key" in done.stderr
+    assert not (tmp_path / "r.json").exists()
 
 
 @pytest.mark.slow  # the quick bench

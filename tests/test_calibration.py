@@ -95,11 +95,12 @@ def test_rescaled_model_outputs_softmax_of_logits_over_t(name):
     assert model.count_params() == count
 
 
-def test_calibrate_without_validation_images_leaves_the_model():
+@pytest.mark.parametrize("n", [0, 49])
+def test_calibrate_refuses_too_few_validation_images_and_leaves_the_model(n):
     model = seed_model("dense")
     weights = [w.copy() for w in model.get_weights()]
-    report = calibration.calibrate(model, np.zeros((0, 28, 28), np.float32), np.zeros(0, np.uint8))
-    assert report["temperature"] == 1.0 and report["val_ece"] is None and report["images"] == 0
+    with pytest.raises(ValueError, match=rf"^{n} validation images, too few to calibrate on \(at least 50\)"):
+        calibration.calibrate(model, np.zeros((n, 28, 28), np.float32), np.zeros(n, np.uint8))
     assert all(np.array_equal(a, b) for a, b in zip(weights, model.get_weights()))
 
 

@@ -74,7 +74,7 @@ def test_load_params_reads_cwd_by_default(tmp_path, monkeypatch):
 @pytest.mark.parametrize(("dotted", "value", "expected"), [
     ("train.cnn.learning_rate", 1, 1.0),
     ("train.dense.label_smoothing", 0, 0.0),
-    ("prepare.val_fraction", 0, 0.0),
+    ("train.cnn.augment.shift", 0, 0.0),
     ("fetch.timeout", 2, 2.0),
 ])
 def test_floats_accept_ints(dotted, value, expected):
@@ -137,9 +137,10 @@ BROKEN = [
      ["unknown key", "fixed in dvc.yaml and digits/names.py"]),
     ("limit-str", _set("prepare.train_limit", "all"), "prepare.train_limit", ["expected null or an integer >= 1"]),
     ("epochs-0", _set("train.dense.epochs", 0), "train.dense.epochs", ["an integer in [1, 1000]", "got 0"]),
-    ("val-fraction-1.5", _set("prepare.val_fraction", 1.5), "prepare.val_fraction", ["[0, 1)", "1.5"]),
-    ("val-fraction-1", _set("prepare.val_fraction", 1), "prepare.val_fraction", ["[0, 1)"]),
-    ("val-fraction-neg", _set("prepare.val_fraction", -0.1), "prepare.val_fraction", ["[0, 1)"]),
+    ("val-fraction-1.5", _set("prepare.val_fraction", 1.5), "prepare.val_fraction", ["(0, 1)", "1.5"]),
+    ("val-fraction-1", _set("prepare.val_fraction", 1), "prepare.val_fraction", ["(0, 1)"]),
+    ("val-fraction-0", _set("prepare.val_fraction", 0), "prepare.val_fraction", ["(0, 1)", "0"]),
+    ("val-fraction-neg", _set("prepare.val_fraction", -0.1), "prepare.val_fraction", ["(0, 1)"]),
     ("lr-negative", _set("train.cnn.learning_rate", -0.001), "train.cnn.learning_rate",
      ["a finite number > 0", "-0.001"]),
     ("lr-zero", _set("train.dense.learning_rate", 0), "train.dense.learning_rate", ["a finite number > 0"]),
@@ -163,7 +164,7 @@ BROKEN = [
      ["expected a finite number > 0", "got inf"]),
     ("lr-nan", _set("train.cnn.learning_rate", float("nan")), "train.cnn.learning_rate", ["got nan"]),
     ("timeout-inf", _set("fetch.timeout", float("inf")), "fetch.timeout", ["(0, 3600]", "got inf"]),
-    ("val-fraction-nan", _set("prepare.val_fraction", float("nan")), "prepare.val_fraction", ["[0, 1)", "nan"]),
+    ("val-fraction-nan", _set("prepare.val_fraction", float("nan")), "prepare.val_fraction", ["(0, 1)", "nan"]),
     ("smoothing-nan", _set("train.cnn.label_smoothing", float("nan")), "train.cnn.label_smoothing", ["nan"]),
     ("rotation-neg-inf", _set("train.dense.augment.rotation", float("-inf")), "train.dense.augment.rotation",
      ["[0, 180]", "-inf"]),
@@ -273,7 +274,7 @@ def _run_prepare(cwd: Path) -> subprocess.CompletedProcess:
     (_set("train.dense.epochs", "ten"),
      "error: params.yaml: train.dense.epochs: expected an integer in [1, 1000], got str 'ten'"),
     (_del("prepare.val_fraction"),
-     "error: params.yaml: prepare.val_fraction: missing key (expected a number in [0, 1))"),
+     "error: params.yaml: prepare.val_fraction: missing key (expected a number in (0, 1))"),
 ], ids=["out-of-range", "unknown-key", "wrong-type", "missing-key"])
 def test_stage_command_with_broken_params(tmp_path, change, expected):
     write_project(tmp_path, mutated(change))

@@ -296,7 +296,7 @@ def test_damaged_model_is_one_line_naming_it(project_copy, digit_files, fmt, fil
     path.write_bytes(path.read_bytes()[:path.stat().st_size // 2] if damage == "truncated" else b"garbage\n" * 99)
     named = path if fmt != "savedmodel" else path.parent
     with pytest.raises(ValueError) as raised:
-        predict.main(["--project", str(project_copy), "--format", fmt, digit_files[0][0]])
+        predict.main(["--project", str(project_copy), "--format", fmt, "--trust-model", digit_files[0][0]])
     message = str(raised.value)
     assert message.startswith(f"{named}: cannot load the {fmt} model (") and "\n" not in message
     assert message.endswith(f"rerun `dvc repro {stage}`" + ("" if fmt == "keras" else
@@ -319,7 +319,7 @@ def test_every_format_answers_quietly(trained_project, digit_files):
     """No runtime's start-up chatter on stderr (TensorFlow's C++ lines, TFLite's XNNPACK notice): only answers."""
     for fmt in formats.FORMATS:
         done = subprocess.run([sys.executable, "-m", "digits.predict", "--project", str(trained_project), "--format",
-                               fmt, digit_files[0][0]], capture_output=True, text=True,
-                              env=dict(os.environ, PYTHONPATH=str(ROOT)))
+                               fmt, digit_files[0][0]], capture_output=True, text=True, cwd=trained_project,
+                              env=dict(os.environ, PYTHONPATH=str(ROOT)))  # its own project: SavedModel trusted
         assert done.returncode == 0 and done.stderr == "", (fmt, done.stderr)
         assert done.stdout.startswith(digit_files[0][0] + ": "), done.stdout

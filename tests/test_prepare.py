@@ -156,18 +156,29 @@ def test_data_stages_do_not_import_tensorflow():
 
 
 def test_split_is_seeded_and_disjoint():
-    images = np.arange(100, dtype=np.uint8)[:, None, None] * np.ones((1, 28, 28), np.uint8)
-    labels = (np.arange(100) % 10).astype(np.uint8)
+    images = np.arange(500, dtype=np.int32)[:, None, None] * np.ones((1, 28, 28), np.int32)  # each image its index
+    labels = (np.arange(500) % 10).astype(np.uint8)
     cfg = config.PrepareConfig(val_fraction=0.2, train_limit=None, test_limit=5, copies=1, copy_shift=2)
     a = splits.split((images, labels), (images, labels), cfg, seed=1)
     b = splits.split((images, labels), (images, labels), cfg, seed=1)
     c = splits.split((images, labels), (images, labels), cfg, seed=2)
     assert all(np.array_equal(a[k][0], b[k][0]) for k in a)
     assert not np.array_equal(a["val"][0], c["val"][0])
-    assert len(a["val"][1]) == 20 and len(a["train"][1]) == 80 and len(a["test"][1]) == 5
+    assert len(a["val"][1]) == 100 and len(a["train"][1]) == 400 and len(a["test"][1]) == 5
     assert not set(a["val"][0][:, 0, 0]) & set(a["train"][0][:, 0, 0])
     with pytest.raises(ValueError, match="leaves no training images"):
         splits.split((images[:1], labels[:1]), (images, labels), dataclasses.replace(cfg, val_fraction=0.6), seed=1)
+
+
+@pytest.mark.parametrize(("n", "fraction"), [(100, 0.2), (600, 0.05), (60_000, 0.0008)])
+def test_split_too_small_to_calibrate_is_refused_before_training(n, fraction):
+    """A temperature fitted on fewer than MIN_VAL images is noise: prepare stops, naming the keys, before any
+    model is trained, so every model's probabilities stay calibrated (README)."""
+    images, labels = np.zeros((n, 28, 28), np.uint8), (np.arange(n) % 10).astype(np.uint8)
+    cfg = config.PrepareConfig(val_fraction=fraction, train_limit=None, test_limit=5, copies=1, copy_shift=2)
+    with pytest.raises(ValueError, match=rf"^prepare\.val_fraction={fraction} of {n} training images leaves "
+                                         rf"\d+ for validation; calibration needs at least {config.MIN_VAL} "):
+        splits.split((images, labels), (images, labels), cfg, seed=1)
 
 
 def test_saved_arrays_are_byte_identical_across_runs(tmp_path, monkeypatch):

@@ -108,8 +108,15 @@ def test_committed_lock_matches_the_committed_code():
     def blob(path: str) -> bytes:
         return subprocess.run(["git", "show", f"HEAD:{path}"], cwd=ROOT, capture_output=True, check=True).stdout
 
-    stale = []
-    for name, stage in yaml.safe_load(blob("dvc.lock"))["stages"].items():
+    stale, locked = [], yaml.safe_load(blob("dvc.lock"))["stages"]
+    params = yaml.safe_load(blob("params.yaml"))
+    defined = set()
+    for name, spec in yaml.safe_load(blob("dvc.yaml"))["stages"].items():
+        items = spec.get("foreach", [])
+        items = params[items[2:-1]] if isinstance(items, str) else items  # "${models}"
+        defined |= {f"{name}@{item}" for item in items} if "foreach" in spec else {name}
+    assert set(locked) == set(defined), "dvc.lock's stages are not dvc.yaml's: run `dvc repro` and commit dvc.lock"
+    for name, stage in locked.items():
         for dep in stage["deps"]:
             if dep["path"].endswith(".py") and hashlib.md5(blob(dep["path"])).hexdigest() != dep["md5"]:
                 stale.append(f"{name}: {dep['path']}")

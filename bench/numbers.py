@@ -1,4 +1,4 @@
-"""Reading written numbers: count, digit and whole-number accuracy of ``digits.predict.answer_image`` with a
+"""Reading written numbers: count, digit and whole-number accuracy of ``digits.reading.answer_image`` with a
 trained model, on four-digit numbers composed from MNIST test digits (``compose.mnist_number``: with gaps as PNG,
 touching as JPEG) and from ``wild``'s drawn digits photographed clean and under every condition at once
 (``compose.wild_number``); and how many single digits (MNIST, drawn) are still read as one.
@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from digits import compose, data, images, loaders, predict, wild
+from digits import compose, data, images, loaders, reading, wild
 
 
 def decoded(grey: np.ndarray, fmt: str) -> np.ndarray:
@@ -31,7 +31,7 @@ def score(cases: list[tuple[str, np.ndarray]], model, labels) -> dict:
     wrong) and number accuracy, and how many replies flag a digit as cut from touching ones."""
     counted = digits = whole = flagged = 0
     for truth, grey in cases:
-        reply = predict.answer_image("bench", grey, model, labels)
+        reply = reading.answer_image("bench", grey, model, labels)
         got = reply.get("number", reply["class"])
         counted += len(reply["digits"]) == len(truth)
         digits += sum(a == b for a, b in zip(got, truth)) if len(got) == len(truth) else 0

@@ -40,10 +40,11 @@ class Server:
         return err
 
 
-def start(project: Path, cwd: Path, tmpdir: Path, *args: str) -> Server:
-    """The server for ``project``, started in ``cwd`` with TMPDIR ``tmpdir``, once it prints where it listens."""
+def start(project: Path, cwd: Path, tmpdir: Path, *args: str, module: str = "digits.serve") -> Server:
+    """The server for ``project``, started in ``cwd`` with TMPDIR ``tmpdir``, once it prints where it listens
+    (``module``: another entry point taking ``digits.serve``'s options, as the tests' fake-model server)."""
     env = {**os.environ, "TMPDIR": str(tmpdir), "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "digits.serve", "--project", str(project), "--port", "0", *args],
+    proc = subprocess.Popen([sys.executable, "-m", module, "--project", str(project), "--port", "0", *args],
                             cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + START_TIMEOUT

@@ -11,7 +11,9 @@ or any colour on transparent paper; ``-`` reads one image from standard input) i
 ``dvc.yaml``, else the folder this package lives in; IMAGE paths stay relative to the current folder. A SavedModel
 runs its own graph, so from any other project it needs ``--trust-model`` (docs/predict.md, "Whose model files are
 safe").
-Prints ``IMAGE: class (probability 0.997)`` per image as it is answered, or with ``--json`` one JSON list of
+Images are decoded on two threads a chunk ahead and the model is called once per chunk of 64 (``digits.reading``),
+so 10,000 files cost 157 model calls, with memory bounded by the chunk. Prints ``IMAGE: class (probability 0.997)``
+per image, in the order given, as its chunk is answered, or with ``--json`` one JSON list of
 objects with keys ``class``, ``file``, ``label`` (the class index), ``probability`` and ``digits`` (its box). A
 written number ("2026") is read digit by digit, left to right (``digits.numbers``; ``answer_image`` and
 docs/numbers.md give its line and keys). An image that cannot be read
@@ -27,7 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
-from digits import config, data, formats, images, loaders, numbers, paper, quiet, runner
+from digits import config, data, formats, images, loaders, quiet, reading, runner
+from digits.reading import line
 
 INTERRUPTED = 130  # the shell's status for a command ended by Ctrl-C (128 + SIGINT)
 
@@ -57,56 +60,6 @@ def project_folder(chosen: Path | None) -> Path:
     if not (chosen / config.PARAMS_FILE).is_file():
         raise OSError(f"{chosen}: no {config.PARAMS_FILE} here; --project must name the project's folder")
     return chosen
-
-
-def answer(path: str, probs: np.ndarray, class_names: tuple[str, ...]) -> dict:
-    """``{file, class, label, probability}`` for one image's probabilities, the most probable class."""
-    if len(probs) != len(class_names):
-        raise ValueError(f"the model has {len(probs)} outputs but the data {len(class_names)} classes; "
-                         "rerun `dvc repro`")
-    label = int(probs.argmax())
-    return {"file": path, "class": class_names[label], "label": label, "probability": round(float(probs[label]), 6)}
-
-
-def answer_image(name: str, gray: np.ndarray, predict: loaders.Predictor, labels: tuple[str, ...]) -> dict:
-    """The answer for one decoded image (``images.decode``'s grey levels) named ``name``: what ``--json`` prints
-    for it, and what the server returns. One digit: ``answer``'s keys, read exactly as ever, and ``digits``, a
-    list of one ``{class, label, probability, box, merged}`` (box: x, y, width, height in the pixels of ``gray``,
-    whose width and height are ``size``: the file as read, shrunk to at most ``imagefile.WORK`` pixels). A
-    written number (``numbers.digits`` finds several): ``{file, class, number, probability, digits, size}``, class
-    and number the digits' classes joined, probability the least of the digits' (the number is as sure as its
-    least sure digit; a product would fall with the length alone), digits left to right.
-    A blank image is a ValueError naming ``name``."""
-    try:
-        sheet = images.sheet_ink(gray)
-        found = numbers.digits(sheet)
-        if len(found) <= 1:  # today's reading: the main piece and its broken strokes, specks dropped
-            alone = paper.digit(sheet)
-            rows, cols = np.flatnonzero(alone.any(1)), np.flatnonzero(alone.any(0))
-            box = (int(cols[0]), int(rows[0]), int(cols[-1] - cols[0] + 1), int(rows[-1] - rows[0] + 1))
-            found = [numbers.Digit(box, images.crop(alone), False)]
-        fields = np.stack([images.to_field(d.ink) for d in found])
-    except ValueError as err:
-        raise ValueError(f"{name}: {err}") from None
-    each = [answer(name, p, labels) for p in predict(data.preprocess(fields))]
-    listed = [{"class": a["class"], "label": a["label"], "probability": a["probability"], "box": list(d.box),
-               "merged": d.merged} for a, d in zip(each, found)]
-    size = [int(gray.shape[1]), int(gray.shape[0])]
-    if len(found) == 1:
-        return {**each[0], "digits": listed, "size": size}
-    number = ("" if all(len(a["class"]) == 1 for a in each) else " ").join(a["class"] for a in each)
-    least = min(a["probability"] for a in each)
-    return {"file": name, "class": number, "number": number, "probability": least, "digits": listed, "size": size}
-
-
-def line(reply: dict) -> str:
-    """The printed answer: ``IMAGE: 7 (probability 0.912)``, or for a number ``IMAGE: 2026 (probability 0.970;
-    digits 2 0.990, 0 0.980, 2 0.970, 6 0.990)``, a digit cut from touching ones marked ``(touching)``."""
-    head = f"{reply['file']}: {reply['class']} (probability {reply['probability']:.3f}"
-    if "number" not in reply:
-        return head + ")"
-    parts = [f"{d['class']} {d['probability']:.3f}" + (" (touching)" if d["merged"] else "") for d in reply["digits"]]
-    return f"{head}; digits {', '.join(parts)})"
 
 
 def own_project(project: Path) -> bool:
@@ -143,15 +96,14 @@ def classify(names: list[str], answers: list[dict], project: Path, args: argpars
                              args.trust_model)
         predict(np.zeros((1, images.SIZE, images.SIZE), np.float32))
     ok = True
-    for path in names:
-        try:
-            answers.append(answer_image(path, images.decode(path), predict, labels))
-        except (ValueError, OSError) as err:
-            print(f"error: {err}", file=sys.stderr, flush=True)
+    for reply in reading.answers(names, predict, labels):
+        if isinstance(reply, Exception):
+            print(f"error: {reply}", file=sys.stderr, flush=True)
             ok = False
             continue
+        answers.append(reply)
         if not args.json:
-            print(line(answers[-1]), flush=True)
+            print(line(reply), flush=True)
     return ok
 
 

@@ -1,19 +1,21 @@
 """Draw a digit: a web page that classifies what you draw or upload, and the JSON API behind it.
 
 ``python -m digits.serve [--host 127.0.0.1] [--port 8000] [--model cnn] [--format keras|h5|savedmodel|tflite]
-[--project DIR] [--access-log]``
+[--project DIR] [--trust-model] [--access-log] [--header-timeout 10] [--body-timeout 30] [--max-connections 100]``
 
 Loads the project's trained models once (every one of params.yaml's models whose file exists in ``--format``;
 ``--model`` is the page's default), then serves ``digits.webapp`` with uvicorn and prints one line saying where.
-``--port 0`` takes a free port (the line tells which). Ctrl-C or SIGTERM stops it.
+``--port 0`` takes a free port (the line tells which). Ctrl-C or SIGTERM stops it, within ``guards.SHUTDOWN_TIMEOUT``
+seconds whatever clients do. The limits against hostile clients are ``digits.guards``' and ``digits.connections``'.
 """
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 from pathlib import Path
 
-from digits import batching, config, data, formats, loaders, predict, runner
+from digits import batching, config, data, formats, guards, loaders, predict, runner
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -28,12 +30,29 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--project", type=Path, default=None,
                         help="the project folder holding params.yaml and artifacts/ (default: as for "
                              "python -m digits.predict)")
+    predict.trust_option(parser)
     parser.add_argument("--access-log", action="store_true", help="log every request (default: errors only)")
-    return parser.parse_args(argv)
+    parser.add_argument("--header-timeout", type=float, default=guards.HEADER_TIMEOUT, metavar="S",
+                        help="seconds a connection has to send a request's headers (default: %(default)g)")
+    parser.add_argument("--body-timeout", type=float, default=guards.BODY_TIMEOUT, metavar="S",
+                        help="seconds a request has to send its whole body, else 408 (default: %(default)g)")
+    parser.add_argument("--max-connections", type=int, default=guards.MAX_CONNECTIONS, metavar="N",
+                        help="open connections (past it, the one idle longest is closed) and requests at once "
+                             "(503 beyond; default: %(default)d)")
+    args = parser.parse_args(argv)
+    if min(args.header_timeout, args.body_timeout) <= 0 or args.max_connections < 1:
+        parser.error("--header-timeout and --body-timeout must be above 0, --max-connections at least 1")
+    return args
 
 
-def load_models(project: Path, fmt: str, default: str) -> dict[str, loaders.Predictor]:
-    """Each of params.yaml's models that exists in ``fmt``, ``default`` first; OSError if there is none."""
+def limits(args: argparse.Namespace) -> guards.Limits:
+    return guards.Limits(header_timeout=args.header_timeout, body_timeout=args.body_timeout,
+                         max_connections=args.max_connections)
+
+
+def load_models(project: Path, fmt: str, default: str, trust: bool = False) -> dict[str, loaders.Predictor]:
+    """Each of params.yaml's models that exists in ``fmt``, ``default`` first; OSError if there is none. A
+    SavedModel from another project's folder only with ``trust`` (``predict.load_model``)."""
     params = config.load_params(project / config.PARAMS_FILE)
     if default not in params.models:
         raise ValueError(f"--model {default}: not one of params.yaml's models ({', '.join(params.models)})")
@@ -42,27 +61,50 @@ def load_models(project: Path, fmt: str, default: str) -> dict[str, loaders.Pred
     if not present:
         raise OSError(f"no {fmt} model in {project}: run `dvc repro`"
                       + ("" if fmt == "keras" else f" with {fmt} under export.formats in params.yaml"))
-    return {name: predict.load_model(params, project, name, fmt) for name in present}
+    return {name: predict.load_model(params, project, name, fmt, trust) for name in present}
 
 
 def server(app, args: argparse.Namespace):
-    """A uvicorn server for ``app`` that prints where it listens once it does (so ``--port 0`` is usable)."""
+    """A uvicorn server for ``app`` (a Starlette app, ``webapp.make_app``'s), behind ``connections.Guard`` and with
+    ``connections``' protocol, that prints where it listens once it does (so ``--port 0`` is usable)."""
     import uvicorn
+
+    from digits import connections
 
     class Server(uvicorn.Server):
         async def startup(self, sockets=None) -> None:
+            asyncio.get_running_loop().set_exception_handler(connections.quiet_loop_errors)
             await super().startup(sockets)
             if self.started:
                 host, port = self.servers[0].sockets[0].getsockname()[:2]
                 shown = f"[{host}]" if ":" in host else host
                 print(f"serve: http://{shown}:{port}/ (models: {', '.join(app.state.models)})", flush=True)
 
+    bounds = limits(args)
+    guarded = connections.Guard(app, guards.allowed_hosts(args.host), bounds.max_connections)
     # Uvicorn's own start-up lines and per-request log are noise here: warnings and errors only, unless asked.
-    settings = uvicorn.Config(app, host=args.host, port=args.port, log_level="warning",
-                              access_log=args.access_log, server_header=False)
+    settings = uvicorn.Config(guarded, host=args.host, port=args.port, log_level="warning",
+                              access_log=args.access_log, server_header=False, http=connections.protocol_class(bounds),
+                              backlog=guards.BACKLOG, timeout_graceful_shutdown=bounds.shutdown_timeout)
     if args.access_log:  # (the Config just set every uvicorn logger to log_level)
         logging.getLogger("uvicorn.access").setLevel(logging.INFO)
+    # python-multipart logs each malformed body it meets; the client gets that message in its 400 already.
+    logging.getLogger("python_multipart").setLevel(logging.ERROR)
     return Server(settings)
+
+
+def run(models, args: argparse.Namespace) -> None:
+    """Serve ``models`` (``webapp.Models``) as ``args`` say until Ctrl-C or SIGTERM; close their batchers after."""
+    from digits import webapp
+
+    guards.return_large_frees()
+    app = webapp.make_app(models, limits(args))
+    app.state.models = list(models.batchers)
+    try:
+        server(app, args).run()
+    finally:
+        for batcher in models.batchers.values():
+            batcher.close()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,14 +113,9 @@ def main(argv: list[str] | None = None) -> int:
 
     project = predict.project_folder(args.project)
     labels = data.load_class_names(data.split_path(project / config.PATHS.data, "test"))
-    batchers = {name: batching.Batcher(p) for name, p in load_models(project, args.format, args.model).items()}
-    app = webapp.make_app(webapp.Models(batchers, args.format, labels))
-    app.state.models = list(batchers)
-    try:
-        server(app, args).run()
-    finally:
-        for batcher in batchers.values():
-            batcher.close()
+    loaded = load_models(project, args.format, args.model, args.trust_model)
+    batchers = {name: batching.Batcher(p) for name, p in loaded.items()}
+    run(webapp.Models(batchers, args.format, labels), args)
     return 0
 
 

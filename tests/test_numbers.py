@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from digits import compose, data, idx, images, numbers, predict, wild
+from digits import compose, data, idx, images, numbers, predict, reading, wild
 
 NUMBERS = [[0, 1, 2, 3], [4, 5, 6, 7], [10, 11, 12, 13], [14, 15, 16, 17]]  # MNIST test indices, clear ones
 # Touching pairs as wide as two digits (4 9, 4 1, 7 1): a 1 touching a 0 is no wider than one digit (docs/numbers.md)
@@ -142,7 +142,7 @@ def test_reads_a_photo_like_number_end_to_end(trained_project):
     model = predict.load_model(predict.config.load_params(trained_project / "params.yaml"), trained_project,
                                "cnn", "keras")
     truth, grey, _ = wild_numbers("photo", 1)[0]
-    reply = predict.answer_image("photo.jpg", grey, model, labels)
+    reply = reading.answer_image("photo.jpg", grey, model, labels)
     assert len(reply["digits"]) == 4 and len(reply["number"]) == 4
 
 
@@ -152,8 +152,8 @@ def test_one_digit_is_answered_as_before_with_its_box(trained_project, mnist):
     model = predict.load_model(predict.config.load_params(trained_project / "params.yaml"), trained_project,
                                "cnn", "keras")
     grey, (box,) = compose.mnist_number(mnist[0][[0]], [], scale=6)
-    reply = predict.answer_image("one.png", grey, model, labels)
-    before = predict.answer("one.png", model(data.preprocess(images.to_mnist(grey)[None]))[0], labels)
+    reply = reading.answer_image("one.png", grey, model, labels)
+    before = reading.answer("one.png", model(data.preprocess(images.to_mnist(grey)[None]))[0], labels)
     assert {k: v for k, v in reply.items() if k not in ("digits", "size")} == before
     (digit,) = reply["digits"]
     assert digit["class"] == before["class"] and digit["merged"] is False

@@ -1,5 +1,5 @@
 """``python -m digits.serve``'s API, over real HTTP to the server in a child process: answers as
-``predict.answer_image`` gives them, one JSON error with the right status for every bad request, bounded memory,
+``reading.answer_image`` gives them, one JSON error with the right status for every bad request, bounded memory,
 nothing written to disk; and the batcher that puts concurrent requests into one model call."""
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from PIL import Image
 
 import hostile
 from conftest import ROOT
-from digits import batching, bodies, data, formats, imagefile, images, loaders, predict
+from digits import batching, bodies, data, formats, imagefile, images, loaders, reading
 from serving import multipart, request, served  # noqa: F401  (served: the fixture)
 
 pytestmark = pytest.mark.slow  # trains a CNN (trained_project) and serves it
@@ -51,7 +51,7 @@ def test_digits_get_answer_images_json_and_the_image_seen(served, trained_projec
     for content, _ in mnist_pngs:
         status, body = request(served.url + "api/predict?model=cnn", content)
         assert status == 200, body
-        expected = predict.answer_image("image", images.decode_bytes("image", content), predict_here, labels)
+        expected = reading.answer_image("image", images.decode_bytes("image", content), predict_here, labels)
         seen, top = body.pop("seen"), body.pop("top")
         assert body.keys() == expected.keys() and body["class"] == expected["class"]
         assert body["probability"] == pytest.approx(expected["probability"], abs=1e-4)

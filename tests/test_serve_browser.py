@@ -39,6 +39,8 @@ def page(served):
         page.set_default_timeout(60_000)
         page.errors, page.elsewhere = [], []
         page.on("pageerror", lambda err: page.errors.append(str(err)))
+        # The server's Content-Security-Policy must let the page work: a violation is only a console message.
+        page.on("console", lambda msg: "Content Security Policy" in msg.text and page.errors.append(msg.text))
         own = urlsplit(served.url).netloc
 
         def only_own_server(route):  # offline: nothing from a CDN or anywhere else
@@ -49,7 +51,8 @@ def page(served):
 
         page.route("**/*", only_own_server)
         page.goto(served.url, wait_until="load")
-        page.wait_for_function("document.querySelectorAll('#model option').length > 0")
+        # (functions, not bare expressions: playwright eval()s those in the page, which the CSP forbids)
+        page.wait_for_function("() => document.querySelectorAll('#model option').length > 0")
         yield page
         browser.close()
     assert not page.errors and not page.elsewhere, (page.errors, page.elsewhere)
@@ -57,7 +60,7 @@ def page(served):
 
 def answered(page) -> tuple[str, str]:
     """(state, the answer or the error) once the latest request is done."""
-    page.wait_for_function("['answered', 'error'].includes(document.body.dataset.state)")
+    page.wait_for_function("() => ['answered', 'error'].includes(document.body.dataset.state)")
     state = page.evaluate("document.body.dataset.state")
     return state, page.inner_text("#answer" if state == "answered" else "#status")
 
@@ -94,7 +97,7 @@ def test_undo_takes_back_the_last_stroke(page):
     draw(page, "7")
     answered(page)
     page.click("#undo")
-    page.wait_for_function("document.body.dataset.state === 'idle'")
+    page.wait_for_function("() => document.body.dataset.state === 'idle'")
     assert page.inner_text("#answer") == ""
 
 

@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # the plots stage shares these functions and must not pay for
     import keras
 
 CALIBRATION_BINS = 15  # Guo et al. 2017's equal-width bins for the expected calibration error
+HEADLINE_DECIMALS = 4  # the headline file's rounding: DVC's tables stay narrow; the detail file keeps every digit
 
 
 def confusion_counts(actual: np.ndarray, predicted: np.ndarray, num_classes: int) -> np.ndarray:
@@ -46,6 +47,18 @@ def classification_metrics(labels: np.ndarray, probs: np.ndarray, class_names: t
         },
         "test_images": int(len(labels)),
     }
+
+
+def headline(scores: dict, robustness_mean: float, dataset: str) -> dict:
+    """A model's headline figures, the handful that ``dvc metrics show``, ``dvc metrics diff`` and ``dvc exp show``
+    list (``PATHS.headline``): test accuracy, loss, macro F1 and ECE from ``scores`` (the detail file's content,
+    ``calibration`` included), the robustness suite's mean accuracy, and the dataset they are on. The dataset's
+    name also keeps ``dvc exp show`` right: DVC 3.67 names a param's column by its key alone unless a metrics file
+    has the key too, so the ``dataset`` param and the ``dataset/`` folder (a dependency) got one column between
+    them, which shifted every dependency column after it by one (and made ``--drop dataset`` fail)."""
+    figures = {"accuracy": scores["accuracy"], "loss": scores["loss"], "macro_f1": scores["macro_f1"],
+               "ece": scores["calibration"]["ece"], "robustness": robustness_mean}
+    return {"dataset": dataset, **{key: round(float(value), HEADLINE_DECIMALS) for key, value in figures.items()}}
 
 
 def timed_predict(model: keras.Model, x: np.ndarray, batch_size: int) -> tuple[np.ndarray, float]:

@@ -32,7 +32,8 @@ class Paths:
     data: str = "artifacts/data"
     models: str = "artifacts/models"
     train_logs: str = "artifacts/train"
-    metrics: str = "artifacts/metrics"
+    headline: str = "metrics"  # <model>.json: the handful of figures DVC shows (top level: see docs/experiments.md)
+    metrics: str = "artifacts/metrics"  # the detail: per class, calibration, per corruption
     predictions: str = "artifacts/predictions"
     plots: str = "artifacts/plots"
     exports: str = "artifacts/export"

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Callable
 
 from digits import config, names
+from digits.storage import write_json
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]  # the checkout this library belongs to
 TIMINGS_ENV = "MNIST_STAGE_TIMINGS"  # a file; when set, each stage appends one JSON line (bench/speed.py)
@@ -77,6 +78,12 @@ def record_timing(stage: str, startup: float | None, seconds: float) -> None:
         f.write(json.dumps(line, sort_keys=True) + "\n")
 
 
+def stage_timing_path(stage: str) -> Path:
+    """Where stage ``stage`` ("train@cnn") keeps the seconds of its last successful run: read by the summary the
+    last stage prints (``digits.summary``), shown by ``dvc metrics show artifacts/timings``; not in git."""
+    return Path(config.PATHS.timings) / "stages" / f"{stage}.json"
+
+
 def one_line(err: Exception) -> str:
     # OSError(errno, text) prints as "[Errno 28] text"; the text alone is the message.
     return str(err.strerror if isinstance(err, OSError) and err.strerror and err.filename is None else err)
@@ -91,10 +98,13 @@ def run_stage(main: Callable[..., None], per_model: bool = False) -> None:
         interrupt_on_sigterm()  # a killed stage removes its temp files (the atomic writers' cleanup runs)
         os.chdir(project_root())
         args = [model_name(sys.argv[1:], f"stages.{prog}")] if per_model else []
+        name = "@".join([prog, *args])
         if os.environ.get(TIMINGS_ENV):
-            name = "@".join([prog, *args])
             atexit.register(lambda: record_timing(name, startup, time.perf_counter() - start))
         main(config.load_params(), *args)
+        # Start-up (interpreter, imports) included: the wait the user sees.
+        seconds = process_age() or time.perf_counter() - start
+        write_json(stage_timing_path(name), {"seconds": round(seconds, 2)})
 
     exit_on_error(stage)
 

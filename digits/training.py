@@ -45,6 +45,11 @@ class EpochsOf(keras.callbacks.ProgbarLogger):
         super().set_params(params)
         self.epochs = self.total
 
+    def on_train_batch_end(self, batch: int, logs=None) -> None:
+        # With steps_per_execution k, Keras reports each call's last step as if it ran k steps, the epoch's last
+        # call too ("448/422" for 422 steps and k = 64): count no further than the steps there are.
+        super().on_train_batch_end(min(batch, self.target - 1) if self.target else batch, logs)
+
 
 class ValidationTime(keras.callbacks.Callback):
     """Seconds spent on validation, kept out of the training throughput."""

@@ -3,14 +3,16 @@
 
 Inputs: ``artifacts/models/<model>.keras``, ``artifacts/data/test.npz``, ``artifacts/train/<model>/calibration.json``
 (the temperature train baked into the model), ``artifacts/corrupted/test.npz`` (stage ``corrupt``).
-Outputs, quality only (so ``dvc metrics diff`` shows no timing noise): ``artifacts/metrics/<model>.json``
-(accuracy, loss, per-class precision/recall/F1, macro F1, parameter count, test images, and ``calibration``:
-ECE, NLL and Brier score of the calibrated probabilities and, ``*_uncalibrated``, of those before temperature
-scaling); ``artifacts/predictions/<model>.csv`` (actual, predicted class names: the confusion matrix's data);
-``artifacts/predictions/<model>_reliability.csv`` (15 bins of the top probability: the reliability diagram's
-data); ``artifacts/metrics/<model>_robustness.json`` (accuracy per corruption and their mean) and
-``artifacts/predictions/<model>_robustness.csv`` (the bar chart's data). The inference images/second go to
-``artifacts/timings/evaluate_<model>.json``, neither a DVC output nor in git.
+Outputs, quality only (so ``dvc metrics diff`` shows no timing noise): ``metrics/<model>.json``, the headline
+(accuracy, loss, macro F1, ECE, robustness mean, and the dataset: all that ``dvc metrics show`` and ``dvc exp show``
+list);
+``artifacts/metrics/<model>.json``, the detail (accuracy, loss, per-class precision/recall/F1, macro F1, parameter
+count, test images, and ``calibration``: ECE, NLL and Brier score of the calibrated probabilities and,
+``*_uncalibrated``, of those before temperature scaling); ``artifacts/predictions/<model>.csv`` (actual, predicted
+class names: the confusion matrix's data); ``artifacts/predictions/<model>_reliability.csv`` (15 bins of the top
+probability: the reliability diagram's data); ``artifacts/metrics/<model>_robustness.json`` (accuracy per
+corruption and their mean) and ``artifacts/predictions/<model>_robustness.csv`` (the bar chart's data). The
+inference images/second go to ``artifacts/timings/evaluate_<model>.json``, neither a DVC output nor in git.
 Command: ``python -m stages.evaluate dense|cnn``.
 """
 from __future__ import annotations
@@ -45,10 +47,12 @@ def main(params: config.Params, name: str) -> None:
     ece = scores["calibration"]
     print(f"evaluate: {name}: test accuracy {scores['accuracy']:.4f}, loss {scores['loss']:.4f}, "
           f"ECE {ece['ece']:.4f} (T = {temperature}; {ece['ece_uncalibrated']:.4f} before) -> {out}")
-    score_robustness(name, model, params.evaluate.batch_size)
+    suite = score_robustness(name, model, params.evaluate.batch_size)
+    write_json(Path(config.PATHS.headline) / f"{name}.json",
+               metrics.headline(scores, suite["mean_accuracy"], params.dataset))
 
 
-def score_robustness(name: str, model, batch_size: int) -> None:
+def score_robustness(name: str, model, batch_size: int) -> dict:
     """The robustness suite (stage ``corrupt``) scored by the model already loaded: here rather than in a stage of
     its own, which would cost a second TensorFlow start-up per model."""
     suite, labels, _ = robustness.load_suite(Path(config.PATHS.corrupted) / "test.npz")
@@ -61,6 +65,7 @@ def score_robustness(name: str, model, batch_size: int) -> None:
     worst = robustness.worst(scores)
     print(f"evaluate: {name}: robustness suite mean accuracy {result['mean_accuracy']:.4f} over {len(scores)} "
           f"corruptions, worst {worst} {scores[worst]:.4f} -> {out}")
+    return result
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
-"""Stage ``plots``: matplotlib PNGs of training curves, confusion matrices and test-image grids (``digits.figures``).
+"""Stage ``plots``: matplotlib PNGs of training curves, confusion matrices and test-image grids (``digits.figures``);
+the last stage, so it ends ``dvc repro`` with the summary of the run (``digits.summary``).
 
 Inputs: ``artifacts/train/<model>/history.csv``, ``artifacts/predictions/<model>.csv`` and
-``<model>_reliability.csv``, ``artifacts/data/test.npz``.
+``<model>_reliability.csv``, ``artifacts/data/test.npz``; for the printed summary only (so not DVC dependencies;
+missing ones are said, never an error), ``metrics/<model>.json`` and the timings in ``artifacts/timings/stages/``.
 Outputs: ``artifacts/plots/`` — ``curves.png`` and ``reliability.png`` (both models), and per model
 ``confusion_<model>.png``, ``samples_<model>.png`` and ``misclassified_<model>.png``. Command: ``python -m stages.plots``.
 """
@@ -12,7 +14,7 @@ from pathlib import Path
 import matplotlib
 import numpy as np
 
-from digits import config, data, figures, runner
+from digits import config, data, figures, runner, summary
 
 
 def main(params: config.Params) -> None:
@@ -39,6 +41,7 @@ def main(params: config.Params) -> None:
         figures.save(figures.grid_figure(f"{m}: {len(wrong)} misclassified", images[shown], actual[shown],
                                          predicted[shown], class_names, cfg), out / f"misclassified_{m}.png", cfg.dpi)
         print(f"plots: {m}: wrote confusion, samples and misclassified grids")
+    print("\n".join(summary.lines(tuple(params.models), runner.process_age())), flush=True)
 
 
 if __name__ == "__main__":

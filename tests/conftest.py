@@ -92,7 +92,7 @@ def shards_in_memory(*arrays):
 
 
 # The user's workspace: results, data, and the params and lock a `dvc exp run -S ...` rewrites.
-WORKSPACE = ("artifacts", "dataset", "dvc_plots", "params.yaml", "dvc.lock")
+WORKSPACE = ("artifacts", "metrics", "dataset", "dvc_plots", "params.yaml", "dvc.lock")
 
 
 def _checkout_state() -> dict[str, tuple[int, int]]:

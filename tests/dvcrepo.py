@@ -71,10 +71,12 @@ def stage_specs(tmp_path_factory) -> dict[str, dict]:
 
 
 def copy_project(repo: Path, params: dict) -> Path:
-    """The project's files that git tracks or would (no artifacts, no lock) in a fresh git repo at ``repo`` on
+    """The project's files that git tracks or would (no results, no lock) in a fresh git repo at ``repo`` on
     branch main, with ``params``: the working tree as it would be committed, so uncommitted changes are tested
     too."""
-    copy_tree(repo, skip=("artifacts/", "dvc.lock"))
+    from digits.names import PATHS
+
+    copy_tree(repo, skip=("artifacts/", f"{PATHS.headline}/", "dvc.lock"))
     set_params(repo, params)
     return commit_all(repo, "project", ("t", "t@t.invalid"), branch="main")
 

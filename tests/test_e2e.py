@@ -69,7 +69,7 @@ def test_repro_branch_and_metrics_diff(history, repo):
     for model in ("dense", "cnn"):
         assert (repo / f"artifacts/metrics/{model}.json").is_file()
     assert "up to date" in history["status_after_repro"].lower()
-    assert "artifacts/metrics/cnn.json" in history["files_in_git"]  # metrics live in git
+    assert {"metrics/cnn.json", "artifacts/metrics/cnn.json"} <= set(history["files_in_git"])  # metrics live in git
 
     status = history["status_after_params"]
     assert "train@dense" in status and "train@cnn" in status and "prepare" not in status
@@ -78,11 +78,32 @@ def test_repro_branch_and_metrics_diff(history, repo):
 
     diff = json.loads(sh("dvc", "metrics", "diff", "main", "--json", cwd=repo))
     for model in ("dense", "cnn"):
-        changes = diff[f"artifacts/metrics/{model}.json"]
+        changes = diff[f"metrics/{model}.json"]  # the headline: all that DVC lists
         assert changes["loss"]["diff"] != 0, changes["loss"]
-        assert "params" not in changes  # only changed metrics are listed; the architecture is the same
+    assert set(diff) == {"metrics/dense.json", "metrics/cnn.json"}, diff
     params_diff = json.loads(sh("dvc", "params", "diff", "main", "--json", cwd=repo))
     assert "train.cnn.learning_rate" in params_diff["params.yaml"]
+
+
+def test_repro_ends_with_the_summary(history):
+    """`dvc repro` ends with what it learned: each model's figures and every stage's seconds (all ran through
+    DVC here, so none is missing), where the page of results is, and, with no remote, that DVC's `dvc push`
+    hint does not apply. Then only DVC's own hint."""
+    tail = history["repro_on_branch"].splitlines()
+    start = max(i for i, line in enumerate(tail) if line.startswith("summary ("))
+    summary, after = tail[start:-1], tail[-1]
+    assert after == "Use `dvc push` to send your updates to remote storage."
+    rows = {line.split()[0]: line.split() for line in summary[1:4]}
+    assert rows["model"] == ["model", "accuracy", "ECE", "robustness", "train", "evaluate", "export"], summary
+    for model in ("dense", "cnn"):
+        figures = json.loads((history["repo"] / f"metrics/{model}.json").read_text())
+        assert rows[model][1:4] == [f"{figures['accuracy']:.2%}", f"{figures['ece']:.4f}",
+                                    f"{figures['robustness']:.2%}"], summary
+        assert "-" not in rows[model] and rows[model][4:].count("s") == 3, summary  # every stage timed
+    text = "\n".join(summary)
+    assert "fetch " in text and "prepare " in text and "corrupt " in text and "plots " in text
+    assert "no timing" not in text and "dvc_plots/index.html" in text and "no DVC remote configured" in text
+    assert max(map(len, summary)) <= 120, summary
 
 
 @pytest.fixture(scope="module")

@@ -62,9 +62,9 @@ def test_a_stage_run_from_another_folder_works_on_its_project(mnist_dir, tmp_pat
 
 def test_no_test_names_the_users_workspace():
     """The tests' params come from the committed params.yaml (tests/committed.py) and their results from temp
-    projects: no test source names the checkout's params.yaml, dvc.lock, artifacts/ or dvc_plots/, which are the
-    user's (``conftest.checkout_untouched`` fails the run if one is written)."""
-    named = re.compile(r"""(ROOT|parents\[1\])\s*/\s*["'](params\.yaml|dvc\.lock|artifacts|dvc_plots)""")
+    projects: no test source names the checkout's params.yaml, dvc.lock, metrics/, artifacts/ or dvc_plots/, which
+    are the user's (``conftest.checkout_untouched`` fails the run if one is written)."""
+    named = re.compile(r"""(ROOT|parents\[1\])\s*/\s*["'](params\.yaml|dvc\.lock|metrics|artifacts|dvc_plots)""")
     found = [f"{path.name}:{number}: {line.strip()}" for path in sorted(Path(__file__).parent.glob("*.py"))
              for number, line in enumerate(path.read_text().splitlines(), 1) if named.search(line)]
     assert found == []

@@ -199,6 +199,34 @@ def test_corrupt_output_has_every_corruption_and_is_deterministic(project):
 
 
 @pytest.mark.parametrize("model", ["dense", "cnn"])
+def test_headline_metrics(project, model):
+    """The handful of figures DVC lists by default, each the detail files' figure to 4 decimals, and the dataset."""
+    root, _ = project
+    headline = json.loads((root / f"metrics/{model}.json").read_text())
+    detail = json.loads((root / f"artifacts/metrics/{model}.json").read_text())
+    suite = json.loads((root / f"artifacts/metrics/{model}_robustness.json").read_text())
+    assert list(headline) == ["accuracy", "dataset", "ece", "loss", "macro_f1", "robustness"]  # sorted, no more
+    assert headline.pop("dataset") == "mnist"
+    assert headline == {k: round(v, 4) for k, v in [("accuracy", detail["accuracy"]), ("loss", detail["loss"]),
+                        ("macro_f1", detail["macro_f1"]), ("ece", detail["calibration"]["ece"]),
+                        ("robustness", suite["mean_accuracy"])]}
+
+
+def test_plots_ends_with_the_summary(project, capsys):
+    """The last stage's last lines, what `dvc repro` ends with: both models' figures from the headline files. Run
+    here in-process, not as `python -m stages.<name>`, no stage recorded a timing: said, not an error."""
+    root, _ = project
+    with contextlib.chdir(root):
+        run_main("plots", [])
+    out = capsys.readouterr().out.splitlines()
+    lines = out[max(i for i, line in enumerate(out) if line.startswith("summary (")):]
+    for model, row in zip(("dense", "cnn"), lines[2:4]):
+        accuracy = json.loads((root / f"metrics/{model}.json").read_text())["accuracy"]
+        assert row.split()[:2] == [model, f"{accuracy:.2%}"], lines
+    assert any(line.startswith("  no timing for train@dense,") for line in lines), lines
+
+
+@pytest.mark.parametrize("model", ["dense", "cnn"])
 def test_robustness_outputs(project, model):
     root, _ = project
     listed = yaml.safe_load((root / "params.yaml").read_text())["robustness"]["corruptions"]

@@ -42,7 +42,7 @@ def clone(origin: Path, dest: Path) -> Path:
 def outputs(repo: Path) -> dict[str, bytes]:
     """Every file the pipeline made or fetched, by path, timings and checkpoints aside."""
     files = {}
-    for top in ("artifacts", "dataset"):
+    for top in ("artifacts", "metrics", "dataset"):
         for path in sorted((repo / top).rglob("*")):
             name = path.relative_to(repo).as_posix()
             if path.is_file() and not name.startswith(NOT_RESULTS) and not path.name.startswith(".git"):

@@ -112,7 +112,7 @@ def checkout_untouched():
 
 
 # The modules that start from the session's ``reproduced`` repo: on one pytest-xdist worker together, it is built once.
-SHARED_REPRO = ("tests/test_e2e.py", "tests/test_experiments.py", "tests/test_team.py")
+SHARED_REPRO = ("tests/test_e2e.py", "tests/test_experiments.py", "tests/test_plots_page.py", "tests/test_team.py")
 
 
 @pytest.hookimpl(tryfirst=True, optionalhook=True)  # before pytest-xdist's own; no hook at all without pytest-xdist

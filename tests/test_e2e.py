@@ -10,8 +10,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from digits import config
-from conftest import optional_part
 from dvcrepo import commit, copy_repo, dvc_env, set_params, sh
 
 pytestmark = pytest.mark.slow  # runs dvc repro on the session's reproduced project
@@ -104,56 +102,6 @@ def test_repro_ends_with_the_summary(history):
     assert "fetch " in text and "prepare " in text and "corrupt " in text and "plots " in text
     assert "no timing" not in text and "dvc_plots/index.html" in text and "no DVC remote configured" in text
     assert max(map(len, summary)) <= 120, summary
-
-
-@pytest.fixture(scope="module")
-def plot_pages(history) -> dict[str, Path]:
-    """`dvc plots show` and `dvc plots diff main` (two revisions) written to show/ and diff/ in the repo."""
-    repo = history["repo"]
-    for cmd, out in ((["dvc", "plots", "show"], "show"), (["dvc", "plots", "diff", "main"], "diff")):
-        sh(*cmd, "-o", out, cwd=repo)
-    return {"show": repo / "show" / "index.html", "diff": repo / "diff" / "index.html"}
-
-
-def test_plots_show_and_diff_render_html(plot_pages):
-    for page in plot_pages.values():
-        html = page.read_text()
-        assert html.count("vegaEmbed") >= 4  # loss, accuracy and two confusion matrices
-        images = sorted(p.name for p in (page.parent / "static").iterdir())
-        assert any("curves.png" in name for name in images)
-        assert sum("confusion_" in name for name in images) >= 2
-
-
-def test_plots_draw_in_chromium(repo, plot_pages):
-    """Every declared plot draws in a real browser: vega charts with data marks, every PNG loaded."""
-    from dvc_render.base import Renderer
-
-    from browser import ChromiumUnavailable, install_libs, render
-
-    try:
-        install_libs()
-    except (RuntimeError, subprocess.CalledProcessError) as err:  # no npm, or no registry to fetch from
-        optional_part(f"vega libraries for the page not available: {err}")
-    declared = [name for entry in yaml.safe_load((repo / "dvc.yaml").read_text())["plots"]
-                if isinstance(entry, dict) for name, spec in entry.items() if "y" in spec]
-    charts = sorted(Renderer.remove_special_chars(name) for name in declared)
-    plots_dir = repo / config.PATHS.plots
-    pngs = sorted(p.name for p in plots_dir.glob("*.png"))
-    assert charts and "curves.png" in pngs, (charts, pngs)
-    for (kind, page), revisions in zip(plot_pages.items(), (1, 2)):
-        try:
-            report = render(page)
-        except ChromiumUnavailable as err:
-            optional_part(str(err))
-        assert report["refused"] == [], f"{kind}: requests not answered locally: {report['refused']}"
-        assert report["errors"] == [], f"{kind}: {report['errors']}"
-        assert sorted(c["id"] for c in report["charts"]) == charts, (kind, report["charts"])
-        for chart in report["charts"]:
-            assert chart["error"] is None and chart["marks"] > 0 and chart["drawn"] > 0, (kind, chart)
-        assert [i["src"] for i in report["images"] if not i["ok"]] == [], f"{kind}: images that did not load"
-        srcs = [i["src"] for i in report["images"]]
-        for png in pngs:
-            assert sum(src.endswith(f"_{png}") for src in srcs) == revisions, (kind, png, srcs)
 
 
 def test_dataset_changed_by_hand(reproduced, tmp_path):

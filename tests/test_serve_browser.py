@@ -1,17 +1,18 @@
 """The draw-a-digit page of ``python -m digits.serve`` in headless Chromium (Debian's, driven by playwright as in
 tests/browser.py): digits drawn with mouse strokes and uploaded files are answered on the page, a non-image shows
-its error, and the page asks nothing of any host but its own server.
+its error, the page asks nothing of any host but its own server and finds every file it asks for (its icon too),
+and on a phone its buttons are big enough for a finger.
 
 ``SERVE_SCREENSHOT=docs/serve.png python -m pytest tests/test_serve_browser.py`` also saves the page with an
 answer (docs/serve.md shows it)."""
 from __future__ import annotations
 
 import os
-from urllib.parse import urlsplit
+from contextlib import contextmanager
 
 import pytest
 
-from browser import ARGS, CHROMIUM
+from browser import ARGS, CHROMIUM, offline_page
 from conftest import ROOT, optional_part
 from serving import served  # noqa: F401  (the fixture)
 
@@ -25,7 +26,7 @@ STROKES = {
 
 
 @pytest.fixture(scope="module")
-def page(served):
+def browser():
     from playwright.sync_api import Error, sync_playwright
 
     if not CHROMIUM.is_file():
@@ -35,27 +36,25 @@ def page(served):
             browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
         except Error as err:
             optional_part(f"{CHROMIUM} does not start: {err.message.splitlines()[0]}")
-        page = browser.new_page(viewport={"width": 900, "height": 760})
-        page.set_default_timeout(60_000)
-        page.errors, page.elsewhere = [], []
-        page.on("pageerror", lambda err: page.errors.append(str(err)))
-        # The server's Content-Security-Policy must let the page work: a violation is only a console message.
-        page.on("console", lambda msg: "Content Security Policy" in msg.text and page.errors.append(msg.text))
-        own = urlsplit(served.url).netloc
+        yield browser
+        browser.close()
 
-        def only_own_server(route):  # offline: nothing from a CDN or anywhere else
-            if urlsplit(route.request.url).netloc == own:
-                return route.continue_()
-            page.elsewhere.append(route.request.url)
-            return route.abort("blockedbyclient")
 
-        page.route("**/*", only_own_server)
-        page.goto(served.url, wait_until="load")
+@contextmanager
+def opened(browser, served, **context):
+    """The page in a new browser context (``context``: viewport, is_mobile...), offline but for its own server;
+    afterwards, no page error, CSP violation, missing file (its icon...) or request elsewhere."""
+    with offline_page(browser, served.url, **context) as page:
         # (functions, not bare expressions: playwright eval()s those in the page, which the CSP forbids)
         page.wait_for_function("() => document.querySelectorAll('#model option').length > 0")
         yield page
-        browser.close()
     assert not page.errors and not page.elsewhere, (page.errors, page.elsewhere)
+
+
+@pytest.fixture(scope="module")
+def page(browser, served):
+    with opened(browser, served, viewport={"width": 900, "height": 760}) as page:
+        yield page
 
 
 def answered(page) -> tuple[str, str]:
@@ -124,3 +123,50 @@ def test_a_written_number_is_answered_with_a_box_per_digit(page, tmp_path):
     assert boxes.count() == 2
     left = [float(boxes.nth(i).evaluate("b => parseFloat(b.style.left)")) for i in range(2)]
     assert left[0] < 50 < left[1], left  # the 4's box in the left half, the 7's in the right
+
+
+def test_a_drawing_s_boxes_go_when_a_file_is_uploaded(page):
+    """The pad's box belongs to the drawing: a file uploaded after it empties the pad, boxes included."""
+    draw(page, "7")
+    answered(page)
+    assert page.locator("#pad-boxes .box").count() == 1
+    page.set_input_files("#file", str(ROOT / "examples" / "drawn_4.png"))
+    assert answered(page) == ("answered", "4")
+    assert page.locator("#pad-boxes .box").count() == 0 and page.locator("#photo-boxes .box").count() == 1
+
+
+def test_the_model_menu_names_every_model_alike(browser, served):
+    """With both models served (the answer of /api/health given both, as `digits.serve` lists them after a whole
+    `dvc repro`), each is named in the same form, and an answer says which one answered."""
+    with opened(browser, served, viewport={"width": 900, "height": 760}) as page:
+        def both_models(route):
+            health = route.fetch().json()
+            route.fulfill(json={**health, "models": {"cnn": {}, "dense": {}}})
+
+        page.route("**/api/health", both_models)
+        page.reload(wait_until="load")
+        page.wait_for_function("() => document.querySelectorAll('#model option').length === 2")
+        options = page.locator("#model option")
+        assert [options.nth(i).inner_text() for i in range(2)] == ["CNN (convolutional)", "Dense (fully connected)"]
+        draw(page, "1")
+        answered(page)
+        assert page.inner_text("#status") == "drawing.png: answered by the CNN (convolutional) model"
+
+
+def test_the_page_has_its_own_icon(page):
+    """Declared, so the browser does not ask for the /favicon.ico the server lacks; served as an image."""
+    status, kind = page.evaluate("""async () => {
+      const r = await fetch(document.querySelector('link[rel=icon]').href);
+      return [r.status, r.headers.get('content-type')];
+    }""")
+    assert status == 200 and kind.startswith("image/svg+xml")
+
+
+def test_touch_targets_on_a_phone(browser, served):
+    """On a phone's screen the tools are at least 44 × 44 CSS pixels (a finger), and nothing runs off the side."""
+    with opened(browser, served, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
+                device_scale_factor=3) as phone:
+        for tool in ("#undo", "#clear", "#model"):
+            box = phone.locator(tool).bounding_box()
+            assert box["width"] >= 44 and box["height"] >= 44, (tool, box)
+        assert phone.evaluate("() => document.documentElement.scrollWidth") <= 390

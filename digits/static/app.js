@@ -9,7 +9,8 @@ const pad = $("pad"), ink = pad.getContext("2d");
 const strokes = [];  // each stroke a list of [x, y] in the pad's own pixels; undo pops one
 let asked = 0;  // the latest request: an older answer arriving late is dropped
 
-function paint() {
+function paint() {  // a changed pad: the boxes of the last answer no longer fit it
+  $("pad-boxes").replaceChildren();
   ink.fillStyle = "#fff";
   ink.fillRect(0, 0, pad.width, pad.height);
   Object.assign(ink, {strokeStyle: "#000", fillStyle: "#000", lineWidth: PEN, lineCap: "round", lineJoin: "round"});
@@ -107,7 +108,7 @@ function fail(message) {
 }
 
 function show(answer, where) {
-  setState("answered", `${answer.file}: answered by the ${$("model").value} model`);
+  setState("answered", `${answer.file}: answered by the ${modelName($("model").value)} model`);
   $("answer").textContent = answer.class;
   $("probability").textContent = `probability ${Number(answer.probability).toFixed(3)}`;
   $("bars").replaceChildren(...(answer.top || []).map((top, i, all) => barChart(top, all.length > 1 ? i : null)));
@@ -173,11 +174,15 @@ function showPhoto(file) {
   $("photo-caption").textContent = file.name;
 }
 
+// The menu's names, each in the same form; a model this page does not know keeps its own name.
+const MODEL_NAMES = {cnn: "CNN (convolutional)", dense: "Dense (fully connected)"};
+const modelName = name => MODEL_NAMES[name] || name;
+
 async function loadModels() {
   try {
     const health = await (await fetch("/api/health")).json();
     $("model").replaceChildren(...Object.keys(health.models).map(
-      name => Object.assign(document.createElement("option"), {value: name, textContent: name === "cnn" ? "CNN" : name})));
+      name => Object.assign(document.createElement("option"), {value: name, textContent: modelName(name)})));
   } catch (err) {
     fail(`the server does not answer (${err.message})`);
   }

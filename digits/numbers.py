@@ -110,7 +110,7 @@ def profile(ink: np.ndarray) -> np.ndarray:
 
 def split(ink: np.ndarray, x0: int, y0: int, n: int) -> list[Digit]:
     """One group's ink (cropped, at x0, y0 in the image) → ``n`` digits, cut at its columns of least ink."""
-    if n == 1:
+    if n == 1 or ink.shape[1] < 3 * n:  # too narrow to hold n digits (a speck's column cannot be cut)
         return [Digit((x0, y0, ink.shape[1], ink.shape[0]), ink, False)]
     at, worst = cuts(profile(ink), n)
     clear = worst <= CLEAR

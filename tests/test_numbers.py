@@ -158,3 +158,12 @@ def test_one_digit_is_answered_as_before_with_its_box(trained_project, mnist):
     (digit,) = reply["digits"]
     assert digit["class"] == before["class"] and digit["merged"] is False
     assert np.abs(np.subtract(digit["box"], box)).max() <= 9
+
+
+@pytest.mark.parametrize("width", [1, 2, 5])
+def test_a_group_too_narrow_for_its_digit_count_stays_one_piece(width):
+    """A sliver of ink cannot hold several digits: before, cutting it found no column to cut at and the reading
+    failed with numpy's "attempt to get argmin of an empty sequence" (a speckled photo did it)."""
+    ink = np.full((40, width), 255, np.uint8)
+    (digit,) = numbers.split(ink, 3, 4, 2)
+    assert digit.box == (3, 4, width, 40) and not digit.merged

@@ -90,16 +90,21 @@ def slowloris(t: Target, n: int) -> dict:
 
 def honest(port: int, bodies: list[tuple[bytes, str | None]], busy: Callable[[], bool], threads: int = 4) -> dict:
     """``threads`` honest clients POSTing ``bodies`` (PNG, true class or None: unchecked), each request on a fresh
-    connection, while ``busy()``: their outcomes and latency."""
+    connection, while ``busy()``: their outcomes and latency, and when (seconds after they began) the first and the
+    last request that failed were sent (they retry at once: a brief refusal is many failed requests)."""
     records: list[tuple[hc.Outcome, bool]] = []
+    failed: list[float] = []
+    began = time.monotonic()
 
     def client(offset: int) -> None:
         for i in itertools.count(offset, threads):
             if not busy():
                 return
             png, truth = bodies[i % len(bodies)]
+            sent = time.monotonic() - began
             got = hc.exchange(port, hb.head(len(png)) + png, timeout=120)  # (a 200's message is its body's start)
             records.append((got, truth is None or got.outcome != "200" or f'"class":"{truth}"' in got.message))
+            failed.extend([sent] if got.outcome != "200" else [])
 
     workers = [threading.Thread(target=client, args=(i,)) for i in range(threads)]
     for worker in workers:
@@ -109,7 +114,9 @@ def honest(port: int, bodies: list[tuple[bytes, str | None]], busy: Callable[[],
     ok = [got.seconds for got, _ in records if got.outcome == "200"]
     outcomes = summary([got for got, _ in records])
     return {"requests": outcomes.pop("clients"), **outcomes, "ok": len(ok), **latency(ok),
-            "success_rate": round(len(ok) / max(len(records), 1), 3), "wrong_answers": sum(not r for _, r in records)}
+            "success_rate": round(len(ok) / max(len(records), 1), 3), "wrong_answers": sum(not r for _, r in records),
+            "failed_sent_s": [round(min(failed), 2), round(max(failed), 2)] if failed else None,
+            "seconds": round(time.monotonic() - began, 2)}
 
 
 def mixed(t: Target, n: int) -> dict:

@@ -2,10 +2,9 @@
 
 The cap is checked twice: against Content-Length before reading anything, and by counting bytes as they stream
 in (a chunked body has no length, and a client may lie). The same two counts claim the bytes from the server's
-``guards.Budget`` for all bodies in memory (503 when it is spent), and the whole body must arrive within a deadline
-(408). Multipart bodies are parsed as they stream
-(python-multipart's low-level parser, with callbacks that keep only the ``image`` field in memory): Starlette's
-own form parsing spools files over 1 MB to a temporary file, and no request data may reach the disk.
+``shares.Budget`` for all bodies in memory (503 when it is spent), and the whole body must arrive within a deadline,
+at a minimum rate over each window (408 otherwise, and the claim is given back at once). Multipart bodies are parsed
+as they stream, keeping only the ``image`` field (``digits.formfield``): no request data may reach the disk.
 """
 from __future__ import annotations
 
@@ -17,12 +16,12 @@ from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
 
-from digits import guards, imagefile
+from digits import guards, imagefile, shares
+from digits.formfield import ImageField
 
 # A phone's 12-24 MP JPEG is 3-10 MB; the file cap (imagefile.MAX_BYTES, 50 MB) is for files on disk, while each
 # request in flight holds its body in memory, so the server takes a fifth of it.
 MAX_BODY = imagefile.MAX_BYTES // 5
-FIELD = b"image"
 
 
 class ApiError(Exception):
@@ -38,47 +37,6 @@ def too_large(cap: int) -> ApiError:
     return ApiError(413, f"request body larger than {cap // 2**20} MB, too large for an image of one number")
 
 
-class ImageField:
-    """MultipartParser callbacks keeping the first ``image`` field's bytes and file name, nothing else."""
-
-    def __init__(self):
-        self.name, self.chunks, self.found, self.inside, self.ended = "image", [], False, False, False
-        self.headers: dict[bytes, bytes] = {}
-        self.header = [b"", b""]
-
-    def callbacks(self) -> dict:
-        def add(i):
-            return lambda data, start, end: self.header.__setitem__(i, self.header[i] + data[start:end])
-
-        return {"on_part_begin": self.begin, "on_header_field": add(0), "on_header_value": add(1),
-                "on_header_end": self.header_end, "on_headers_finished": self.headers_finished,
-                "on_part_data": self.data, "on_part_end": self.end, "on_end": self.closing}
-
-    def begin(self) -> None:
-        self.headers, self.inside = {}, False
-
-    def header_end(self) -> None:
-        self.headers[self.header[0].strip().lower()] = self.header[1].strip()
-        self.header = [b"", b""]
-
-    def headers_finished(self) -> None:
-        _, options = parse_options_header(self.headers.get(b"content-disposition", b""))
-        self.inside = options.get(b"name") == FIELD and not self.found
-        if self.inside and options.get(b"filename"):
-            self.name = options[b"filename"].decode("utf-8", "replace")[:200]
-
-    def data(self, data: bytes, start: int, end: int) -> None:
-        if self.inside:
-            self.chunks.append(data[start:end])
-
-    def end(self) -> None:
-        self.found = self.found or self.inside
-        self.inside = False
-
-    def closing(self) -> None:  # the closing boundary: only then is the body known to be whole
-        self.ended = True
-
-
 def declared_length(request: Request, cap: int) -> None:
     """Refuse a body whose Content-Length is above ``cap`` (or not a number) before reading a byte of it."""
     length = request.headers.get("content-length")
@@ -89,19 +47,20 @@ def declared_length(request: Request, cap: int) -> None:
 
 
 @asynccontextmanager
-async def image_body(request: Request, budget: guards.Budget, timeout: float,
+async def image_body(request: Request, budget: shares.Budget, limits: guards.Limits,
                      cap: int = MAX_BODY) -> AsyncIterator[tuple[str, bytes]]:
     """(name, bytes) of the request's image, its bytes claimed from ``budget`` until the block ends: the multipart
     field ``image`` (named by its file name) or the raw body (named ``image``). ApiError 413 past ``cap`` bytes, 503
-    when ``budget`` is spent, 408 when the body takes over ``timeout`` seconds, 400 for an empty or malformed body;
-    Starlette's ClientDisconnect when the client leaves first."""
-    claim = guards.Claim(budget)
+    when ``budget`` is spent, 408 when the body takes over ``limits.body_timeout`` seconds or brings less than
+    ``body_min_rate`` bytes a second over a ``body_window``, 400 for an empty or malformed body; Starlette's
+    ClientDisconnect when the client leaves first."""
+    claim = shares.Claim(budget)
     try:
         try:
-            async with asyncio.timeout(timeout):
-                name, data = await read_image(request, cap, claim)
+            async with asyncio.timeout(limits.body_timeout):
+                name, data = await read_image(request, cap, claim, limits)
         except TimeoutError:
-            raise ApiError(408, f"request body not received within {timeout:g} s", close=True) from None
+            raise ApiError(408, f"request body not received within {limits.body_timeout:g} s", close=True) from None
         except ApiError as err:
             err.close = True
             raise
@@ -110,10 +69,36 @@ async def image_body(request: Request, budget: guards.Budget, timeout: float,
         claim.close()
 
 
-async def read_image(request: Request, cap: int, claim: guards.Claim) -> tuple[str, bytes]:
+async def read_image(request: Request, cap: int, claim: shares.Claim, limits: guards.Limits) -> tuple[str, bytes]:
     declared_length(request, cap)
     if not claim.grow_to(int(request.headers.get("content-length", "0"))):
         raise busy(claim.budget)
+    window = Window(limits)
+    try:
+        async with asyncio.timeout(limits.body_window) as window.timer:
+            return await parse(request, cap, claim, window)
+    except TimeoutError:
+        if not window.timer.expired():
+            raise
+        raise ApiError(408, f"request body arriving slower than {limits.body_min_rate // 1024} KB/s (less than "
+                            f"{window.quantum // 1024} KB in {limits.body_window:g} s)") from None
+
+
+class Window:
+    """The minimum rate: each ``quantum`` of body bytes (``body_min_rate`` × ``body_window``) must come within a
+    window of the previous one (or of the headers), else the timer it moves runs out."""
+
+    def __init__(self, limits: guards.Limits):
+        self.seconds, self.quantum, self.mark = limits.body_window, int(limits.body_min_rate * limits.body_window), 0
+        self.timer: asyncio.Timeout | None = None
+
+    def came(self, total: int) -> None:
+        if total - self.mark >= self.quantum:
+            self.mark = total
+            self.timer.reschedule(asyncio.get_running_loop().time() + self.seconds)
+
+
+async def parse(request: Request, cap: int, claim: shares.Claim, window: Window) -> tuple[str, bytes]:
     kind, options = parse_options_header(request.headers.get("content-type", ""))
     field = ImageField() if kind == b"multipart/form-data" else None
     if field is not None and not options.get(b"boundary"):
@@ -127,6 +112,7 @@ async def read_image(request: Request, cap: int, claim: guards.Claim) -> tuple[s
                 raise too_large(cap)
             if not claim.grow_to(total):
                 raise busy(claim.budget)
+            window.came(total)
             parser.write(chunk) if parser else chunks.append(chunk)
         if parser:
             parser.finalize()
@@ -142,6 +128,6 @@ async def read_image(request: Request, cap: int, claim: guards.Claim) -> tuple[s
     return (field.name if field else "image"), data
 
 
-def busy(budget: guards.Budget) -> ApiError:
+def busy(budget: shares.Budget) -> ApiError:
     return ApiError(503, f"busy: the server holds its {budget.limit // 2**20} MB of request bodies in memory; "
                          "try again shortly")

@@ -1,27 +1,30 @@
-"""What a connection and a request meet before the app: uvicorn's HTTP/1.1 protocol (h11) with the deadlines and
-the connection cap uvicorn has no option for, and ``Guard``, the ASGI middleware around the whole app.
+"""What a connection meets before the app: uvicorn's HTTP/1.1 protocol (h11) with the deadlines and the connection
+cap uvicorn has no option for (``digits.admission`` then decides which requests reach the app).
 
 - Header deadline: a connection must complete a request's headers within ``header_timeout`` of opening, or of
   its previous answer (keep-alive). One that sent part of a request then gets a 408 and is closed; one that sent
   nothing is closed silently, as uvicorn's keep-alive timeout does (browsers open spare connections).
-- Connection cap: beyond ``max_connections`` open connections, the one that has waited longest for its next
-  request is closed to make room, so connections that dribble their headers cannot lock everyone out; when every
-  connection is in a request, ``Guard`` answers new requests 503.
+- Connection cap: beyond ``max_connections`` open connections, those that have waited longest for their next
+  request, and at least ``connection_grace`` (idle, or dribbling their headers), are closed to make room, so they
+  cannot lock everyone out; one that had sent part of a request gets a 503 first. A younger connection is never
+  closed below ``OVERFLOW`` times the cap: its request may have arrived unread, and every request gets an answer.
+  A connection over the cap is closed after its first answer; ``admission.Guard`` answers 503 to requests past
+  its own cap. A request whose body came whole with its headers is marked for it (``began``).
 - Shutdown: a connection still sending its body is cut at once instead of being waited for.
 - An OSError in the event loop (a failed ``accept`` when out of file descriptors, ...) is one log line.
-- ``Guard``: the security headers on every answer, the Host check against DNS rebinding (400) when the server
-  listens on a loopback address, and at most ``max_requests`` requests in flight (503 beyond).
 """
 from __future__ import annotations
 
 import asyncio
+import heapq
 import json
 import logging
 import time
 
+from uvicorn.protocols.http.flow_control import CLOSE_HEADER
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from digits import guards
+from digits import admission, guards
 
 log = logging.getLogger("digits.serve")
 
@@ -46,8 +49,20 @@ class GuardedH11(H11Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.partial = self.partial or self.waiting_since is not None
+        cycle = self.cycle
         super().data_received(data)
+        if self.cycle is not cycle:  # a request began (its app task runs after this)
+            self.began()
         self.watch()
+
+    def began(self) -> None:
+        """Mark a request whose body came whole with its headers (``admission.WHOLE``), and close a connection
+        over the cap after its answer."""
+        if not self.cycle.more_body:
+            self.scope.setdefault("extensions", {})[admission.WHOLE] = {}
+        if self.surplus():
+            self.cycle.keep_alive = False
+            self.headers.append(CLOSE_HEADER)  # (uvicorn then answers with Connection: close, as asked)
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
@@ -88,66 +103,37 @@ class GuardedH11(H11Protocol):
             self.transport.write(raw_error(408, "Request Timeout", message))
         self.transport.close()
 
+    def surplus(self) -> bool:
+        return sum(not c.transport.is_closing() for c in self.connections) > self.limits.max_connections
+
     def make_room(self) -> None:
-        """Close the connection that has waited longest for a request (possibly this new one's neighbour)."""
-        waiting = [c for c in self.connections if c is not self and getattr(c, "waiting_since", None) is not None
-                   and not c.transport.is_closing()]
-        if waiting:
-            min(waiting, key=lambda c: c.waiting_since).transport.close()
+        """Close connections waiting for a request, longest first, down to the cap: those past their grace only,
+        unless more than ``OVERFLOW`` times the cap are open."""
+        now, cap = time.monotonic(), self.limits.max_connections
+        open_ = [c for c in self.connections if not c.transport.is_closing()]
+        waiting = (c for c in open_ if getattr(c, "waiting_since", None) is not None)
+        for c in heapq.nsmallest(len(open_) - cap, waiting, key=lambda c: c.waiting_since):
+            if now - c.waiting_since < self.limits.connection_grace and len(open_) <= cap * guards.OVERFLOW:
+                break
+            c.evict()
+            open_.remove(c)
+
+    def evict(self) -> None:
+        """Close it to make room: with a 503 if it had sent part of a request (as ``headers_late``, no log line: a
+        flood of them is one event), silently if nothing (a browser's spare connection, an idle keep-alive)."""
+        if self.partial:
+            message = f"busy: {self.limits.max_connections} connections open; try again shortly"
+            self.transport.write(raw_error(503, "Service Unavailable", message, retry=True))
+        self.transport.close()
 
 
-def raw_error(status: int, reason: str, message: str) -> bytes:
+def raw_error(status: int, reason: str, message: str, retry: bool = False) -> bytes:
     """A whole HTTP/1.1 error answer that closes the connection, for the protocol's own answers (no app ran)."""
     body = json.dumps({"error": message}).encode()
     head = [f"HTTP/1.1 {status} {reason}", "content-type: application/json", f"content-length: {len(body)}",
-            "connection: close", *(f"{k.decode()}: {v.decode()}" for k, v in guards.HEADERS)]
+            "connection: close", *(["retry-after: 1"] if retry else []),
+            *(f"{k.decode()}: {v.decode()}" for k, v in guards.HEADERS)]
     return ("\r\n".join(head) + "\r\n\r\n").encode() + body
-
-
-class Guard:
-    """ASGI middleware: security headers on every answer, the Host check, and at most ``max_requests`` at once."""
-
-    def __init__(self, app, hosts: frozenset[str] | None, max_requests: int):
-        self.app, self.hosts, self.max_requests, self.active = app, hosts, max_requests, 0
-
-    async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-
-        async def secured(message: dict) -> None:
-            if message["type"] == "http.response.start":
-                message = {**message, "headers": [*message.get("headers", []), *guards.HEADERS]}
-            await send(message)
-
-        refusal = self.refusal(scope)
-        if refusal is not None:
-            return await answer(secured, *refusal)
-        self.active += 1  # (only the event loop's thread counts: no lock)
-        try:
-            await self.app(scope, receive, secured)
-        finally:
-            self.active -= 1
-
-    def refusal(self, scope) -> tuple[int, str, list[tuple[bytes, bytes]]] | None:
-        """(status, message, headers) of the answer a request gets without reaching the app; None: it goes on."""
-        host = next((value.decode("latin-1") for key, value in scope["headers"] if key == b"host"), None)
-        if self.hosts is not None and host is not None and guards.host_name(host) not in self.hosts:
-            return 400, (f"Host {host[:60]!r} not allowed: this server answers to {', '.join(sorted(self.hosts))} "
-                         "(any port)"), []
-        if self.active >= self.max_requests:
-            return 503, f"busy: {self.max_requests} requests in progress; try again shortly", BUSY
-        return None
-
-
-BUSY = [(b"connection", b"close"), (b"retry-after", b"1")]
-
-
-async def answer(send, status: int, message: str, headers: list[tuple[bytes, bytes]]) -> None:
-    """Send ``{"error": message}`` with ``status``, as plain ASGI messages (the app never sees the request)."""
-    body = json.dumps({"error": message}).encode()
-    await send({"type": "http.response.start", "status": status, "headers": [
-        (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *headers]})
-    await send({"type": "http.response.body", "body": body})
 
 
 def protocol_class(limits: guards.Limits) -> type[GuardedH11]:

@@ -1,32 +1,59 @@
 """``digits.serve``'s limits against clients that stall, flood or lie: the figures, and the parts that need no
-server: the security headers, which Host names a loopback server answers to, ``Budget`` (request bodies held in
-memory, all requests together), ``DecodeSlots`` (images decoded at once) and ``return_large_frees`` (memory
-freed goes back to the system). ``digits.connections`` applies the rest: deadlines, connection cap, Host check.
+server: the security headers, which Host names a loopback server answers to, and ``return_large_frees`` (memory
+freed goes back to the system). ``digits.shares`` applies the body budget and the decode lanes, ``digits.bodies``
+the body's deadline and rate, ``digits.connections`` the rest: header deadline, connection cap, Host check.
 """
 from __future__ import annotations
 
 import ctypes
 import ipaddress
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
+
+from digits import imagefile
 
 # Why each figure (docs/serve.md, "Limits", says the same):
 # A browser or curl sends its request line and headers in one packet, milliseconds after connecting; 10 s leaves a
 # slow mobile link room, and a connection that dribbles its headers (slowloris) holds its slot 10 s at most.
 HEADER_TIMEOUT = 10.0
-# 10 MB (bodies.MAX_BODY) in 30 s is 2.7 Mbit/s, a slow mobile uplink; a stalled body holds memory 30 s at most.
+# 10 MB (bodies.MAX_BODY) in 30 s is 2.7 Mbit/s, a slow mobile uplink.
 BODY_TIMEOUT = 30.0
+# A slow 3G uplink sends ~50 KB/s: a body arriving at a third of that is still arriving, while a stalled one (a lost
+# link, or a client holding memory) is cut with a 408 and gives its share of the budget back within one window.
+BODY_MIN_RATE = 16 * 2**10
+# Over how long the rate is measured: a mobile link's lost packet is resent after 1, 2, then 4 s, so one such pause
+# is no stall; the first window is also a slow start's grace.
+BODY_WINDOW = 5.0
 # One file descriptor each (plus up to 64 KB that uvicorn buffers): far below the usual limit of 1,024 beside
 # TensorFlow's own files, and far above a browser's 6 or the load benchmark's 16 clients.
 MAX_CONNECTIONS = 100
-# Bodies in memory, all requests together: six full-size (10 MB) photos at once, or thousands of the page's drawings
+# Requests whose body was still arriving when they began may hold all but one in this many of the request slots;
+# the rest are kept for requests that came whole (a drawing comes in one packet with its headers), which cannot hold
+# a slot waiting on their client: a burst of clients dribbling their bodies then leaves room for them.
+WHOLE_SHARE = 5
+# A browser or curl sends its request the moment it has connected: one that has sent nothing (a spare connection,
+# an idle keep-alive) or not all its headers for this long may be closed to make room. A younger one may hold a
+# request the server has not read yet, which closing would answer with a reset.
+CONNECTION_GRACE = 1.0
+# Open connections may reach this many times the cap while the youngest are in their grace (a burst: 1,100 at once
+# took 4 s here); past it, the longest waiting is closed even so. 500 descriptors: half the usual 1,024.
+OVERFLOW = 5
+# Bodies in memory, all requests together: five full-size (10 MB) photos at once, or thousands of the page's drawings
 # (~5 KB); 100 stalled 10 MB bodies took 1.3 GB before this budget.
 BODY_BUDGET = 64 * 2**20
-# A 40-megapixel RGBA PNG peaks at 310 MB while Pillow decodes it (measured: docs/serve.md); two at once bound that
-# to ~620 MB, and two cores decode no faster with more.
+# The page's drawings are 1-5 KB (280×280 PNGs). Bodies of this size or less may use the whole budget; larger ones
+# leave max_connections × SMALL_BODY (6.25 MB) of it free, so no drawing is ever refused for memory.
+SMALL_BODY = 64 * 2**10
+# Two cores decode no faster with more; this many decodes of large images at once, and as many of small ones.
 DECODES = 2
+# Images of at most this many pixels (from the header) decode in their own lane, never behind a photo: the page's
+# drawings (78,400), scans and crops of a digit; 16 MB at most to decode (a 1 MP WebP, 4 copies).
+SMALL_PIXELS = 10**6
+# Memory of the large images decoding at once, in a PNG's pixels (imagefile.cost: 4.3 bytes each, WebP's 4 times
+# that): two 40 MP PNGs, 330 MB; one that needs more alone (a WebP over 20 MP, 610 MB at 40 MP) is refused.
+DECODE_PIXELS = 2 * imagefile.MAX_PIXELS
+# Large images waiting for a decode: four turns of the two slots (1 s each for a 40 MP PNG, far less for a phone's
+# JPEG); past that a client is better told at once to retry (503) than left holding a request slot.
+DECODE_QUEUE = 8
 # A request already in a model call finishes in well under a second (p99 0.8 s under load); 5 s is also inside the
 # 10 s that docker and systemd wait after SIGTERM before they kill.
 SHUTDOWN_TIMEOUT = 5.0
@@ -54,8 +81,15 @@ class Limits:
     header_timeout: float = HEADER_TIMEOUT
     body_timeout: float = BODY_TIMEOUT
     max_connections: int = MAX_CONNECTIONS
+    body_min_rate: int = BODY_MIN_RATE
+    body_window: float = BODY_WINDOW
+    connection_grace: float = CONNECTION_GRACE
     body_budget: int = BODY_BUDGET
+    small_body: int = SMALL_BODY
     decodes: int = DECODES
+    small_pixels: int = SMALL_PIXELS
+    decode_pixels: int = DECODE_PIXELS
+    decode_queue: int = DECODE_QUEUE
     shutdown_timeout: float = SHUTDOWN_TIMEOUT
 
 
@@ -82,62 +116,6 @@ def host_name(header: str) -> str:
         return name + "]" if rest == "" or (rest[:1] == ":" and rest[1:].isdigit()) else header
     name, colon, port = header.rpartition(":")
     return name if colon and port.isdigit() else header
-
-
-class Budget:
-    """Request-body bytes held in memory by all requests together, at most ``limit`` (event loop's thread only)."""
-
-    def __init__(self, limit: int):
-        self.limit, self.held = limit, 0
-
-    def take(self, n: int) -> bool:
-        if self.held + n > self.limit:
-            return False
-        self.held += n
-        return True
-
-    def give(self, n: int) -> None:
-        self.held -= n
-
-
-class Claim:
-    """One request's share of a ``Budget``: ``grow_to(n)`` if the budget allows, all of it given back by ``close``."""
-
-    def __init__(self, budget: Budget):
-        self.budget, self.bytes = budget, 0
-
-    def grow_to(self, n: int) -> bool:
-        if n > self.bytes and not self.budget.take(n - self.bytes):
-            return False
-        self.bytes = max(self.bytes, n)
-        return True
-
-    def close(self) -> None:
-        self.budget.give(self.bytes)
-        self.bytes = 0
-
-
-class DecodeSlots:
-    """At most ``n`` images decoded and preprocessed at once, across worker threads."""
-
-    def __init__(self, n: int):
-        self.slots = threading.BoundedSemaphore(n)
-
-    @contextmanager
-    def hold(self) -> Iterator[Callable[[], None]]:
-        """A slot until the block ends, or until the function it yields is called (once is enough)."""
-        self.slots.acquire()
-        held = [True]  # (released in the thread that holds it: no lock)
-
-        def release() -> None:
-            if held[0]:
-                held[0] = False
-                self.slots.release()
-
-        try:
-            yield release
-        finally:
-            release()
 
 
 def return_large_frees() -> None:

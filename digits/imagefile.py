@@ -13,9 +13,13 @@ import re
 import stat
 import sys
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 from PIL import Image
+
+from digits.shrinking import shrink
 
 MAX_BYTES = 50 * 2**20  # a 40 MP JPEG is 10-20 MB; anything longer is not a photo of one digit
 # 40 MP: above the 12-24 MP that phones and scanners save by default, yet the decoded image (at most 4 bytes a
@@ -25,8 +29,10 @@ MAX_PIXELS = 40_000_000
 # least WORK / MAX_ASPECT = 20 pixels, MNIST's box for the digit.
 MAX_ASPECT = 50
 WORK = 1000  # long side of the working image: far more detail than the 20×20 box needs, 1 MB in 8 bits
-REDUCIBLE = ("L", "LA", "RGB", "RGBA", "I", "F")  # the modes Image.reduce takes
-FLOAT_MODES = ("I", "F", "I;16", "I;16L", "I;16B", "I;16N")  # 16- and 32-bit grey: scaled by range, not clipped
+# Decoders that hold copies of the whole image beside Pillow's own, as multiples of a PNG's cost (4.3 bytes a pixel,
+# measured at 9-16 MP with the strips below; WebP 16, JPEG 2000 14, AVIF 9, QOI, DDS and TGA 5.4-8): what
+# ``cost`` counts their pixels as. Other formats cost at most a PNG's (BMP, TIFF, GIF ...; JPEG less, by ``draft``).
+COPIES = {"WEBP": 4, "JPEG2000": 4, "AVIF": 2, "QOI": 2, "DDS": 2, "TGA": 2, "SGI": 2}
 # EXIF orientation tag → the transpose that undoes it (as ImageOps.exif_transpose, applied to the small image).
 ORIENTATION = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
                5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
@@ -79,30 +85,32 @@ def check_size(name: str, width: int, height: int) -> None:
         raise ValueError(f"{name}: {width}×{height} pixels, an aspect ratio beyond {MAX_ASPECT}:1")
 
 
-def shrink(img: Image.Image) -> Image.Image:
-    """The image at most ``WORK`` pixels on its long side, in a mode numpy can take: L, LA (alpha kept) or F."""
-    factor = -(-max(img.size) // WORK)
-    if factor > 1 and img.mode in REDUCIBLE:  # shrink first, so no full-size converted copy is ever made
-        img, factor = img.reduce(factor), 1  # box averages of whole blocks: anti-aliased, same mode
-    if img.mode in FLOAT_MODES:
-        img = img.convert("F")
-    elif img.mode != "LA" and ("A" in img.getbands() or "transparency" in img.info):
-        img = img.convert("RGBA").convert("LA")  # through RGBA: the conversion that honours "transparency"
-    elif img.mode != "LA":
-        img = img.convert("L")
-    return img.reduce(factor) if factor > 1 else img
-
-
 def decoded(name: str, data: bytes) -> Image.Image:
     """``data`` decoded and shrunk (``shrink``), upright as its EXIF orientation says."""
     with Image.open(io.BytesIO(data)) as img:  # reads the header only
         check_size(name, *img.size)
         orientation = img.getexif().get(0x0112)  # phone photos store "rotate me" as a tag, not as pixels
-        img.draft(None, (max(1, img.width * WORK // max(img.size)), max(1, img.height * WORK // max(img.size))))
+        _draft(img)
         img.load()  # (a JPEG decodes straight to a smaller scale when ``draft`` allows)
         check_size(name, *img.size)  # a format whose loading changes the size (ICO, ...) is checked again
-        small = shrink(img)
+        small = shrink(img, WORK)
     return small.transpose(ORIENTATION[orientation]) if orientation in ORIENTATION else small
+
+
+def _draft(img: Image.Image) -> None:
+    img.draft(None, (max(1, img.width * WORK // max(img.size)), max(1, img.height * WORK // max(img.size))))
+
+
+def cost(name: str, data: bytes) -> tuple[int, int]:
+    """(pixels, cost) of an image in memory from its header alone, before any pixel is decoded: its pixels, and
+    what decoding it holds in memory, in a PNG's pixels (``COPIES``; a JPEG at the scale ``draft`` decodes it to).
+    The same refusals as ``load_bytes`` for what fails the caps or is no image."""
+    _capped(name, data)
+    with _refusals(name), Image.open(io.BytesIO(data)) as img:
+        check_size(name, *img.size)
+        pixels = img.width * img.height
+        _draft(img)
+        return pixels, img.width * img.height * COPIES.get(img.format, 1)
 
 
 class NotAnImage(ValueError):
@@ -119,11 +127,18 @@ def load_bytes(name: str, data: bytes) -> np.ndarray:
     """An image already in memory (a server's request body), named ``name`` in errors, as ``load``'s array: the
     same byte, pixel and aspect caps (checked before decoding), so nothing is ever written to disk."""
     _capped(name, data)
+    with _refusals(name):
+        return np.asarray(decoded(name, data)).copy()
+
+
+@contextmanager
+def _refusals(name: str) -> Iterator[None]:
+    """Pillow's failures on bytes in memory as one ``NotAnImage`` or ValueError naming ``name``."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # Pillow's multi-line notes on odd files (EXIF, ICC, ...)
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            return np.asarray(decoded(name, data)).copy()
+            yield
     except Image.UnidentifiedImageError:
         raise NotAnImage(f"{name}: not an image Pillow can read (PNG, JPEG, ...)") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:  # Pillow's check, in open

@@ -6,7 +6,7 @@
 Loads the project's trained models once (every one of params.yaml's models whose file exists in ``--format``;
 ``--model`` is the page's default), then serves ``digits.webapp`` with uvicorn and prints one line saying where.
 ``--port 0`` takes a free port (the line tells which). Ctrl-C or SIGTERM stops it, within ``guards.SHUTDOWN_TIMEOUT``
-seconds whatever clients do. The limits against hostile clients are ``digits.guards``' and ``digits.connections``'.
+seconds whatever clients do. The limits against hostile clients are ``digits.guards``' (and the modules it names).
 """
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--body-timeout", type=float, default=guards.BODY_TIMEOUT, metavar="S",
                         help="seconds a request has to send its whole body, else 408 (default: %(default)g)")
     parser.add_argument("--max-connections", type=int, default=guards.MAX_CONNECTIONS, metavar="N",
-                        help="open connections (past it, the one idle longest is closed) and requests at once "
+                        help="open connections (past it, those idle longest are closed) and requests at once "
                              "(503 beyond; default: %(default)d)")
     args = parser.parse_args(argv)
     if min(args.header_timeout, args.body_timeout) <= 0 or args.max_connections < 1:
@@ -64,12 +64,13 @@ def load_models(project: Path, fmt: str, default: str, trust: bool = False) -> d
     return {name: predict.load_model(params, project, name, fmt, trust) for name in present}
 
 
-def server(app, args: argparse.Namespace):
-    """A uvicorn server for ``app`` (a Starlette app, ``webapp.make_app``'s), behind ``connections.Guard`` and with
-    ``connections``' protocol, that prints where it listens once it does (so ``--port 0`` is usable)."""
+def server(app, args: argparse.Namespace, bounds: guards.Limits):
+    """A uvicorn server for ``app`` (a Starlette app, ``webapp.make_app``'s), behind ``admission.Guard`` and with
+    ``connections``' protocol within ``bounds``, that prints where it listens once it does (so ``--port 0`` is
+    usable)."""
     import uvicorn
 
-    from digits import connections
+    from digits import admission, connections
 
     class Server(uvicorn.Server):
         async def startup(self, sockets=None) -> None:
@@ -80,8 +81,7 @@ def server(app, args: argparse.Namespace):
                 shown = f"[{host}]" if ":" in host else host
                 print(f"serve: http://{shown}:{port}/ (models: {', '.join(app.state.models)})", flush=True)
 
-    bounds = limits(args)
-    guarded = connections.Guard(app, guards.allowed_hosts(args.host), bounds.max_connections)
+    guarded = admission.Guard(app, guards.allowed_hosts(args.host), bounds.max_connections)
     # Uvicorn's own start-up lines and per-request log are noise here: warnings and errors only, unless asked.
     settings = uvicorn.Config(guarded, host=args.host, port=args.port, log_level="warning",
                               access_log=args.access_log, server_header=False, http=connections.protocol_class(bounds),
@@ -93,15 +93,17 @@ def server(app, args: argparse.Namespace):
     return Server(settings)
 
 
-def run(models, args: argparse.Namespace) -> None:
-    """Serve ``models`` (``webapp.Models``) as ``args`` say until Ctrl-C or SIGTERM; close their batchers after."""
+def run(models, args: argparse.Namespace, bounds: guards.Limits | None = None) -> None:
+    """Serve ``models`` (``webapp.Models``) as ``args`` say (and within ``bounds``: default, the options' limits)
+    until Ctrl-C or SIGTERM; close their batchers after."""
     from digits import webapp
 
     guards.return_large_frees()
-    app = webapp.make_app(models, limits(args))
+    bounds = bounds or limits(args)
+    app = webapp.make_app(models, bounds)
     app.state.models = list(models.batchers)
     try:
-        server(app, args).run()
+        server(app, args, bounds).run()
     finally:
         for batcher in models.batchers.values():
             batcher.close()

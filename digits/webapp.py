@@ -4,32 +4,27 @@
 ``digits.reading.answer_image`` gives for it, plus ``seen``: the 28×28 image(s) the model was given, as a base64
 PNG (several digits side by side), and ``top``: per digit, its five most probable classes. ``GET /api/health``
 lists the models loaded. Every error is ``{"error": "..."}`` with its status; decoding and preprocessing run in
-worker threads (``guards.DECODES`` at once), the model calls in one batching thread per model
-(``digits.batching``), so the event loop only moves bytes. A client leaving mid-body is one log line.
+worker threads, each image in its lane once its header has been read (``digits.answering``; small images never
+wait behind large ones), the model calls in one batching thread per model (``digits.batching``), so the event loop
+only moves bytes. A client leaving mid-body is one log line.
 """
 from __future__ import annotations
 
-import base64
-import io
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-from PIL import Image
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from digits import batching, bodies, formats, guards, images, imagefile, reading
+from digits import answering, batching, bodies, formats, guards, shares
 
 STATIC = Path(__file__).resolve().parent / "static"
 log = logging.getLogger("digits.serve")
-TOP = 5  # classes per digit in ``top``
 
 
 @dataclass
@@ -46,53 +41,9 @@ class Models:
         return self.batchers[name]
 
 
-def seen_png(batches: list[np.ndarray]) -> str:
-    """The model's inputs (N×28×28 floats 0..1) as one base64 PNG, the digits side by side."""
-    pixels = np.concatenate([digit for x in batches for digit in x], axis=1)
-    out = io.BytesIO()
-    Image.fromarray(np.clip(np.rint(pixels * 255.0), 0, 255).astype(np.uint8)).save(out, "PNG")
-    return base64.b64encode(out.getvalue()).decode("ascii")
-
-
-def classify(name: str, data: bytes, batcher: batching.Batcher, labels: tuple[str, ...],
-             slots: guards.DecodeSlots) -> dict:
-    """``answer_image``'s object for one image in memory, plus ``seen``; the predictor records what it is given,
-    so whatever ``answer_image`` makes of the image (one digit or several) is what the page shows. Decoding and
-    preprocessing hold one of ``slots`` (their memory is what grows with the image); the model call does not, so
-    requests waiting for it still share one batch."""
-    seen: list[np.ndarray] = []
-    probs: list[np.ndarray] = []
-    with slots.hold() as release:
-        try:
-            gray = images.decode_bytes(name, data)
-        except imagefile.NotAnImage as err:
-            raise bodies.ApiError(415, str(err)) from None
-        except ValueError as err:  # over the pixel or aspect cap, cut off, corrupt
-            raise bodies.ApiError(400, str(err)) from None
-
-        def recording(x: np.ndarray) -> np.ndarray:
-            release()  # preprocessing is done: x is the model's small input
-            seen.append(x)
-            probs.append(batcher(x))
-            return probs[-1]
-
-        try:
-            answer = reading.answer_image(name, gray, recording, labels)
-        except ValueError as err:  # blank: the image's fault
-            raise bodies.ApiError(400, str(err)) from None
-    if not seen:
-        return answer
-    return {**answer, "seen": seen_png(seen), "top": top_classes(np.concatenate(probs), labels)}
-
-
-def top_classes(probs: np.ndarray, labels: tuple[str, ...], k: int = TOP) -> list[list[dict]]:
-    """Per digit the model saw, its ``k`` most probable classes, most probable first (the page's bar chart)."""
-    return [[{"class": labels[i], "label": int(i), "probability": round(float(row[i]), 6)}
-             for i in np.argsort(-row, kind="stable")[:k]] for row in probs]
-
-
 def make_app(models: Models, limits: guards.Limits = guards.Limits()) -> Starlette:
-    slots, budget = guards.DecodeSlots(limits.decodes), guards.Budget(limits.body_budget)
+    lanes = shares.Lanes(limits)
+    budget = shares.Budget(limits.body_budget, limits.small_body, limits.max_connections * limits.small_body)
 
     async def page(request: Request) -> FileResponse:
         return FileResponse(STATIC / "index.html")
@@ -105,10 +56,14 @@ def make_app(models: Models, limits: guards.Limits = guards.Limits()) -> Starlet
 
     async def predict_route(request: Request) -> JSONResponse:
         batcher = models.pick(request.query_params.get("model"))
-        async with bodies.image_body(request, budget, limits.body_timeout) as (name, data):
-            return JSONResponse(await run_in_threadpool(classify, name, data, batcher, models.labels, slots))
+        async with bodies.image_body(request, budget, limits) as (name, data):
+            return JSONResponse(await answering.answer(name, data, batcher, models.labels, lanes))
 
-    routes = [Route("/", page), Route("/api/health", health), Route("/api/predict", predict_route, methods=["POST"]),
+    async def icon(request: Request) -> FileResponse:  # browsers and tools ask for it whatever the page declares
+        return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml")
+
+    routes = [Route("/", page), Route("/favicon.ico", icon), Route("/api/health", health),
+              Route("/api/predict", predict_route, methods=["POST"]),
               Mount("/static", StaticFiles(directory=STATIC), name="static")]
     return Starlette(routes=routes, exception_handlers={bodies.ApiError: api_error, HTTPException: http_error,
                                                         ClientDisconnect: client_gone, Exception: server_error})
@@ -122,8 +77,8 @@ def where(request: Request) -> str:
 async def api_error(request: Request, err: bodies.ApiError) -> JSONResponse:
     if err.status == 408:  # a client's fault, but one worth a line: a slow link, or a client holding memory
         log.warning("serve: %s: %s", where(request), err)
-    return JSONResponse({"error": str(err)}, status_code=err.status,
-                        headers={"Connection": "close"} if err.close else None)
+    headers = {**({"Connection": "close"} if err.close else {}), **({"Retry-After": "1"} if err.status == 503 else {})}
+    return JSONResponse({"error": str(err)}, status_code=err.status, headers=headers)
 
 
 async def http_error(request: Request, err: HTTPException) -> JSONResponse:

@@ -1,11 +1,16 @@
 """The session's ``digits.serve`` for the API and browser tests (``bench.server_process`` starts it), and a server
-with a fake model for the tests of its limits: ``python -m tests.serving`` takes ``digits.serve``'s options and
-serves the real app, guards and protocol, with a predictor that needs no trained model."""
+with a fake model for the tests of its limits: ``python -m tests.serving`` takes ``digits.serve``'s options, and
+``--limit NAME=VALUE`` for any other of ``guards.Limits``' figures (the tests shorten them), and serves the real
+app, guards and protocol, with a predictor that needs no trained model."""
 from __future__ import annotations
 
+import argparse
+import dataclasses
 import os
+import socket
 import sys
 import time
+import urllib.parse
 
 import pytest
 
@@ -26,6 +31,29 @@ def served(trained_project, tmp_path_factory):
 def start_fake(tmp_path, *args: str) -> Server:
     """The fake-model server (below) in ``tmp_path``, with ``digits.serve``'s options ``args``."""
     return start(tmp_path, tmp_path, tmp_path, *args, module="tests.serving")
+
+
+def connect(server: Server, head: bytes = b"") -> socket.socket:
+    """A raw connection to ``server`` that has sent ``head`` (a hostile client stops where it likes)."""
+    sock = socket.create_connection(("127.0.0.1", urllib.parse.urlsplit(server.url).port), timeout=30)
+    sock.sendall(head)
+    return sock
+
+
+def answer_of(sock: socket.socket) -> tuple[bytes, float]:
+    """What the server sends until it closes, and when it closed (monotonic)."""
+    data = b""
+    try:
+        while chunk := sock.recv(65536):
+            data += chunk
+    except ConnectionResetError:
+        pass
+    return data, time.monotonic()
+
+
+def post_head(length: int, extra: str = "") -> bytes:
+    return (f"POST /api/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: image/png\r\n"
+            f"Content-Length: {length}\r\n{extra}\r\n").encode()
 
 
 def new_log(server: Server, settle: float = 0.0) -> str:
@@ -58,8 +86,14 @@ def uniform(x):
 def main(argv: list[str]) -> None:
     from digits import batching, serve, webapp
 
-    args = serve.parse_args(argv)  # (--project, which start passes, is accepted and not used)
-    serve.run(webapp.Models({"cnn": batching.Batcher(uniform)}, "keras", LABELS), args)
+    extra = argparse.ArgumentParser()
+    extra.add_argument("--limit", action="append", default=[], metavar="NAME=VALUE")
+    own, rest = extra.parse_known_args(argv)
+    args = serve.parse_args(rest)  # (--project, which start passes, is accepted and not used)
+    bounds = serve.limits(args)
+    for name, value in (item.split("=", 1) for item in own.limit):
+        bounds = dataclasses.replace(bounds, **{name: type(getattr(bounds, name))(value)})
+    serve.run(webapp.Models({"cnn": batching.Batcher(uniform)}, "keras", LABELS), args, bounds)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ answer (docs/serve.md shows it)."""
 from __future__ import annotations
 
 import os
+import urllib.request
 from contextlib import contextmanager
 
 import pytest
@@ -153,13 +154,16 @@ def test_the_model_menu_names_every_model_alike(browser, served):
         assert page.inner_text("#status") == "drawing.png: answered by the CNN (convolutional) model"
 
 
-def test_the_page_has_its_own_icon(page):
-    """Declared, so the browser does not ask for the /favicon.ico the server lacks; served as an image."""
+def test_the_page_has_its_own_icon(page, served):
+    """Declared in the page, and at /favicon.ico, which tools ask for whatever a page declares: an image each.
+    (Chromium will not fetch() /favicon.ico from a page under Playwright's routing, so that one is asked plainly.)"""
     status, kind = page.evaluate("""async () => {
       const r = await fetch(document.querySelector('link[rel=icon]').href);
       return [r.status, r.headers.get('content-type')];
     }""")
     assert status == 200 and kind.startswith("image/svg+xml")
+    with urllib.request.urlopen(served.url.rstrip("/") + "/favicon.ico", timeout=30) as reply:
+        assert reply.status == 200 and reply.headers["content-type"].startswith("image/svg+xml")
 
 
 def test_touch_targets_on_a_phone(browser, served):

@@ -11,7 +11,7 @@ from typing import Iterable, NamedTuple
 import numpy as np
 
 from bench import numbers as number_bench
-from digits import compose, images, nondigits, numbers, paper, reading, wild
+from digits import compose, images, nondigits, numbers, reading, wild
 
 POLICIES = ("any", "all")  # an image is refused when any of its pieces is / only when all of them are
 LETTERS = 3  # typed letters are the hardest kind (52 shapes, 10 fonts): the detector sees this many times more
@@ -87,19 +87,19 @@ def refused(flags: np.ndarray, pieces: Pieces, policy: str) -> np.ndarray:
 
 
 def mask_fields(coverage: np.ndarray) -> np.ndarray:
-    """A drawing's ink coverage → its pieces' fields as ``reading.read`` finds them on a photo of it, without the
-    photo (the ink is already clean); nothing for a blank sheet or one the reading refuses."""
+    """A drawing's ink coverage → the field of its candidate made of all its ink (``numbers.candidates``: the
+    reading's "one digit" candidate, which needs no model), on a photo of it without the photo (the ink is
+    already clean); nothing for a blank sheet or one the reading refuses."""
     none = np.zeros((0, images.SIZE, images.SIZE), np.uint8)
     if coverage.max() <= 0:
         return none
     ink = coverage / coverage.max()
     ink[ink < images.NOISE] = 0.0
     try:
-        found = numbers.digits(ink)
-        if len(found) <= 1:
-            return images.to_field(paper.digit(ink))[None]
-        return np.stack([images.to_field(d.ink) for d in found])
-    except ValueError:
+        parts, found = numbers.candidates(ink)
+        whole = next(c for c in found if (c.start, c.stop) == (0, parts))
+        return images.to_field(whole.ink)[None]
+    except (ValueError, StopIteration):
         return none
 
 

@@ -14,6 +14,7 @@ from PIL import Image
 from starlette.concurrency import run_in_threadpool
 
 from digits import batching, bodies, images, imagefile, reading, shares
+from digits import data as digits_data
 
 TOP = 5  # classes per digit in ``top``
 
@@ -38,28 +39,19 @@ def cost(name: str, data: bytes) -> tuple[int, int]:
 
 def classify(name: str, data: bytes, batcher: batching.Batcher, labels: tuple[str, ...],
              release: Callable[[], None]) -> dict:
-    """``answer_image``'s object for one image in memory, plus ``seen``; the predictor records what it is given,
-    so whatever ``answer_image`` makes of the image (one digit or several) is what the page shows. Decoding and
-    preprocessing hold the caller's decode turn (their memory is what grows with the image); ``release`` gives it
-    back before the model call, so requests waiting for the model still share one batch."""
-    seen: list[np.ndarray] = []
-    probs: list[np.ndarray] = []
+    """``answer_image``'s object for one image in memory, plus ``seen`` and ``top`` for the digits read (the
+    candidates the reading chose, ``reading.choose``). Decoding and finding the candidates hold the caller's decode
+    turn (their memory is what grows with the image); ``release`` gives it back before the model call, so requests
+    waiting for the model still share one batch."""
     with refusals():
         gray = images.decode_bytes(name, data)
-
-    def recording(x: np.ndarray) -> np.ndarray:
-        release()  # preprocessing is done: x is the model's small input
-        seen.append(x)
-        probs.append(batcher(x))
-        return probs[-1]
-
-    try:
-        answer = reading.answer_image(name, gray, recording, labels)
-    except ValueError as err:  # blank: the image's fault
-        raise bodies.ApiError(400, str(err)) from None
-    if not seen:
-        return answer
-    return {**answer, "seen": seen_png(seen), "top": top_classes(np.concatenate(probs), labels)}
+        found = reading.read(name, gray)  # a blank image is its fault: 400
+    release()  # the candidates' 28×28 fields are the model's small input
+    x = digits_data.preprocess(found.fields)
+    probs = batcher(x)
+    picked = reading.choose(found, probs)
+    return {**reading.answer_reading(found, probs, labels), "seen": seen_png([x[picked]]),
+            "top": top_classes(probs[picked], labels)}
 
 
 async def answer(name: str, data: bytes, batcher: batching.Batcher, labels: tuple[str, ...],

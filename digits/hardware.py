@@ -22,6 +22,12 @@ ONEDNN_ISAS = ("SSE41", "AVX", "AVX2", "AVX2_VNNI", "AVX2_VNNI_2", "AVX512_CORE"
                "AVX512_CORE_BF16", "AVX10_1_512", "AVX512_CORE_FP16", "AVX10_1_512_AMX", "AVX512_CORE_AMX",
                "AVX10_1_512_AMX_FP16", "AVX512_CORE_AMX_FP16", "DEFAULT", "ALL")
 BF16_ISA = ONEDNN_ISAS.index("AVX512_CORE_BF16")
+# The cap every stage runs under unless the user sets one (``pin_isa``). On a CPU with AMX, oneDNN computes bf16
+# convolutions on its tile units, whose sums round otherwise than AVX-512 BF16's: a fresh clone's CNN there came
+# out with other bytes (test accuracy 99.52% against the committed 99.53%). Capped here, an AMX CPU computes as an
+# AVX-512 BF16 one does, and a clone's `dvc repro` gave back the committed bytes (docs/reproducibility.md). A cap
+# above a CPU's own instructions changes nothing, so AVX2 and AVX-512 BF16 CPUs run exactly as before.
+SAME_BYTES_ISA = "AVX512_CORE_BF16"
 NO_BF16_PRIMITIVES = ONEDNN_ISAS.index("AVX512_CORE")
 
 
@@ -53,6 +59,9 @@ def native_bf16(machine: Machine) -> tuple[bool, str]:
         return False, f"ONEDNN_MAX_CPU_ISA={machine.isa_cap} keeps oneDNN from this CPU's bf16 instructions"
     if not machine.onednn:
         return False, "TF_ENABLE_ONEDNN_OPTS=0 leaves bf16 to TensorFlow's slow Eigen kernels"
+    if "amx_bf16" in found and machine.isa_cap == SAME_BYTES_ISA:
+        return True, (f"this CPU has {' and '.join(found)}; its AMX left out by ONEDNN_MAX_CPU_ISA={SAME_BYTES_ISA}, "
+                      "for the bytes AVX-512 BF16 CPUs give")
     return True, "this CPU has " + " and ".join(found)
 
 
@@ -100,6 +109,15 @@ def cpu_info(field: str) -> str:
             return next((line.split(":", 1)[1].strip() for line in f if line.split(":")[0].strip() == field), "")
     except OSError:
         return ""
+
+
+def pin_isa(environ: dict | None = None) -> str:
+    """Cap oneDNN at :data:`SAME_BYTES_ISA` unless ``ONEDNN_MAX_CPU_ISA`` is set already (the user's word wins);
+    oneDNN reads it at TensorFlow's first op, so call it before any (an ``import tensorflow`` before is fine,
+    measured). Returns the cap in force."""
+    environ = os.environ if environ is None else environ
+    environ.setdefault("ONEDNN_MAX_CPU_ISA", SAME_BYTES_ISA)
+    return environ["ONEDNN_MAX_CPU_ISA"]
 
 
 def pin_threads(threads: int) -> str:

@@ -1,11 +1,13 @@
-"""A written number ("2026", a postcode) → its digits, left to right, each with its box. Pure numpy.
+"""A written number ("2026", a postcode, or one digit) → its candidate digits, for the model to choose among
+(``reading.choose``). Pure numpy.
 
-Works on ``images.sheet_ink`` (the whole sheet's ink, paper and ruling removed). The ink's connected pieces
-(``paper.components``) are the start; specks are dropped, and so are marks on the image's edge unlike the digits
-(a sheet's or table's edge); pieces sharing most of their columns are one digit (a broken 5, a 4 written in two
-strokes); and a piece much wider than a digit is several touching digits, cut at the columns with least ink into
-as many as its width suggests. A cut through a column with much ink is a guess, so the digits beside it are
-flagged ``merged``: touching digits are never silently read as one.
+Works on ``images.sheet_ink`` (the whole sheet's ink, paper and ruling removed). The ink's connected pieces are
+found; specks are dropped, and so are marks on the image's edge unlike the digits (a sheet's or table's edge). A
+piece wider than ``CUTTABLE`` × the ink's height may be touching digits: it is sliced at the columns of least ink
+(candidate cuts). The pieces and slices, left to right, are the *parts*; every run of up to ``RUN`` consecutive
+parts no wider than ``WIDEST`` × the height is a candidate digit, with what a prior needs to weigh it: its width,
+the widest gap between its parts, the ink of the cut on its right. Whether a 5 in two strokes is one digit or two
+is not decided here: the model reads every candidate and ``reading.choose`` picks the best partition.
 """
 from __future__ import annotations
 
@@ -17,18 +19,31 @@ from digits import paper
 
 CELLS = 400  # long side of the grid pieces are found on: bounds the work, finer than any gap between digits
 SPECK = 0.05  # a piece with less than this fraction of the biggest piece's ink is a speck
-OVERLAP = 0.5  # pieces sharing this fraction of the narrower one's columns are one digit
-WIDE = 1.2  # a piece wider than this × its height is several digits (a digit's is at most about 1)
-LONE = 1.5  # ... and a lone piece wider than this (fewer single digits are)
-NARROW = 0.6  # a digit other than 1 is at least this × the height wide
-DIGIT = 0.75  # a digit's usual width / height, to count the digits in a wide piece when no lone one shows it
-CLEAR = 0.35  # a cut column with less than this fraction of the piece's mean column ink is a confident cut
+CUTTABLE = 1.0  # a piece wider than this × the height may hold touching digits
+EDGE = 0.12  # no cut nearer than this × the height to a piece's end (a 1 is about this wide)
+SPACING = 0.15  # cuts at least this × the height apart
+RUN = 4  # parts in a candidate at most (a digit in up to four strokes or slices)
+WIDEST = 1.6  # a candidate wider than this × the height is no digit (MNIST's widest: about 1.5)
+CLEAR = 0.35  # a cut through less than this fraction of the piece's mean column ink is a clean cut
 
 
-class Digit(NamedTuple):
+class Part(NamedTuple):
+    label: int  # the piece's label in ``pieces``
+    x0: int  # its columns in the image, end exclusive: the whole piece's, or a slice's
+    x1: int
+    cut: float  # ink of the cut at its right end over the piece's mean column ink; 0 at the piece's own end
+
+
+class Candidate(NamedTuple):
+    start: int  # parts[start:stop]
+    stop: int
     box: tuple[int, int, int, int]  # x, y, width, height in the image's pixels
-    ink: np.ndarray  # the digit's ink alone, cropped to ``box``
-    merged: bool  # cut out of touching digits at a column with much ink: the cut is a guess
+    ink: np.ndarray  # its ink alone, cropped to ``box``
+    width: float  # box width over the ink's height
+    tall: float  # box height over the ink's height
+    gap: float  # widest run of empty columns between its parts, over the height
+    cut: float  # ``Part.cut`` of its last part: what ending here cuts through
+    merged: bool  # it is bounded by a cut through much ink (> CLEAR): where it ends is a guess
 
 
 def pieces(ink: np.ndarray) -> np.ndarray:
@@ -65,39 +80,6 @@ def kept(box: np.ndarray, mass: np.ndarray, shape: tuple[int, int]) -> np.ndarra
     return big & (~edge | ((height <= 1.5 * (bottom - top)) & (shared >= 0.5 * height)))
 
 
-def groups(box: np.ndarray) -> list[list[int]]:
-    """Pieces (rows of ``box``) gathered into digits by shared columns, left to right."""
-    out: list[list[int]] = []
-    span: list[list[int]] = []  # each group's x0, x1
-    for i in np.argsort(box[:, 0], kind="stable"):
-        x0, x1 = box[i, 0], box[i, 2]
-        for g, (g0, g1) in enumerate(span):
-            if min(x1, g1) - max(x0, g0) >= OVERLAP * min(x1 - x0, g1 - g0):
-                out[g].append(int(i))
-                span[g] = [min(x0, g0), max(x1, g1)]
-                break
-        else:
-            out.append([int(i)])
-            span.append([x0, x1])
-    order = np.argsort([s[0] for s in span], kind="stable")
-    return [out[g] for g in order]
-
-
-def cuts(profile: np.ndarray, n: int) -> tuple[list[int], float]:
-    """Columns cutting a piece's column ink ``profile`` into ``n`` digits, each the least-inked column near where
-    equal widths would cut; and the most ink one cuts through, over the mean column's (clear below ``CLEAR``)."""
-    w = len(profile)
-    smooth = np.convolve(profile, np.ones(3) / 3, mode="same")  # one thin column is no gap
-    out, worst = [], 0.0
-    for k in range(1, n):
-        ideal, reach = k * w / n, 0.35 * w / n
-        lo, hi = int(max(1, ideal - reach)), int(min(w - 1, ideal + reach + 1))
-        col = lo + int(np.argmin(smooth[lo:hi]))
-        out.append(col)
-        worst = max(worst, float(smooth[col] / profile[profile > 0].mean()))
-    return out, worst
-
-
 def profile(ink: np.ndarray) -> np.ndarray:
     """Each column's ink weighted by how much of the height it spans: where digits touch, a short blob of ink;
     through a 0 or an 8, two strokes far apart, which a plain column sum would take for the lighter place."""
@@ -108,46 +90,79 @@ def profile(ink: np.ndarray) -> np.ndarray:
     return ink.sum(axis=0) * np.clip(bottom - top + 1, 0, None) / ink.shape[0]
 
 
-def split(ink: np.ndarray, x0: int, y0: int, n: int) -> list[Digit]:
-    """One group's ink (cropped, at x0, y0 in the image) → ``n`` digits, cut at its columns of least ink."""
-    if n == 1 or ink.shape[1] < 3 * n:  # too narrow to hold n digits (a speck's column cannot be cut)
-        return [Digit((x0, y0, ink.shape[1], ink.shape[0]), ink, False)]
-    at, worst = cuts(profile(ink), n)
-    clear = worst <= CLEAR
+def cuts(column_ink: np.ndarray, height: int) -> list[tuple[int, float]]:
+    """Candidate cuts through one piece (its ``profile``): the local minima of the smoothed column ink, at least
+    ``EDGE`` × height from either end and ``SPACING`` × height apart, the least inked first kept; each with its
+    ink over the mean inked column."""
+    w = len(column_ink)
+    if w <= CUTTABLE * height:
+        return []
+    reach = max(1, round(0.02 * height))  # one thin column is no gap
+    smooth = np.convolve(column_ink, np.ones(2 * reach + 1) / (2 * reach + 1), mode="same")
+    edge, spacing = max(2, round(EDGE * height)), max(2, round(SPACING * height))
+    inner = np.arange(edge, w - edge)
+    if not len(inner):
+        return []
+    left, right = smooth[inner - 1], smooth[np.minimum(inner + 1, w - 1)]
+    minima = inner[(smooth[inner] <= left) & (smooth[inner] <= right)]
+    chosen: list[int] = []
+    for col in minima[np.argsort(smooth[minima], kind="stable")]:
+        if all(abs(col - c) >= spacing for c in chosen):
+            chosen.append(int(col))
+    mean = column_ink[column_ink > 0].mean()
+    return [(c, float(smooth[c] / mean)) for c in sorted(chosen)]
+
+
+def parts(labels: np.ndarray, ink: np.ndarray, box: np.ndarray, keep: np.ndarray, height: int) -> list[Part]:
+    """The kept pieces, each sliced at its candidate cuts, ordered left to right (by left edge, then right)."""
     out = []
-    for a, b in zip([0, *at], [*at, ink.shape[1]]):
-        part = ink[:, a:b]
-        rows, cols = np.flatnonzero(part.any(1)), np.flatnonzero(part.any(0))
-        if len(rows):
-            box = (x0 + a + int(cols[0]), y0 + int(rows[0]), int(cols[-1] - cols[0] + 1), int(rows[-1] - rows[0] + 1))
-            out.append(Digit(box, part[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1], not clear))
-    return out
+    for k in keep:
+        x0, y0, x1, y1 = box[k]
+        own = np.where(labels[y0:y1, x0:x1] == k + 1, ink[y0:y1, x0:x1], 0.0)
+        at = cuts(profile(own), height)
+        ends = [x0 + c for c, _ in at] + [x1]
+        inks = [v for _, v in at] + [0.0]
+        out += [Part(int(k + 1), int(a), int(b), v) for a, b, v in zip([x0, *ends[:-1]], ends, inks)]
+    return sorted(out, key=lambda p: (p.x0, p.x1))
 
 
-def counts(extent: np.ndarray) -> list[int]:
-    """How many digits each group (n×2: width, height) holds. Widths are measured against the number's digit
-    height (the groups' median: a wide 5 or 2 is also short), and a lone group must be wider still (about 3 in
-    1000 of MNIST's digits are 1.5 times wider than tall, 3 in 100 1.2 times). A wide group holds its width over a
-    lone digit's (the median of the narrow groups, at least ``NARROW`` of the height: 1s are no measure), at
-    least two."""
-    tall = np.maximum(extent[:, 1], np.median(extent[:, 1]))
-    wide = extent[:, 0] > (WIDE if len(extent) > 1 else LONE) * tall
-    unit = np.maximum(np.median(extent[~wide, 0]) if (~wide).any() else DIGIT * tall, NARROW * tall)
-    return [max(2, round(w / u)) if is_wide else 1 for w, u, is_wide in zip(extent[:, 0], unit, wide)]
+def candidate(labels: np.ndarray, ink: np.ndarray, run: list[Part], start: int, height: int, whole: int
+              ) -> Candidate | None:
+    """The candidate digit made of ``run`` (consecutive parts from ``start``), or None if several parts are too
+    wide for one digit. A part alone is a candidate (so every partition exists), and so is all the ink (``whole``
+    parts: one wide digit)."""
+    x0, x1 = min(p.x0 for p in run), max(p.x1 for p in run)
+    if 1 < len(run) < whole and x1 - x0 > WIDEST * height:  # a part alone, and all the ink, are always one
+        return None
+    cols = np.arange(x0, x1)
+    own = np.zeros(labels[:, x0:x1].shape, bool)
+    for p in run:
+        own |= (labels[:, x0:x1] == p.label) & ((cols >= p.x0) & (cols < p.x1))[None, :]
+    rows = np.flatnonzero(own.any(1))
+    covered = np.concatenate([[True], own.any(0), [True]])
+    gap = np.diff(np.flatnonzero(covered)).max() - 1  # the widest run of empty columns inside
+    top, tall = int(rows[0]), int(rows[-1] - rows[0] + 1)
+    return Candidate(start, start + len(run), (int(x0), top, int(x1 - x0), tall),
+                     np.where(own, ink[:, x0:x1], 0.0)[top:top + tall], (x1 - x0) / height, tall / height,
+                     float(gap / height), run[-1].cut, False)
 
 
-def digits(ink: np.ndarray) -> list[Digit]:
-    """The sheet's ink (``images.sheet_ink``) → its digits, left to right; empty if there is no ink."""
+def candidates(ink: np.ndarray) -> tuple[int, list[Candidate]]:
+    """The sheet's ink (``images.sheet_ink``) → (how many parts, every candidate digit); no parts if no ink."""
     labels = pieces(ink)
     if not labels.any():
-        return []
+        return 0, []
     box, mass = boxes(labels, ink)
     keep = np.flatnonzero(kept(box, mass, ink.shape))
-    found = [keep[g] for g in groups(box[keep])]
-    spans = np.array([[box[g, 0].min(), box[g, 1].min(), box[g, 2].max(), box[g, 3].max()] for g in found])
-    n = counts(np.stack([spans[:, 2] - spans[:, 0], spans[:, 3] - spans[:, 1]], axis=1))
+    height = max(1, int(box[keep, 3].max() - box[keep, 1].min()))
+    found = parts(labels, ink, box, keep, height)
     out = []
-    for g, (x0, y0, x1, y1), k in zip(found, spans, n):
-        own = np.isin(labels[y0:y1, x0:x1], g + 1)  # only this group's pieces, not a neighbour's reaching in
-        out += split(np.where(own, ink[y0:y1, x0:x1], 0.0), int(x0), int(y0), k)
-    return out
+    runs = [(i, j) for i in range(len(found)) for j in range(i + 1, min(i + RUN, len(found)) + 1)]
+    if len(found) > RUN:
+        runs.append((0, len(found)))
+    for i, j in runs:
+        c = candidate(labels, ink, found[i:j], i, height, len(found))
+        if c is not None:
+            left = found[i - 1].cut if i > 0 and found[i - 1].label == found[i].label else 0.0
+            out.append(c._replace(merged=max(left, c.cut) > CLEAR))
+    return len(found), out

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from digits import config, names
+from digits import config, hardware, names
 from digits.storage import write_json
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]  # the checkout this library belongs to
@@ -101,6 +101,7 @@ def run_stage(main: Callable[..., None], per_model: bool = False) -> None:
         name = "@".join([prog, *args])
         if os.environ.get(TIMINGS_ENV):
             atexit.register(lambda: record_timing(name, startup, time.perf_counter() - start))
+        hardware.pin_isa()  # before TensorFlow's first op: the same bytes on AMX CPUs (digits.hardware)
         main(config.load_params(), *args)
         # Start-up (interpreter, imports) included: the wait the user sees.
         seconds = process_age() or time.perf_counter() - start

@@ -94,10 +94,13 @@ def test_train_under_an_avx2_cap_chooses_float32_and_runs(prepared_copy):
     assert (prepared_copy / "artifacts" / "models" / "dense.keras").is_file()
 
 
-def train_cnn(project: Path, cores: set[int] | None = None) -> bytes:
-    """``train@cnn`` in its own process, on ``cores`` only (all when None); the saved model's bytes."""
+def train_cnn(project: Path, cores: set[int] | None = None, isa: str | None = None) -> bytes:
+    """``train@cnn`` in its own process, on ``cores`` only (all when None), under ONEDNN_MAX_CPU_ISA ``isa`` (unset
+    when None); the saved model's bytes."""
+    env = {k: v for k, v in os.environ.items() if k != "ONEDNN_MAX_CPU_ISA"}
     done = subprocess.run([sys.executable, "-m", "stages.train", "cnn"], cwd=project, capture_output=True,
-                          text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=300,
+                          text=True, env={**env, "PYTHONPATH": str(ROOT), **({"ONEDNN_MAX_CPU_ISA": isa} if isa else {})},
+                          timeout=300,
                           preexec_fn=(lambda: os.sched_setaffinity(0, cores)) if cores else None)
     assert done.returncode == 0, done.stderr[-2000:]
     return (project / "artifacts" / "models" / "cnn.keras").read_bytes()
@@ -113,3 +116,24 @@ def test_pinned_threads_give_the_same_bytes_on_fewer_cores(prepared_project, tmp
     everywhere = train_cnn(copy_of(prepared_project, tmp_path / "all"))
     one_core = train_cnn(copy_of(prepared_project, tmp_path / "one"), {min(os.sched_getaffinity(0))})
     assert everywhere == one_core
+
+
+def test_stages_cap_onednn_for_the_same_bytes_unless_the_user_did():
+    env: dict = {}
+    assert hardware.pin_isa(env) == "AVX512_CORE_BF16" == env["ONEDNN_MAX_CPU_ISA"]
+    mine = {"ONEDNN_MAX_CPU_ISA": "AVX2"}
+    assert hardware.pin_isa(mine) == "AVX2"
+    policy, line = hardware.choose("cnn", "auto", machine(AMX, cap=hardware.SAME_BYTES_ISA))
+    assert policy == "mixed_bfloat16" and "AMX left out by ONEDNN_MAX_CPU_ISA=AVX512_CORE_BF16" in line
+
+
+@pytest.mark.slow
+def test_an_amx_cpu_trains_the_bytes_of_an_avx512_bf16_one(prepared_project, tmp_path):
+    """The train stage's own cap (``hardware.pin_isa``) against the same cap set by hand: the same model. On a CPU
+    with AMX the cap is what makes it so: there, training with AMX allowed gives other bytes (checked too)."""
+    from conftest import copy_of
+
+    default = train_cnn(copy_of(prepared_project, tmp_path / "default"))
+    assert default == train_cnn(copy_of(prepared_project, tmp_path / "capped"), isa=hardware.SAME_BYTES_ISA)
+    if "amx_bf16" in hardware.cpu_flags().split():
+        assert default != train_cnn(copy_of(prepared_project, tmp_path / "amx"), isa="ALL")

@@ -180,14 +180,14 @@ def test_decode_turns_bound_decoding_but_not_the_model_calls(monkeypatch):
 
     monkeypatch.setattr(answering.imagefile, "cost", lambda name, data: (5_000_000, 5_000_000))  # the large lane
     monkeypatch.setattr(answering.images, "decode_bytes", lambda name, data: counted("decoding", 0.05) or data)
-    monkeypatch.setattr(answering.reading, "answer_image", lambda name, gray, predict, labels: {"p": predict(gray)})
 
     def batcher(x):
         counted("predicting", 0.2)
-        return np.ones((1, 10))
+        return np.full((len(x), 10), 0.1)
 
     async def eight() -> None:
-        lanes, image = shares.Lanes(guards.Limits()), np.zeros((1, 28, 28))
+        lanes, image = shares.Lanes(guards.Limits()), np.zeros((28, 28), np.uint8)
+        image[4:24, 12:15] = 255  # a 1: one piece, one candidate
         await asyncio.gather(*(answering.answer("x", image, batcher, tuple("0123456789"), lanes) for _ in range(8)))
 
     asyncio.run(eight())

@@ -38,6 +38,7 @@ class Paths:
     plots: str = "artifacts/plots"
     exports: str = "artifacts/export"
     corrupted: str = "artifacts/corrupted"  # the robustness suite: corrupted copies of the test set
+    read: str = "artifacts/read"  # the test set as predict reads image files: candidate digits (stage read)
     checkpoints: str = "artifacts/checkpoints"  # last completed epoch while training; not a DVC output
     timings: str = "artifacts/timings"  # seconds and images/second, apart from results; not a DVC output
 

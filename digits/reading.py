@@ -8,11 +8,14 @@ from __future__ import annotations
 import collections
 import concurrent.futures
 import signal
-from typing import Iterable, Iterator, NamedTuple
+from typing import TYPE_CHECKING, Iterable, Iterator, NamedTuple
 
 import numpy as np
 
-from digits import data, images, loaders, numbers
+from digits import data, images, numbers
+
+if TYPE_CHECKING:  # a type only: reading needs no TensorFlow (readcheck's worker processes import it)
+    from digits import loaders
 
 def answer(path: str, probs: np.ndarray, class_names: tuple[str, ...]) -> dict:
     """``{file, class, label, probability}`` for one image's probabilities, the most probable class."""

@@ -2,12 +2,14 @@
 ``digits.robustness``).
 
 Inputs: ``artifacts/models/<model>.keras``, ``artifacts/data/test.npz``, ``artifacts/train/<model>/calibration.json``
-(the temperature train baked into the model), ``artifacts/corrupted/test.npz`` (stage ``corrupt``).
+(the temperature train baked into the model), ``artifacts/corrupted/test.npz`` (stage ``corrupt``),
+``artifacts/read/test.npz`` (stage ``read``: the test images' candidate digits as predict finds them in files).
 Outputs, quality only (so ``dvc metrics diff`` shows no timing noise): ``metrics/<model>.json``, the headline
 (accuracy, loss, macro F1, ECE, robustness mean, and the dataset: all that ``dvc metrics show`` and ``dvc exp show``
 list);
 ``artifacts/metrics/<model>.json``, the detail (accuracy, loss, per-class precision/recall/F1, macro F1, parameter
-count, test images, and ``calibration``: ECE, NLL and Brier score of the calibrated probabilities and,
+count, test images, ``read``: the share of test images predict reads right from their files, as one wrong digit
+or as a number, and ``calibration``: ECE, NLL and Brier score of the calibrated probabilities and,
 ``*_uncalibrated``, of those before temperature scaling); ``artifacts/predictions/<model>.csv`` (actual, predicted
 class names: the confusion matrix's data); ``artifacts/predictions/<model>_reliability.csv`` (15 bins of the top
 probability: the reliability diagram's data); ``artifacts/metrics/<model>_robustness.json`` (accuracy per
@@ -19,7 +21,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from digits import calibration, config, data, formats, loaders, metrics, robustness, runner
+import numpy as np
+
+from digits import calibration, config, data, formats, loaders, metrics, readcheck, robustness, runner
 from digits.storage import write_bytes, write_json
 
 
@@ -36,6 +40,7 @@ def main(params: config.Params, name: str) -> None:
     before = calibration.uncalibrated(probs, temperature)
     scores.update(params=int(model.count_params()),
                   calibration=metrics.calibration_metrics(labels, probs, before, temperature))
+    scores["read"] = score_reading(model, labels, class_names, params.evaluate.batch_size)
     out = Path(config.PATHS.metrics) / f"{name}.json"
     metrics.refuse_nan_json(scores, out)
     write_json(out, scores)
@@ -47,9 +52,20 @@ def main(params: config.Params, name: str) -> None:
     ece = scores["calibration"]
     print(f"evaluate: {name}: test accuracy {scores['accuracy']:.4f}, loss {scores['loss']:.4f}, "
           f"ECE {ece['ece']:.4f} (T = {temperature}; {ece['ece_uncalibrated']:.4f} before) -> {out}")
+    read = scores["read"]
+    print(f"evaluate: {name}: test images read as predict reads files: {read['right']:.4f} right, "
+          f"{read['as_number']:.4f} read as a number (the model alone: {scores['accuracy']:.4f})")
     suite = score_robustness(name, model, params.evaluate.batch_size)
     write_json(Path(config.PATHS.headline) / f"{name}.json",
                metrics.headline(scores, suite["mean_accuracy"], params.dataset))
+
+
+def score_reading(model, labels, class_names: tuple[str, ...], batch_size: int) -> dict:
+    """The test images as predict answers their files (stage ``read`` found their candidates): ``readcheck.score``."""
+    readings = readcheck.load(Path(config.PATHS.read) / "test.npz")
+    fields = np.concatenate([r.fields for r in readings])
+    probs = model.predict(data.preprocess(fields), batch_size=batch_size, verbose=0)
+    return readcheck.score(readings, probs, labels, class_names)
 
 
 def score_robustness(name: str, model, batch_size: int) -> dict:

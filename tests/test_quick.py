@@ -46,9 +46,11 @@ def clone(tmp_path_factory, mnist_dir) -> Path:
 
 
 def workspace(repo: Path) -> dict[str, str]:
-    """SHA-256 of every file outside git's and DVC's own folders: params, lock, results, placed data, code."""
+    """SHA-256 of every file outside git's and DVC's own folders: params, lock, results, placed data, code. Python's
+    bytecode caches are not the user's (git ignores them; whether the copy had them yet depends on test order)."""
     return {str(p.relative_to(repo)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(repo.rglob("*"))
-            if p.is_file() and p.relative_to(repo).parts[0] not in (".git", ".dvc")}
+            if p.is_file() and p.relative_to(repo).parts[0] not in (".git", ".dvc")
+            and "__pycache__" not in p.relative_to(repo).parts}
 
 
 @pytest.fixture(scope="module")

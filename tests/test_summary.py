@@ -17,6 +17,7 @@ from digits.names import PATHS
 
 FIGURES = {"dense": {"accuracy": 0.9841, "ece": 0.0034, "loss": 0.0553, "macro_f1": 0.984, "robustness": 0.6189},
            "cnn": {"accuracy": 0.9953, "ece": 0.0023, "loss": 0.0162, "macro_f1": 0.9952, "robustness": 0.865}}
+READ = {"dense": {"right": 0.9822, "as_number": 0.002}, "cnn": {"right": 0.9933, "as_number": 0.0015}}
 
 
 @pytest.fixture
@@ -29,6 +30,8 @@ def project(tmp_path, monkeypatch):
     for model, figures in FIGURES.items():
         (tmp_path / PATHS.headline).mkdir(exist_ok=True)
         (tmp_path / PATHS.headline / f"{model}.json").write_text(json.dumps(figures))
+        (tmp_path / PATHS.metrics).mkdir(parents=True, exist_ok=True)
+        (tmp_path / PATHS.metrics / f"{model}.json").write_text(json.dumps({"read": READ[model]}))
     with contextlib.chdir(tmp_path):
         yield tmp_path
 
@@ -41,28 +44,31 @@ def time_stages(*stages: str) -> None:
 
 
 def test_figures_and_every_stage_time(project):
-    time_stages("fetch", "prepare", "corrupt", *(f"{s}@{m}" for m in ("dense", "cnn")
-                                                  for s in ("train", "evaluate", "export")))
+    time_stages("fetch", "prepare", "corrupt", "read", *(f"{s}@{m}" for m in ("dense", "cnn")
+                                                          for s in ("train", "evaluate", "export")))
     lines = summary.lines(("dense", "cnn"), 4.25)
-    assert lines[1].split() == ["model", "accuracy", "ECE", "robustness", "train", "evaluate", "export"]
-    assert lines[2].split() == ["dense", "98.41%", "0.0034", "61.89%", "13.0", "s", "14.0", "s", "15.0", "s"]
-    assert lines[3].split() == ["cnn", "99.53%", "0.0023", "86.50%", "16.0", "s", "17.0", "s", "18.0", "s"]
-    assert lines[4] == "  fetch 10.0 s, prepare 11.0 s, corrupt 12.0 s, plots 4.2 s so far"
+    assert lines[1].split() == ["model", "accuracy", "as", "read", "ECE", "robustness", "train", "evaluate", "export"]
+    assert lines[2].split() == ["dense", "98.41%", "98.22%", "0.0034", "61.89%", "14.0", "s", "15.0", "s", "16.0",
+                                "s"]
+    assert lines[3].split() == ["cnn", "99.53%", "99.33%", "0.0023", "86.50%", "17.0", "s", "18.0", "s", "19.0", "s"]
+    assert lines[4].startswith("  as read: the test images predict reads right from their files")
+    assert lines[5] == "  fetch 10.0 s, prepare 11.0 s, corrupt 12.0 s, read 13.0 s, plots 4.2 s so far"
     assert not any("no timing" in line for line in lines)
-    assert "dvc_plots/index.html" in lines[5]
+    assert "dvc_plots/index.html" in lines[6]
     assert lines[-1].startswith("  no DVC remote configured: the `dvc push` hint DVC prints next does not apply")
     assert max(map(len, lines)) <= 120
 
 
 def test_missing_timings_and_figures_are_said_not_fatal(project):
     (project / PATHS.headline / "cnn.json").unlink()
+    (project / PATHS.metrics / "cnn.json").unlink()
     time_stages("fetch", "train@dense")
     runner.stage_timing_path("prepare").write_text("{not json")  # a damaged timing counts as missing
     lines = summary.lines(("dense", "cnn"), None)
-    assert lines[3].split() == ["cnn", "-", "-", "-", "-", "-", "-"]
-    assert lines[4] == "  fetch 10.0 s, prepare -, corrupt -, plots - so far"
-    assert ("  no timing for evaluate@dense, export@dense, train@cnn, evaluate@cnn, export@cnn, prepare, corrupt: "
-            "not run in this workspace since timings were kept") in lines
+    assert lines[3].split() == ["cnn", "-", "-", "-", "-", "-", "-", "-"]
+    assert lines[5] == "  fetch 10.0 s, prepare -, corrupt -, read -, plots - so far"
+    assert ("  no timing for evaluate@dense, export@dense, train@cnn, evaluate@cnn, export@cnn, prepare, corrupt, "
+            "read: not run in this workspace since timings were kept") in lines
 
 
 def test_remote_named_when_configured_and_no_hint_note_under_experiments(project, monkeypatch):

@@ -1,0 +1,35 @@
+"""Stage ``read``: the test set as ``python -m digits.predict`` reads image files (``digits.readcheck``): every test
+image written as a PNG, decoded and split into candidate digits, each brought to 28×28, exactly as predict does;
+found once here, on worker processes, and answered by ``evaluate@<model>`` with each model, so the accuracy a user
+gets from predict is reported beside the model's own.
+
+Inputs: ``artifacts/data/test.npz``.
+Outputs: ``artifacts/read/test.npz``: every candidate's 28×28 field, box and geometry, and per image its number of
+parts and candidates (``readcheck.pack``); the same bytes for the same inputs.
+Command: ``python -m stages.read``.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from digits import config, data, readcheck, runner
+from digits.storage import atomic_path
+
+
+def main(params: config.Params) -> None:
+    start = time.perf_counter()
+    images, _ = data.load_split(data.split_path(config.PATHS.data, "test"))
+    readings = readcheck.read_all(images)
+    out = Path(config.PATHS.read) / "test.npz"
+    with atomic_path(out) as tmp, tmp.open("wb") as f:
+        np.savez(f, **readcheck.pack(readings))
+    candidates = sum(len(r.candidates) for r in readings)
+    print(f"read: {len(readings)} test images read as predict reads PNG files: {candidates} candidate digits "
+          f"in {time.perf_counter() - start:.0f} s -> {out}")
+
+
+if __name__ == "__main__":
+    runner.run_stage(main)

@@ -92,14 +92,15 @@ def test_repro_ends_with_the_summary(history):
     summary, after = tail[start:-1], tail[-1]
     assert after == "Use `dvc push` to send your updates to remote storage."
     rows = {line.split()[0]: line.split() for line in summary[1:4]}
-    assert rows["model"] == ["model", "accuracy", "ECE", "robustness", "train", "evaluate", "export"], summary
+    assert rows["model"] == ["model", "accuracy", "as", "read", "ECE", "robustness", "train", "evaluate", "export"]
     for model in ("dense", "cnn"):
         figures = json.loads((history["repo"] / f"metrics/{model}.json").read_text())
-        assert rows[model][1:4] == [f"{figures['accuracy']:.2%}", f"{figures['ece']:.4f}",
+        read = json.loads((history["repo"] / f"artifacts/metrics/{model}.json").read_text())["read"]
+        assert rows[model][1:5] == [f"{figures['accuracy']:.2%}", f"{read['right']:.2%}", f"{figures['ece']:.4f}",
                                     f"{figures['robustness']:.2%}"], summary
-        assert "-" not in rows[model] and rows[model][4:].count("s") == 3, summary  # every stage timed
+        assert "-" not in rows[model] and rows[model][5:].count("s") == 3, summary  # every stage timed
     text = "\n".join(summary)
-    assert "fetch " in text and "prepare " in text and "corrupt " in text and "plots " in text
+    assert all(f"{stage} " in text for stage in ("fetch", "prepare", "corrupt", "read", "plots")), summary
     assert "no timing" not in text and "dvc_plots/index.html" in text and "no DVC remote configured" in text
     assert max(map(len, summary)) <= 120, summary
 

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.slow  # runs every stage, training included
 
 STAGE_ORDER = [
     ("fetch", []), ("prepare", []), ("train", ["dense"]), ("train", ["cnn"]),
-    ("export", ["dense"]), ("export", ["cnn"]), ("corrupt", []),
+    ("export", ["dense"]), ("export", ["cnn"]), ("corrupt", []), ("read", []),
     ("evaluate", ["dense"]), ("evaluate", ["cnn"]), ("plots", []),
 ]
 
@@ -120,7 +120,10 @@ def test_evaluate_metrics(project, model, count):
     metrics = json.loads(text)
     assert list(metrics) == sorted(metrics), "metrics JSON keys are sorted"
     # Quality only: timings would make `dvc metrics diff` between equal runs show noise.
-    assert set(metrics) == {"accuracy", "loss", "macro_f1", "per_class", "params", "test_images", "calibration"}
+    assert set(metrics) == {"accuracy", "loss", "macro_f1", "per_class", "params", "test_images", "calibration", "read"}
+    read = metrics["read"]  # the test images as predict reads their files (stage read)
+    assert read["images"] == 200 and set(read) == {"images", "right", "wrong_single", "as_number", "read_as_numbers"}
+    assert read["right"] + read["wrong_single"] + read["as_number"] == pytest.approx(1, abs=2e-4)
     calib = metrics["calibration"]
     assert set(calib) == {"ece", "nll", "brier", "ece_uncalibrated", "nll_uncalibrated", "brier_uncalibrated",
                           "temperature"}

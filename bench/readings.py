@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 import time
@@ -32,6 +31,7 @@ import numpy as np
 from PIL import Image
 
 from digits import compose, config, data, datasets, idx, images, loaders, reading, runner
+from digits.storage import write_json
 
 SETS = {"singles": 0, "gaps": 1, "touching": 2}  # each set's k in default_rng([seed, k])
 NUMBER_SETS = {"gaps": ((2, 6), "PNG"), "touching": ((-2, 0), "JPEG")}  # gaps in MNIST pixels, inclusive
@@ -125,13 +125,6 @@ def run_sets(chosen: list[str], x: np.ndarray, y: np.ndarray, predict: loaders.P
     return out
 
 
-def write_atomically(path: Path, result: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".tmp", delete=False) as f:
-        f.write(json.dumps(result, indent=2, sort_keys=True) + "\n")
-    os.replace(f.name, path)
-
-
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.readings", description=__doc__.splitlines()[0])
     parser.add_argument("--sets", default=",".join(SETS), help="comma-separated, of: " + ", ".join(SETS))
@@ -158,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
               **run_sets(args.sets, x, y, predict, labels, args.count, args.seed)}
     if "singles" in args.sets:
         result["singles_from"] = f"the first {SINGLES:,} images of the {args.source} set"
-    write_atomically(args.out, result)
+    write_json(args.out, result)
     print(json.dumps(result, indent=2, sort_keys=True))
     return 0
 

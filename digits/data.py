@@ -45,39 +45,39 @@ def save_split(path: str | Path, images: np.ndarray, labels: np.ndarray, class_n
 
 
 @contextlib.contextmanager
-def _arrays(path: str | Path) -> Iterator[np.lib.npyio.NpzFile]:
-    """A split's ``.npz``, opened; a missing, cut-off or overwritten file, or a missing array, is one error naming
-    the file and the stage that makes it."""
+def npz_arrays(path: str | Path, stage: str = "prepare",
+               expected: str = "'images', 'labels' and 'class_names'") -> Iterator[np.lib.npyio.NpzFile]:
+    """A stage's ``.npz`` (by default a split, written by ``prepare``), opened; a missing, cut-off or overwritten
+    file, or a missing array, is one error naming the file and ``stage``, which makes it."""
     if not Path(path).is_file():
-        raise OSError(f"{path}: not found; run `dvc repro prepare`")
+        raise OSError(f"{path}: not found; run `dvc repro {stage}`")
     try:
         with np.load(path, allow_pickle=False) as npz:
             yield npz
     except KeyError as err:
-        raise ValueError(f"{path}: missing array {err}, expected 'images', 'labels' and 'class_names'; "
-                         "rerun `dvc repro prepare`") from None
+        raise ValueError(f"{path}: missing array {err}, expected {expected}; rerun `dvc repro {stage}`") from None
     # numpy and zipfile fail on a damaged file in several ways (BadZipFile, EOFError, a ValueError from the
-    # .npy header, zlib.error): all mean the file is not what prepare wrote.
+    # .npy header, zlib.error): all mean the file is not what the stage wrote.
     except (zipfile.BadZipFile, EOFError, zlib.error, ValueError, OSError) as err:
         raise ValueError(f"{path}: cannot read it ({type(err).__name__}: {' '.join(str(err).split())[:120]}); "
-                         "rerun `dvc repro prepare`") from None
+                         f"rerun `dvc repro {stage}`") from None
 
 
 def load_split(path: str | Path) -> Arrays:
     """Return (images uint8 N×H×W, labels uint8 N) from a ``.npz`` written by ``prepare``."""
-    with _arrays(path) as npz:
+    with npz_arrays(path) as npz:
         return npz["images"], npz["labels"]
 
 
 def split_size(path: str | Path) -> int:
     """The number of images in a split, reading only its labels."""
-    with _arrays(path) as npz:
+    with npz_arrays(path) as npz:
         return len(npz["labels"])
 
 
 def load_class_names(path: str | Path) -> tuple[str, ...]:
     """The class names ``prepare`` stored in a split; label ``i`` means ``class_names[i]``."""
-    with _arrays(path) as npz:
+    with npz_arrays(path) as npz:
         return tuple(str(name) for name in npz["class_names"])
 
 

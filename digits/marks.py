@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image
 from scipy import ndimage
 
 from digits import fonts, strokes
@@ -53,7 +53,6 @@ SHAPES: dict[str, Strokes] = {
     "scribble": [],  # drawn from the item's own random stream: ``scribble``
 }
 NOISE = ("speckle", "blotches", "dots", "smudge", "grain", "hatching")
-SUPERSAMPLE = strokes.SUPERSAMPLE
 
 
 def scribble(rng: np.random.Generator) -> Strokes:
@@ -68,15 +67,8 @@ def pen(shape: Strokes, size: tuple[int, int], rng: np.random.Generator) -> np.n
     height is no measure of the pen)."""
     placed = strokes.place(shape, rng, size)
     every = np.concatenate(placed)
-    width = max(1.5, max(np.ptp(every[:, 0]), np.ptp(every[:, 1]), 1.0) * rng.uniform(0.03, 0.12)) * SUPERSAMPLE
-    sheet = Image.new("L", (size[1] * SUPERSAMPLE, size[0] * SUPERSAMPLE), 0)
-    draw = ImageDraw.Draw(sheet)
-    for stroke in placed:
-        pts = [tuple(p) for p in stroke * SUPERSAMPLE]
-        draw.line(pts, fill=255, width=round(width), joint="curve")
-        for x, y in (pts[0], pts[-1]):  # round pen tips
-            draw.ellipse((x - width / 2, y - width / 2, x + width / 2, y + width / 2), fill=255)
-    return np.asarray(sheet.resize((size[1], size[0]), Image.Resampling.BOX), np.float64) / 255.0
+    pen_width = max(1.5, max(np.ptp(every[:, 0]), np.ptp(every[:, 1]), 1.0) * rng.uniform(0.03, 0.12))
+    return strokes.ink(placed, pen_width, size)
 
 
 def text(words: str, size: tuple[int, int], rng: np.random.Generator, font: Path) -> np.ndarray:

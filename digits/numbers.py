@@ -32,6 +32,7 @@ class Part(NamedTuple):
     x0: int  # its columns in the image, end exclusive: the whole piece's, or a slice's
     x1: int
     cut: float  # ink of the cut at its right end over the piece's mean column ink; 0 at the piece's own end
+    cut_left: float  # the same at its left end
 
 
 class Candidate(NamedTuple):
@@ -121,8 +122,9 @@ def parts(labels: np.ndarray, ink: np.ndarray, box: np.ndarray, keep: np.ndarray
         own = np.where(labels[y0:y1, x0:x1] == k + 1, ink[y0:y1, x0:x1], 0.0)
         at = cuts(profile(own), height)
         ends = [x0 + c for c, _ in at] + [x1]
-        inks = [v for _, v in at] + [0.0]
-        out += [Part(int(k + 1), int(a), int(b), v) for a, b, v in zip([x0, *ends[:-1]], ends, inks)]
+        inks = [v for _, v in at]
+        out += [Part(int(k + 1), int(a), int(b), right, left)
+                for a, b, right, left in zip([x0, *ends[:-1]], ends, [*inks, 0.0], [0.0, *inks])]
     return sorted(out, key=lambda p: (p.x0, p.x1))
 
 
@@ -163,6 +165,5 @@ def candidates(ink: np.ndarray) -> tuple[int, list[Candidate]]:
     for i, j in runs:
         c = candidate(labels, ink, found[i:j], i, height, len(found))
         if c is not None:
-            left = found[i - 1].cut if i > 0 and found[i - 1].label == found[i].label else 0.0
-            out.append(c._replace(merged=max(left, c.cut) > CLEAR))
+            out.append(c._replace(merged=max(found[i].cut_left, c.cut) > CLEAR))
     return len(found), out

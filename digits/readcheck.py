@@ -10,14 +10,12 @@ import concurrent.futures
 import io
 import multiprocessing
 import os
-import zipfile
-import zlib
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from digits import images, numbers, reading
+from digits import data, images, numbers, reading
 
 CHUNK = 250  # images per task sent to a worker process
 MAX_WORKERS = 4  # reading is numpy on small images: more processes than this gain little and cost memory
@@ -74,14 +72,8 @@ def unpack(arrays: dict[str, np.ndarray]) -> list[reading.Reading]:
 
 def load(path: Path) -> list[reading.Reading]:
     """Stage ``read``'s readings; a missing or damaged file is one error naming it and the stage that makes it."""
-    if not path.is_file():
-        raise OSError(f"{path}: not found; run `dvc repro read`")
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            return unpack({key: npz[key] for key in npz.files})
-    except (KeyError, zipfile.BadZipFile, EOFError, zlib.error, ValueError, OSError) as err:
-        raise ValueError(f"{path}: cannot read it ({type(err).__name__}: {' '.join(str(err).split())[:120]}); "
-                         "rerun `dvc repro read`") from None
+    with data.npz_arrays(path, "read", "those of readcheck.pack") as npz:
+        return unpack({key: npz[key] for key in npz.files})
 
 
 def score(readings: list[reading.Reading], probs: np.ndarray, labels: np.ndarray, class_names: tuple[str, ...]

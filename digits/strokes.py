@@ -67,10 +67,15 @@ def pen_mask(label: int, size: tuple[int, int], rng: np.random.Generator) -> np.
     options = shapes()[label]
     strokes = place(options[rng.integers(len(options))], rng, size)
     span = max(np.ptp(np.concatenate(strokes)[:, 1]), 1.0)
-    width = max(1.5, span * rng.uniform(0.05, 0.16)) * SUPERSAMPLE
+    return ink(strokes, max(1.5, span * rng.uniform(0.05, 0.16)), size)
+
+
+def ink(placed: list[np.ndarray], pen: float, size: tuple[int, int]) -> np.ndarray:
+    """Strokes (in sheet pixels) drawn with a round pen ``pen`` pixels wide, supersampled: the H×W coverage 0..1."""
+    width = pen * SUPERSAMPLE
     sheet = Image.new("L", (size[1] * SUPERSAMPLE, size[0] * SUPERSAMPLE), 0)
     draw = ImageDraw.Draw(sheet)
-    for stroke in strokes:
+    for stroke in placed:
         pts = [tuple(p) for p in stroke * SUPERSAMPLE]
         draw.line(pts, fill=255, width=round(width), joint="curve")
         for x, y in (pts[0], pts[-1]):  # round pen tips

@@ -1,7 +1,7 @@
 """"Not a digit": how many non-digits each method refuses, and how many real digits it wrongly refuses.
 
 Every method gives each 28×28 field a score (higher: less like a digit; ``digits.ood`` from the classifier's own
-layers, ``bench.nondigit_detector`` a separate small model, and ``a+b`` the larger of two scores, each scaled so
+layers, ``digits.detector`` a separate small model, and ``a+b`` the larger of two scores, each scaled so
 that its validation median is 0 and its threshold 1). The threshold is a percentile (``--quantile``, also the
 other of ``QUANTILES``) of MNIST's validation digits' scores; the method is chosen on validation parts alone:
 the most validation non-digits refused (seed + 1) while at most ``WILD_BUDGET`` of the validation wild digits
@@ -22,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bench import nondigit_detector as detector, nondigit_report as report, nondigit_sets as sets
-from digits import data, nondigits, ood, storage
+from bench import nondigit_report as report, nondigit_sets as sets
+from digits import data, detector, detector_data, fonts, nondigits, ood, storage
 
 QUANTILES = (99.0, 99.5)
 WILD_BUDGET = 0.05
@@ -119,8 +119,9 @@ def main(argv: list[str] | None = None) -> dict:
               "mnist_test": data.load_split(data.split_path(args.data, "test"))[0],
               **{name: p.fields for name, p in read.items()}}
     train_x = np.concatenate([data.load_split(s)[0] for s in data.train_shards(args.data)])
-    negative, synthetic = sets.detector_fields(600, 60, args.seed + 10)
-    found = detector.train([train_x, sets.enlarged(train_x, args.seed), synthetic], negative, args.seed)
+    # The stage's recipe, but letters and typed digits in Debian's handwriting fonts (the stage: matplotlib's).
+    negative, synthetic = detector_data.training_fields(600, 60, args.seed + 10, fonts.available())
+    found = detector.train([train_x, detector_data.enlarged(train_x, args.seed), synthetic], negative, args.seed)
     detected = {name: detector.score(found, f) for name, f in fields.items()}
     trained = {"parameters": int(found.count_params()), "negatives": len(negative),
                "synthetic_digits": len(synthetic), "mnist_digits": len(train_x)}

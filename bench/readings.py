@@ -1,5 +1,5 @@
 """Reading image files through exactly the path ``python -m digits.predict --json`` takes
-(``digits.reading.answers``), on MNIST digits written as files: how often a single digit is read as one digit of
+(``digits.streaming.answers``), on MNIST digits written as files: how often a single digit is read as one digit of
 the right class, and how often a written number is read whole.
 
 Inputs: MNIST's four IDX files (``--mnist DIR``, default ``dataset/mnist``, else loose in ``dataset/``), read
@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from digits import compose, config, data, datasets, idx, images, loaders, reading, runner
+from digits import compose, config, data, datasets, idx, images, loaders, reading, runner, streaming
 from digits.storage import write_json
 
 SETS = {"singles": 0, "gaps": 1, "touching": 2}  # each set's k in default_rng([seed, k])
@@ -70,7 +70,7 @@ def singles(x: np.ndarray, y: np.ndarray, predict: loaders.Predictor, labels: tu
         names = [str(Path(tmp) / f"{i:05d}.png") for i in range(len(x))]
         for name, pixels in zip(names, x):
             Image.fromarray(pixels).save(name)
-        replies = list(reading.answers(names, predict, labels))
+        replies = list(streaming.answers(names, predict, labels))
     return score_singles([labels[v] for v in y], replies)
 
 
@@ -108,7 +108,7 @@ def numbers(x: np.ndarray, y: np.ndarray, predict: loaders.Predictor, labels: tu
         names = [str(Path(tmp) / f"{i:05d}.{fmt.lower()}") for i in range(len(cases))]
         for name, (_, grey) in zip(names, cases):
             Image.fromarray(grey).save(name, fmt, **({"quality": 85} if fmt == "JPEG" else {}))
-        replies = list(reading.answers(names, predict, labels))
+        replies = list(streaming.answers(names, predict, labels))
     return score_numbers([[labels[v] for v in t] for t, _ in cases], replies)
 
 

@@ -40,7 +40,8 @@ def cost(name: str, data: bytes) -> tuple[int, int]:
 def classify(name: str, data: bytes, batcher: batching.Batcher, labels: tuple[str, ...],
              release: Callable[[], None]) -> dict:
     """``answer_image``'s object for one image in memory, plus ``seen`` and ``top`` for the digits read (the
-    candidates the reading chose, ``reading.choose``). Decoding and finding the candidates hold the caller's decode
+    candidates the reading chose, ``reading.kept``; for "not a digit", ``seen`` shows what was refused and ``top``
+    is empty). Decoding and finding the candidates hold the caller's decode
     turn (their memory is what grows with the image); ``release`` gives it back before the model call, so requests
     waiting for the model still share one batch."""
     with refusals():
@@ -48,10 +49,10 @@ def classify(name: str, data: bytes, batcher: batching.Batcher, labels: tuple[st
         found = reading.read(name, gray)  # a blank image is its fault: 400
     release()  # the candidates' 28×28 fields are the model's small input
     x = digits_data.preprocess(found.fields)
-    probs = batcher(x)
-    picked = reading.choose(found, probs)
-    return {**reading.answer_reading(found, probs, labels), "seen": seen_png([x[picked]]),
-            "top": top_classes(probs[picked], labels)}
+    out = batcher(x)  # the classes' probabilities, and the detector's logit where there is one
+    picked, digits = reading.kept(found, out, labels)
+    return {**reading.answer_reading(found, out, labels), "seen": seen_png([x[digits or picked]]),
+            "top": top_classes(reading.split(out, labels)[0][digits], labels)}
 
 
 async def answer(name: str, data: bytes, batcher: batching.Batcher, labels: tuple[str, ...],

@@ -123,6 +123,20 @@ class ExportConfig:
 
 
 @dataclass(frozen=True)
+class NondigitConfig:
+    """The "not a digit" detector beside the classifiers (digits/detector.py, digits/detector_data.py)."""
+
+    epochs: int = allowed(integer(1, 100))
+    batch_size: int = allowed(integer(1, 65536))
+    learning_rate: float = allowed(number(0, 1, "(]"))
+    per_kind: int = allowed(integer(1, 5000))  # synthetic non-digits of each kind to train on (typed letters: 3x)
+    per_class: int = allowed(integer(1, 1000))  # synthetic digits per class and source to train on
+    quantile: float = allowed(number(50, 100, "[)", "a percentile"))  # of validation digits kept under the threshold
+    check: int = allowed(integer(1, 1000))  # held-out non-digit photos per kind, read by stage read
+    threads: int = allowed(integer(0, 1024))  # as train's: the bytes depend on it
+
+
+@dataclass(frozen=True)
 class Params:
     # keras.utils.set_random_seed takes 0 .. 2**32 - 1 (numpy's limit); beyond, it fails inside numpy.
     seed: int = allowed(integer(0, 2**32 - 1))
@@ -135,6 +149,7 @@ class Params:
     robustness: RobustnessConfig = allowed()
     plots: PlotsConfig = allowed()
     export: ExportConfig = allowed()
+    nondigit: NondigitConfig = allowed()
 
 
 def parse_params(raw: typing.Any) -> Params:

@@ -1,7 +1,7 @@
 """Digits typed in handwriting fonts from Debian's font packages, slanted and placed as ``strokes.pen_mask``.
 
 ``FONTS`` maps each Debian package to its font files; ``available`` lists the ones installed (``.ci/run``
-installs them all). ``font_mask`` returns the ink's coverage 0..1 of an H×W sheet.
+installs them all); ``bundled`` lists matplotlib's own, the same on every machine. ``font_mask`` returns the ink's coverage 0..1 of an H×W sheet.
 """
 from __future__ import annotations
 
@@ -22,6 +22,13 @@ FONTS = {  # Debian package → its fonts with digits that look written, not typ
     "fonts-dancingscript": ["opentype/dancingscript/DancingScript-Bold.otf"],
 }
 SUPERSAMPLE = 3
+# Matplotlib's own fonts, installed with it (a pinned requirement), so the same files on every machine: typed
+# letters for the "not a digit" detector's training (DejaVu) and its held-out check (STIX, never trained on).
+BUNDLED = {"train": ["DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSans-Oblique.ttf", "DejaVuSans-BoldOblique.ttf",
+                     "DejaVuSerif.ttf", "DejaVuSerif-Bold.ttf", "DejaVuSerif-Italic.ttf", "DejaVuSerif-BoldItalic.ttf",
+                     "DejaVuSansMono.ttf", "DejaVuSansMono-Bold.ttf", "DejaVuSansMono-Oblique.ttf",
+                     "DejaVuSansMono-BoldOblique.ttf"],
+           "check": ["STIXGeneral.ttf", "STIXGeneralBol.ttf", "STIXGeneralItalic.ttf", "STIXGeneralBolIta.ttf"]}
 
 
 def missing() -> list[str]:
@@ -32,6 +39,14 @@ def missing() -> list[str]:
 def available() -> list[Path]:
     """Every installed font file of ``FONTS``, in a fixed order."""
     return [ROOT / f for files in FONTS.values() for f in files if (ROOT / f).is_file()]
+
+
+def bundled(part: str) -> list[Path]:
+    """Matplotlib's font files of ``BUNDLED[part]``, in that order."""
+    import matplotlib
+
+    folder = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+    return [folder / name for name in BUNDLED[part]]
 
 
 def glyph(text: str, font: Path, px: int) -> Image.Image:

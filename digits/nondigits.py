@@ -84,29 +84,38 @@ class Draft(NamedTuple):
     scene: dict  # wild.scene's choices for the photo
 
 
-def drafts(kind: str, per_kind: int = 60, seed: int = 0) -> list[Draft]:
-    """``per_kind`` sheets of ``kind``, its details in turn, not yet photographed; each under a condition drawn
-    from its own stream (blank sheets: the one ``BLANKS`` names)."""
-    faces = fonts.available() if kind in ("letters", "words") else []
+def drafts(kind: str, per_kind: int = 60, seed: int = 0, faces: list[Path] | None = None) -> list[Draft]:
+    """``per_kind`` sheets of ``kind``, its details in turn (``draft``). Letters and words are typed in ``faces``
+    (default: the installed handwriting fonts, ``fonts.available``)."""
+    faces = typefaces(kind, faces)
+    return [draft(kind, i, seed, faces) for i in range(per_kind)]
+
+
+def typefaces(kind: str, faces: list[Path] | None) -> list[Path]:
+    """The fonts ``kind`` is typed in: ``faces``, by default the installed handwriting fonts; none for drawings."""
+    faces = (fonts.available() if faces is None else faces) if kind in ("letters", "words") else []
     if kind in ("letters", "words") and not faces:
         raise OSError(f"no handwriting fonts installed: apt-get install {' '.join(fonts.FONTS)}")
-    out = []
-    for i in range(per_kind):
-        rng = np.random.default_rng([seed, KINDS.index(kind), i, 2])
-        detail = DETAILS[kind][i % len(DETAILS[kind])]
-        condition = wild.CONDITIONS[int(rng.integers(len(wild.CONDITIONS)))]
-        if kind == "blank":
-            condition = BLANKS[detail] or condition
-        coverage = np.clip(mask(kind, detail, sheet(kind, rng), rng, faces), 0.0, 1.0)
-        scene = wild.scene(np.random.default_rng([seed, KINDS.index(kind), i, 3]))
-        out.append(Draft(kind, detail, condition, coverage, scene))
-    return out
+    return faces
 
 
-def items(kind: str, per_kind: int = 60, seed: int = 0) -> list[Item]:
+def draft(kind: str, i: int, seed: int, faces: list[Path]) -> Draft:
+    """The ``i``-th sheet of ``kind``, not yet photographed, under a condition drawn from its own stream (blank
+    sheets: the one ``BLANKS`` names); a function of its arguments alone."""
+    rng = np.random.default_rng([seed, KINDS.index(kind), i, 2])
+    detail = DETAILS[kind][i % len(DETAILS[kind])]
+    condition = wild.CONDITIONS[int(rng.integers(len(wild.CONDITIONS)))]
+    if kind == "blank":
+        condition = BLANKS[detail] or condition
+    coverage = np.clip(mask(kind, detail, sheet(kind, rng), rng, faces), 0.0, 1.0)
+    scene = wild.scene(np.random.default_rng([seed, KINDS.index(kind), i, 3]))
+    return Draft(kind, detail, condition, coverage, scene)
+
+
+def items(kind: str, per_kind: int = 60, seed: int = 0, faces: list[Path] | None = None) -> list[Item]:
     """``drafts`` photographed (``wild.photograph``): what a camera gives ``predict``."""
     return [Item(d.kind, d.detail, d.condition, *wild.photograph(d.coverage, d.condition, d.scene))
-            for d in drafts(kind, per_kind, seed)]
+            for d in drafts(kind, per_kind, seed, faces)]
 
 
 def every(per_kind: int = 60, seed: int = 0) -> list[Item]:

@@ -14,7 +14,9 @@ safe").
 Images are decoded on two threads a chunk ahead and the model is called once per chunk of 64 (``digits.reading``),
 so 10,000 files cost 157 model calls, with memory bounded by the chunk. Prints ``IMAGE: class (probability 0.997)``
 per image, in the order given, as its chunk is answered, or with ``--json`` one JSON list of
-objects with keys ``class``, ``file``, ``label`` (the class index), ``probability`` and ``digits`` (its box). A
+objects with keys ``class``, ``file``, ``label`` (the class index), ``probability`` and ``digits`` (its box).
+Ink the project's "not a digit" detector (stage ``nondigit``) refuses is dropped; an image of nothing else prints
+``IMAGE: not a digit (...)``, its class ``not a digit`` with ``not_a_digit`` (score, the model's guess). A
 written number ("2026") is read digit by digit, left to right (``digits.numbers``; ``answer_image`` and
 docs/numbers.md give its line and keys). An image that cannot be read
 gets one ``error: IMAGE: ...`` line on stderr, the others are still answered, and the exit status is 1. Ctrl-C
@@ -29,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from digits import config, data, formats, images, loaders, quiet, reading, runner
+from digits import config, data, detector, formats, images, loaders, quiet, reading, runner, streaming
 from digits.reading import line
 
 INTERRUPTED = 130  # the shell's status for a command ended by Ctrl-C (128 + SIGINT)
@@ -87,16 +89,30 @@ def load_model(params: config.Params, project: Path, model: str, fmt: str, trust
         raise ValueError(f"{err}; rerun {how}") from None
 
 
+def load_detector(project: Path) -> loaders.Predictor | None:
+    """The project's "not a digit" detector (stage ``nondigit``), loaded in Keras' safe mode as any ``.keras``
+    file is; None, said once on stderr, where the project has none (made before the stage existed)."""
+    path = detector.path(project)
+    if not path.exists():
+        print(f"note: {path} not found, so any ink is read as digits; `dvc repro nondigit` makes it",
+              file=sys.stderr)
+        return None
+    try:
+        return loaders.load(path, "keras")
+    except loaders.CorruptModel as err:
+        raise ValueError(f"{err}; rerun `dvc repro nondigit`") from None
+
+
 def classify(names: list[str], answers: list[dict], project: Path, args: argparse.Namespace) -> bool:
     """Answer each image as it is read, appending to ``answers`` (printed at once unless ``--json``), so an
     interruption loses nothing already answered. Returns whether every image was answered."""
     labels = data.load_class_names(data.split_path(project / config.PATHS.data, "test"))
     with quiet.sigint_to_main_thread():  # the runtimes start their threads loading and on their first call
-        predict = load_model(config.load_params(project / config.PARAMS_FILE), project, args.model, args.format,
-                             args.trust_model)
+        predict = reading.with_detector(load_model(config.load_params(project / config.PARAMS_FILE), project,
+                                                   args.model, args.format, args.trust_model), load_detector(project))
         predict(np.zeros((1, images.SIZE, images.SIZE), np.float32))
     ok = True
-    for reply in reading.answers(names, predict, labels):
+    for reply in streaming.answers(names, predict, labels):
         if isinstance(reply, Exception):
             print(f"error: {reply}", file=sys.stderr, flush=True)
             ok = False

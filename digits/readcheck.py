@@ -11,6 +11,7 @@ import io
 import multiprocessing
 import os
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 from PIL import Image
@@ -31,16 +32,31 @@ def read_png(named: tuple[str, np.ndarray]) -> reading.Reading:
     return found._replace(candidates=[c._replace(ink=None) for c in found.candidates])
 
 
+def read_bytes(named: tuple[str, bytes]) -> reading.Reading | None:
+    """One encoded image (PNG, JPEG) as predict reads its file, or None where predict reads nothing (a blank
+    sheet: its one error line)."""
+    name, payload = named
+    try:
+        found = reading.read(name, images.decode_bytes(name, payload))
+    except ValueError:
+        return None
+    return found._replace(candidates=[c._replace(ink=None) for c in found.candidates])
+
+
 def read_all(x: np.ndarray, workers: int | None = None) -> list[reading.Reading]:
-    """``read_png`` of every image, in order, on ``workers`` processes (default: one per core, at most
+    """``read_png`` of every image (H×W uint8), in order, on ``workers`` processes (``in_pool``)."""
+    return in_pool(read_png, [(f"test image {i}", pixels) for i, pixels in enumerate(x)], workers)
+
+
+def in_pool(read_one: Callable, named: list, workers: int | None = None) -> list:
+    """``read_one`` of every item, in order, on ``workers`` processes (default: one per core, at most
     ``MAX_WORKERS``). Spawned, not forked: the parent may hold TensorFlow's threads."""
     workers = workers or min(os.cpu_count() or 1, MAX_WORKERS)
-    named = [(f"test image {i}", pixels) for i, pixels in enumerate(x)]
     if workers == 1:
-        return [read_png(item) for item in named]
+        return [read_one(item) for item in named]
     context = multiprocessing.get_context("spawn")
     with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
-        return list(pool.map(read_png, named, chunksize=CHUNK))
+        return list(pool.map(read_one, named, chunksize=max(1, min(CHUNK, len(named) // workers))))
 
 
 GEOMETRY = ("start", "stop", "width", "tall", "gap", "cut", "merged")
@@ -76,18 +92,49 @@ def load(path: Path) -> list[reading.Reading]:
         return unpack({key: npz[key] for key in npz.files})
 
 
-def score(readings: list[reading.Reading], probs: np.ndarray, labels: np.ndarray, class_names: tuple[str, ...]
-          ) -> dict:
-    """How predict answers each image, given the model's probabilities for every candidate (in order): the share
-    read as the right single digit, as one wrong digit, and as a number of several digits; the images read as
-    numbers, by index, with what they were read as (the first 20)."""
+def pack_check(readings: list[reading.Reading | None], kinds: list[str]) -> dict[str, np.ndarray]:
+    """``pack`` of held-out non-digit images' readings, with each image's kind and whether it was read at all."""
+    return {**pack([r for r in readings if r is not None]), "kinds": np.array(kinds),
+            "unread": np.array([r is None for r in readings])}
+
+
+def load_check(path: Path) -> tuple[list[reading.Reading | None], np.ndarray]:
+    """``pack_check``'s file back: the readings (None where nothing was read) and the kinds."""
+    with data.npz_arrays(path, "read", "those of readcheck.pack_check") as npz:
+        arrays = {key: npz[key] for key in npz.files}
+    found = iter(unpack(arrays))
+    return [None if unread else next(found) for unread in arrays["unread"]], arrays["kinds"]
+
+
+def answered(readings: list[reading.Reading], out: np.ndarray, class_names: tuple[str, ...]) -> list[dict]:
+    """Each reading's answer from the predictor's output for every candidate, in order (``with_detector``'s)."""
     ends = np.cumsum([len(r.candidates) for r in readings])
-    answers = [reading.answer_reading(r, probs[end - len(r.candidates):end], class_names)
-               for r, end in zip(readings, ends)]
+    return [reading.answer_reading(r, out[end - len(r.candidates):end], class_names)
+            for r, end in zip(readings, ends)]
+
+
+def score(readings: list[reading.Reading], out: np.ndarray, labels: np.ndarray, class_names: tuple[str, ...]
+          ) -> dict:
+    """How predict answers each image, given the predictor's output for every candidate (in order): the share
+    read as the right single digit, as one wrong digit, as a number of several digits and as "not a digit"; the
+    images read as numbers, by index, with what they were read as (the first 20)."""
+    answers = answered(readings, out, class_names)
     single = np.array([len(a["digits"]) == 1 for a in answers])
+    refused = np.array([a["class"] == reading.NOT_A_DIGIT for a in answers])
     right = np.array([a["class"] == class_names[y] for a, y in zip(answers, labels)]) & single
     n = len(readings)
     as_numbers = [{"index": i, "read": a["class"]} for i, a in enumerate(answers) if len(a["digits"]) > 1]
     return {"images": n, "right": round(float(right.mean()), 4),
-            "wrong_single": round(float((single & ~right).mean()), 4),
-            "as_number": round(float(1 - single.mean()), 4), "read_as_numbers": as_numbers[:20]}
+            "wrong_single": round(float((single & ~right).mean()), 4), "not_a_digit": round(float(refused.mean()), 4),
+            "as_number": round(float(1 - single.mean() - refused.mean()), 4), "read_as_numbers": as_numbers[:20]}
+
+
+def score_refusals(readings: list[reading.Reading | None], kinds: np.ndarray, out: np.ndarray,
+                   class_names: tuple[str, ...]) -> dict:
+    """The share of non-digit images refused, in all and by kind: read as "not a digit", or nothing read at all
+    (None: a blank sheet, which predict answers with an error line)."""
+    found = [r for r in readings if r is not None]
+    answers = iter(answered(found, out, class_names))
+    refused = np.array([r is None or next(answers)["class"] == reading.NOT_A_DIGIT for r in readings])
+    return {"images": len(readings), "refused": round(float(refused.mean()), 4),
+            "by_kind": {k: round(float(refused[kinds == k].mean()), 4) for k in sorted(set(kinds.tolist()))}}

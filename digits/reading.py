@@ -1,14 +1,11 @@
 """Reading digits from images: an image's ink found, split into digits and brought to MNIST's form (``read``), then
-answered from a model's probabilities (``answer_reading``); ``answer_image`` does both with one model call, and
-``answers`` does it for many files, decoding a few ahead on worker threads and calling the model once per chunk.
+answered from a model's probabilities (``answer_reading``) and the "not a digit" detector's logits where there is
+one (``with_detector``); ``answer_image`` does both with one model call (``digits.streaming`` does it for many files).
 Shared by ``digits.predict`` (the command) and ``digits.serve``.
 """
 from __future__ import annotations
 
-import collections
-import concurrent.futures
-import signal
-from typing import TYPE_CHECKING, Iterable, Iterator, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -16,6 +13,7 @@ from digits import data, images, numbers
 
 if TYPE_CHECKING:  # a type only: reading needs no TensorFlow (readcheck's worker processes import it)
     from digits import loaders
+
 
 def answer(path: str, probs: np.ndarray, class_names: tuple[str, ...]) -> dict:
     """``{file, class, label, probability}`` for one image's probabilities, the most probable class."""
@@ -46,6 +44,9 @@ def read(name: str, gray: np.ndarray) -> Reading:
     except ValueError as err:
         raise ValueError(f"{name}: {err}") from None
     return Reading(name, n, found, fields, [int(gray.shape[1]), int(gray.shape[0])])
+
+
+NOT_A_DIGIT = "not a digit"  # the class of an image the detector refuses
 
 
 # The prior, in the units of the model's log-probabilities (natural log), that a reading's score adds to them;
@@ -84,18 +85,52 @@ def choose(reading: Reading, probs: np.ndarray) -> list[int]:
     return picked[::-1]
 
 
-def answer_reading(reading: Reading, probs: np.ndarray, labels: tuple[str, ...]) -> dict:
-    """The answer for a ``Reading`` given the model's probabilities for its fields (see ``answer_image``)."""
+def split(out: np.ndarray, labels: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray | None]:
+    """A predictor's output as (class probabilities, the detector's logits or None): ``with_detector``'s adds
+    one column to the classes'."""
+    return (out[:, :-1], out[:, -1]) if out.shape[1] == len(labels) + 1 else (out, None)
+
+
+def with_detector(predict: loaders.Predictor, detect: loaders.Predictor | None) -> loaders.Predictor:
+    """One predictor for the classifier and the "not a digit" detector (``digits.detector``): the classes'
+    probabilities, then the detector's logit as one more column; ``predict`` itself without a detector."""
+    if detect is None:
+        return predict
+    return lambda x: np.concatenate([predict(x), np.asarray(detect(x), np.float32).reshape(len(x), -1)[:, :1]], 1)
+
+
+def kept(reading: Reading, out: np.ndarray, labels: tuple[str, ...]) -> tuple[list[int], list[int]]:
+    """(the candidates ``choose`` picks, those of them the detector lets stand: all without a detector)."""
+    probs, nondigit = split(out, labels)
     picked = choose(reading, probs)
-    each = [answer(reading.name, probs[k], labels) for k in picked]
+    return picked, [k for k in picked if nondigit is None or nondigit[k] <= 0]
+
+
+def answer_reading(reading: Reading, out: np.ndarray, labels: tuple[str, ...]) -> dict:
+    """The answer for a ``Reading`` given the predictor's output for its fields (see ``answer_image``)."""
+    (probs, nondigit), (picked, digits) = split(out, labels), kept(reading, out, labels)
+    if not digits:
+        return refused(reading, probs[picked], nondigit[picked], labels)
+    each = [answer(reading.name, probs[k], labels) for k in digits]
     listed = [{"class": a["class"], "label": a["label"], "probability": a["probability"],
                "box": list(reading.candidates[k].box), "merged": reading.candidates[k].merged}
-              for a, k in zip(each, picked)]
-    if len(picked) == 1:
+              for a, k in zip(each, digits)]
+    if len(digits) == 1:
         return {**each[0], "digits": listed, "size": reading.size}
     number = ("" if all(len(a["class"]) == 1 for a in each) else " ").join(a["class"] for a in each)
     least = min(a["probability"] for a in each)
     return {"file": reading.name, "class": number, "number": number, "probability": least, "digits": listed,
+            "size": reading.size}
+
+
+def refused(reading: Reading, probs: np.ndarray, nondigit: np.ndarray, labels: tuple[str, ...]) -> dict:
+    """The answer for an image whose every chosen candidate the detector refuses: "not a digit", with the
+    detector's score (its logit's sigmoid: above 0.5 refuses) and what the classifier alone would have read."""
+    classes = [labels[i] for i in probs.argmax(1)]
+    guess = ("" if all(len(c) == 1 for c in classes) else " ").join(classes)
+    return {"file": reading.name, "class": NOT_A_DIGIT, "label": None, "probability": None, "digits": [],
+            "not_a_digit": {"score": round(float(1 / (1 + np.exp(-nondigit.min()))), 6), "guess": guess,
+                            "guess_probability": round(float(probs.max(1).min()), 6)},
             "size": reading.size}
 
 
@@ -114,68 +149,14 @@ def answer_image(name: str, gray: np.ndarray, predict: loaders.Predictor, labels
 
 def line(reply: dict) -> str:
     """The printed answer: ``IMAGE: 7 (probability 0.912)``, or for a number ``IMAGE: 2026 (probability 0.970;
-    digits 2 0.990, 0 0.980, 2 0.970, 6 0.990)``, a digit cut from touching ones marked ``(touching)``."""
+    digits 2 0.990, 0 0.980, 2 0.970, 6 0.990)``, a digit cut from touching ones marked ``(touching)``, or
+    ``IMAGE: not a digit (detector 0.981; the model alone: 4, probability 0.977)``."""
+    if reply["class"] == NOT_A_DIGIT:
+        why = reply["not_a_digit"]
+        return (f"{reply['file']}: {NOT_A_DIGIT} (detector {why['score']:.3f}; the model alone: {why['guess']}, "
+                f"probability {why['guess_probability']:.3f})")
     head = f"{reply['file']}: {reply['class']} (probability {reply['probability']:.3f}"
     if "number" not in reply:
         return head + ")"
     parts = [f"{d['class']} {d['probability']:.3f}" + (" (touching)" if d["merged"] else "") for d in reply["digits"]]
     return f"{head}; digits {', '.join(parts)})"
-
-
-# Images decoded ahead and answered with one model call. Each decode holds at most one image within
-# imagefile's caps (under 1 GB, docs/predict.md) while it runs, and only 28×28 fields after: so at most
-# WORKERS decodes and 2 × CHUNK small readings are in memory, whatever the number of files.
-CHUNK = 64
-WORKERS = 2
-
-
-def load(path: str) -> Reading | Exception:
-    """``read`` of the file at ``path`` (``-``: standard input), or the ValueError/OSError naming it."""
-    try:
-        return read(path, images.decode(path))
-    except (ValueError, OSError) as err:
-        return err
-
-
-def sigint_blocked() -> None:
-    """A decoding thread's start: Ctrl-C is the main thread's to take, which alone can break a read of stdin."""
-    if hasattr(signal, "pthread_sigmask"):  # not on Windows, which has no per-thread masks
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-
-
-def answers(paths: Iterable[str], predict: loaders.Predictor, labels: tuple[str, ...], chunk: int = CHUNK
-            ) -> Iterator[dict | Exception]:
-    """Each path's answer (``answer_image``'s dict) or its error, in the order given, as soon as its chunk is
-    answered. Files are decoded on ``WORKERS`` threads, one chunk ahead of the model; standard input (``-``) is
-    read on this thread, where Ctrl-C can interrupt it."""
-    pool = concurrent.futures.ThreadPoolExecutor(WORKERS, "decode", initializer=sigint_blocked)
-    pending: collections.deque = collections.deque()
-    paths = iter(paths)
-    try:
-        while True:
-            while len(pending) < 2 * chunk and (path := next(paths, None)) is not None:
-                pending.append(path if path == "-" else pool.submit(load, path))
-            if not pending:
-                return
-            # Standard input answers alone, and what came before it first: its read may wait for the user.
-            batch = [pending.popleft()]
-            while pending and len(batch) < chunk and not isinstance(batch[-1], str) and \
-                    not isinstance(pending[0], str):
-                batch.append(pending.popleft())
-            done: list[Reading | Exception] = []
-            try:
-                done.extend(load(p) if isinstance(p, str) else p.result() for p in batch)
-            finally:  # on Ctrl-C too: what was read before it is answered, then the interruption goes on
-                yield from answer_chunk(done, predict, labels)
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
-
-
-def answer_chunk(done: list[Reading | Exception], predict: loaders.Predictor, labels: tuple[str, ...]
-                 ) -> Iterator[dict | Exception]:
-    """The answers of a chunk of readings (errors passed through), from one model call for all their digits."""
-    readings = [r for r in done if isinstance(r, Reading)]
-    probs = iter(np.split(predict(data.preprocess(np.concatenate([r.fields for r in readings]))),
-                          np.cumsum([len(r.fields) for r in readings])[:-1]) if readings else [])
-    for r in done:
-        yield answer_reading(r, next(probs), labels) if isinstance(r, Reading) else r

@@ -15,7 +15,7 @@ import asyncio
 import logging
 from pathlib import Path
 
-from digits import batching, config, data, formats, guards, loaders, predict, runner
+from digits import batching, config, data, formats, guards, loaders, predict, reading, runner
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -61,7 +61,9 @@ def load_models(project: Path, fmt: str, default: str, trust: bool = False) -> d
     if not present:
         raise OSError(f"no {fmt} model in {project}: run `dvc repro`"
                       + ("" if fmt == "keras" else f" with {fmt} under export.formats in params.yaml"))
-    return {name: predict.load_model(params, project, name, fmt, trust) for name in present}
+    detect = predict.load_detector(project)
+    return {name: reading.with_detector(predict.load_model(params, project, name, fmt, trust), detect)
+            for name in present}
 
 
 def server(app, args: argparse.Namespace, bounds: guards.Limits):

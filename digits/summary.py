@@ -10,7 +10,7 @@ from pathlib import Path
 
 from digits import config, runner
 
-SHARED_STAGES = ("fetch", "prepare", "corrupt", "read")  # dvc.yaml's stages but the per-model ones and plots
+SHARED_STAGES = ("fetch", "prepare", "nondigit", "corrupt", "read")  # dvc.yaml's stages but the per-model ones and plots
 MODEL_STAGES = ("train", "evaluate", "export")  # the foreach stanzas, one stage per model
 LAST_STAGE = "plots"
 SHARING = "docs/reproducibility.md"
@@ -44,7 +44,7 @@ def figure(scores: dict, key: str, percent: bool) -> str:
 
 def model_rows(models: tuple[str, ...]) -> tuple[list[list[str]], list[str]]:
     """One row per model (headline figures, then its stages' seconds) and the stages that have no timing."""
-    header = ["model", "accuracy", "as read", "ECE", "robustness", *MODEL_STAGES]
+    header = ["model", "accuracy", "as read", "refused", "ECE", "robustness", *MODEL_STAGES]
     rows, untimed = [header], []
     for model in models:
         scores = read_json(Path(config.PATHS.headline) / f"{model}.json") or {}
@@ -52,8 +52,10 @@ def model_rows(models: tuple[str, ...]) -> tuple[list[list[str]], list[str]]:
         read = (read_json(Path(config.PATHS.metrics) / f"{model}.json") or {}).get("read")
         seconds = [stage_seconds(f"{stage}@{model}") for stage in MODEL_STAGES]
         untimed += [f"{stage}@{model}" for stage, s in zip(MODEL_STAGES, seconds) if s is None]
-        rows.append([model, figure(scores, "accuracy", True),
-                     figure(read if isinstance(read, dict) else {}, "right", True), figure(scores, "ece", False),
+        read = read if isinstance(read, dict) else {}
+        refused = read.get("nondigits") if isinstance(read.get("nondigits"), dict) else {}
+        rows.append([model, figure(scores, "accuracy", True), figure(read, "right", True),
+                     figure(refused, "refused", True), figure(scores, "ece", False),
                      figure(scores, "robustness", True), *map(seconds_text, seconds)])
     return rows, untimed
 
@@ -90,7 +92,7 @@ def lines(models: tuple[str, ...], running_seconds: float | None) -> list[str]:
     out = [f"summary ({config.PATHS.headline}/<model>.json; seconds of each stage's last run, "
            f"{config.PATHS.timings}/stages/):", *table(rows),
            "  as read: the test images predict reads right from their files, digits found by the reader "
-           "(docs/numbers.md)", f"  {times}, {LAST_STAGE} {seconds_text(running_seconds)} so far"]
+           "(docs/numbers.md); refused: held-out non-digits predict answers \"not a digit\" (docs/predict.md)", f"  {times}, {LAST_STAGE} {seconds_text(running_seconds)} so far"]
     if untimed:
         out.append(f"  no timing for {', '.join(untimed)}: not run in this workspace since timings were kept")
     out.append("  the page of results: `dvc plots show` writes dvc_plots/index.html; detail in "

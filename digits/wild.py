@@ -16,6 +16,7 @@ Images are 96-200 pixels a side; every set is balanced (``per_class`` of each di
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageFilter
@@ -29,9 +30,11 @@ USES = {"clean": (), "lighting": ("lighting",), "paper": ("paper",), "ink": ("in
 PAPER, BLACK, BLUE, LINE = (245, 244, 238), (30, 30, 35), (25, 55, 160), (150, 185, 230)
 
 
-def digits(name: str, per_class: int = 30, seed: int = 0) -> list[tuple[int, np.ndarray]]:
-    """Set ``name``'s digits as (label, ink coverage 0..1 of an H×W sheet), classes in turn 0, 1, ..., 9, 0, ..."""
-    faces = fonts.available() if name == "fonts" else []
+def digits(name: str, per_class: int = 30, seed: int = 0, faces: list[Path] | None = None
+           ) -> list[tuple[int, np.ndarray]]:
+    """Set ``name``'s digits as (label, ink coverage 0..1 of an H×W sheet), classes in turn 0, 1, ..., 9, 0, ...;
+    typed in ``faces`` (default: the installed handwriting fonts, ``fonts.available``)."""
+    faces = (fonts.available() if faces is None else faces) if name == "fonts" else []
     if name == "fonts" and not faces:
         raise OSError(f"no handwriting fonts installed: apt-get install {' '.join(fonts.FONTS)}")
     out = []

@@ -3,13 +3,14 @@
 
 Inputs: ``artifacts/models/<model>.keras``, ``artifacts/data/test.npz``, ``artifacts/train/<model>/calibration.json``
 (the temperature train baked into the model), ``artifacts/corrupted/test.npz`` (stage ``corrupt``),
-``artifacts/read/test.npz`` (stage ``read``: the test images' candidate digits as predict finds them in files).
+``artifacts/read/test.npz`` and ``nondigits.npz`` (stage ``read``: the test images' candidate digits as predict
+finds them in files, and held-out non-digits'), ``artifacts/models/nondigit.keras`` (stage ``nondigit``).
 Outputs, quality only (so ``dvc metrics diff`` shows no timing noise): ``metrics/<model>.json``, the headline
 (accuracy, loss, macro F1, ECE, robustness mean, and the dataset: all that ``dvc metrics show`` and ``dvc exp show``
 list);
 ``artifacts/metrics/<model>.json``, the detail (accuracy, loss, per-class precision/recall/F1, macro F1, parameter
-count, test images, ``read``: the share of test images predict reads right from their files, as one wrong digit
-or as a number, and ``calibration``: ECE, NLL and Brier score of the calibrated probabilities and,
+count, test images, ``read``: the share of test images predict reads right from their files, as one wrong digit,
+as a number or as "not a digit", and of held-out non-digits it refuses, and ``calibration``: ECE, NLL and Brier score of the calibrated probabilities and,
 ``*_uncalibrated``, of those before temperature scaling); ``artifacts/predictions/<model>.csv`` (actual, predicted
 class names: the confusion matrix's data); ``artifacts/predictions/<model>_reliability.csv`` (15 bins of the top
 probability: the reliability diagram's data); ``artifacts/metrics/<model>_robustness.json`` (accuracy per
@@ -23,7 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from digits import calibration, config, data, formats, loaders, metrics, readcheck, robustness, runner
+from digits import (calibration, config, data, detector, formats, loaders, metrics, readcheck, reading, robustness,
+                    runner)
 from digits.storage import write_bytes, write_json
 
 
@@ -54,18 +56,27 @@ def main(params: config.Params, name: str) -> None:
           f"ECE {ece['ece']:.4f} (T = {temperature}; {ece['ece_uncalibrated']:.4f} before) -> {out}")
     read = scores["read"]
     print(f"evaluate: {name}: test images read as predict reads files: {read['right']:.4f} right, "
-          f"{read['as_number']:.4f} read as a number (the model alone: {scores['accuracy']:.4f})")
+          f"{read['as_number']:.4f} read as a number, {read['not_a_digit']:.4f} as not a digit (the model alone: "
+          f"{scores['accuracy']:.4f}); held-out non-digits refused: {read['nondigits']['refused']:.4f}")
     suite = score_robustness(name, model, params.evaluate.batch_size)
     write_json(Path(config.PATHS.headline) / f"{name}.json",
                metrics.headline(scores, suite["mean_accuracy"], params.dataset))
 
 
 def score_reading(model, labels, class_names: tuple[str, ...], batch_size: int) -> dict:
-    """The test images as predict answers their files (stage ``read`` found their candidates): ``readcheck.score``."""
+    """The test images as predict answers their files (stage ``read`` found their candidates), with the "not a
+    digit" detector (stage ``nondigit``) as predict consults it: ``readcheck.score``; and under ``nondigits``,
+    the share of stage read's held-out non-digit photos refused (``readcheck.score_refusals``)."""
+    detect = loaders.load_keras_model(detector.path(), "nondigit")
+    out = reading.with_detector(lambda x: model.predict(x, batch_size=batch_size, verbose=0),
+                                lambda x: detect.predict(x, batch_size=batch_size, verbose=0))
     readings = readcheck.load(Path(config.PATHS.read) / "test.npz")
-    fields = np.concatenate([r.fields for r in readings])
-    probs = model.predict(data.preprocess(fields), batch_size=batch_size, verbose=0)
-    return readcheck.score(readings, probs, labels, class_names)
+    result = readcheck.score(readings, out(data.preprocess(np.concatenate([r.fields for r in readings]))), labels,
+                             class_names)
+    check, kinds = readcheck.load_check(Path(config.PATHS.read) / "nondigits.npz")
+    fields = np.concatenate([r.fields for r in check if r is not None])
+    result["nondigits"] = readcheck.score_refusals(check, kinds, out(data.preprocess(fields)), class_names)
+    return result
 
 
 def score_robustness(name: str, model, batch_size: int) -> dict:

@@ -3,9 +3,11 @@ image written as a PNG, decoded and split into candidate digits, each brought to
 found once here, on worker processes, and answered by ``evaluate@<model>`` with each model, so the accuracy a user
 gets from predict is reported beside the model's own.
 
-Inputs: ``artifacts/data/test.npz``.
+Inputs: ``artifacts/data/test.npz``; params ``seed`` and ``nondigit.check``.
 Outputs: ``artifacts/read/test.npz``: every candidate's 28×28 field, box and geometry, and per image its number of
-parts and candidates (``readcheck.pack``); the same bytes for the same inputs.
+parts and candidates (``readcheck.pack``); ``artifacts/read/nondigits.npz``: the same for ``nondigit.check`` photos
+of each kind of non-digit (``detector_data.check_photos``, never trained on), with their kinds; the same bytes for
+the same inputs.
 Command: ``python -m stages.read``.
 """
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from digits import config, data, readcheck, runner
+from digits import config, data, detector_data, readcheck, runner
 from digits.storage import atomic_path
 
 
@@ -28,7 +30,15 @@ def main(params: config.Params) -> None:
         np.savez(f, **readcheck.pack(readings))
     candidates = sum(len(r.candidates) for r in readings)
     print(f"read: {len(readings)} test images read as predict reads PNG files: {candidates} candidate digits "
-          f"in {time.perf_counter() - start:.0f} s -> {out}")
+          f"in {time.perf_counter() - start:.0f} s -> {out}", flush=True)
+    start = time.perf_counter()
+    items = detector_data.check_photos(params.nondigit.check, params.seed + 1)  # a seed training never uses
+    found = readcheck.in_pool(readcheck.read_bytes, [(f"{i.kind} {i.detail}", i.payload) for i in items])
+    out = Path(config.PATHS.read) / "nondigits.npz"
+    with atomic_path(out) as tmp, tmp.open("wb") as f:
+        np.savez(f, **readcheck.pack_check(found, [i.kind for i in items]))
+    print(f"read: {len(items)} held-out non-digit photos read the same way in {time.perf_counter() - start:.0f} s "
+          f"-> {out}")
 
 
 if __name__ == "__main__":

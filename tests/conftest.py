@@ -7,6 +7,7 @@ import os
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 # Imported before any test module brings in TensorFlow: gto (DVC's model registry, which test_team reads in-process)
@@ -147,6 +148,7 @@ def tiny_params(mnist: Path, **prepare) -> dict:
     params["prepare"].update({"train_limit": 600, "test_limit": 200, **prepare})
     for model in params["train"].values():
         model.update(epochs=2, batch_size=64)
+    params["nondigit"].update(epochs=1, per_kind=12, per_class=3, check=4)
     params["plots"].update(grid_rows=2, grid_cols=3, dpi=40)
     return params
 
@@ -178,5 +180,20 @@ def trained_project(tmp_path_factory, mnist_dir) -> Path:
 
     params = tiny_params(mnist_dir, train_limit=4000, test_limit=500)
     params["export"]["formats"] = list(names.EXPORT_FORMATS)
-    return project_after(tmp_path_factory.mktemp("trained"), params,
+    root = project_after(tmp_path_factory.mktemp("trained"), params,
                          ("fetch",), ("prepare",), ("train", "cnn"), ("export", "cnn"))
+    # A detector that refuses nothing: these tests hold predict to the classifier's answers (tests/test_detector.py
+    # holds it to the detector's, and the stage is run by test_stages and test_e2e).
+    constant_detector(root / "artifacts/models/nondigit.keras", -10.0)
+    return root
+
+
+def constant_detector(path: Path, logit: float) -> Path:
+    """A "not a digit" detector file (``digits.detector``'s layers) whose logit is ``logit`` for every field."""
+    from digits import detector
+
+    model = detector.build()
+    kernel, _ = model.layers[-1].get_weights()
+    model.layers[-1].set_weights([np.zeros_like(kernel), np.full(1, logit, np.float32)])
+    model.save(path)
+    return path

@@ -42,9 +42,10 @@ def quick(tmp_path_factory, mnist_dir) -> dict:
 def test_every_stage_timed(quick):
     stages = {s["stage"]: s for s in quick["kinds"][KIND]["pipeline"]["stages"]}
     assert set(stages) == {"fetch", "prepare", "train@dense", "train@cnn", "evaluate@dense", "evaluate@cnn",
-                           "corrupt", "read", "export@dense", "export@cnn", "plots"}
+                           "nondigit", "corrupt", "read", "export@dense", "export@cnn", "plots"}
     assert not any(stages[s]["tensorflow"] for s in ("fetch", "prepare", "corrupt", "read", "plots"))
     assert stages["train@cnn"]["tensorflow"] and stages["train@cnn"]["peak_rss_mb"] > 100
+    assert stages["nondigit"]["tensorflow"]
     assert all(s["startup_seconds"] > 0 and s["run_seconds"] >= 0 for s in stages.values())
     pipeline = quick["kinds"][KIND]["pipeline"]
     assert pipeline["repro_forced_seconds"] >= pipeline["stage_seconds_sum"] * 0.9

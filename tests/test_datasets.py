@@ -54,7 +54,8 @@ def fashion_project(tmp_path_factory, mnist_dir, fashion_dir):
     params = tiny_params(mnist_dir, train_limit=2000)
     params.update(dataset="fashion-mnist", models=["dense"])
     params["fetch"]["mirrors"] = {"fashion-mnist": [str(fashion_dir)]}
-    return project_after(root, params, ("fetch",), ("prepare",), ("train", "dense"), ("corrupt",), ("read",),
+    return project_after(root, params, ("fetch",), ("prepare",), ("train", "dense"), ("nondigit",), ("corrupt",),
+                         ("read",),
                          ("evaluate", "dense"),
                          ("plots",))
 

@@ -92,15 +92,17 @@ def test_repro_ends_with_the_summary(history):
     summary, after = tail[start:-1], tail[-1]
     assert after == "Use `dvc push` to send your updates to remote storage."
     rows = {line.split()[0]: line.split() for line in summary[1:4]}
-    assert rows["model"] == ["model", "accuracy", "as", "read", "ECE", "robustness", "train", "evaluate", "export"]
+    assert rows["model"] == ["model", "accuracy", "as", "read", "refused", "ECE", "robustness", "train", "evaluate",
+                             "export"]
     for model in ("dense", "cnn"):
         figures = json.loads((history["repo"] / f"metrics/{model}.json").read_text())
         read = json.loads((history["repo"] / f"artifacts/metrics/{model}.json").read_text())["read"]
-        assert rows[model][1:5] == [f"{figures['accuracy']:.2%}", f"{read['right']:.2%}", f"{figures['ece']:.4f}",
+        assert rows[model][1:6] == [f"{figures['accuracy']:.2%}", f"{read['right']:.2%}",
+                                    f"{read['nondigits']['refused']:.2%}", f"{figures['ece']:.4f}",
                                     f"{figures['robustness']:.2%}"], summary
-        assert "-" not in rows[model] and rows[model][5:].count("s") == 3, summary  # every stage timed
+        assert "-" not in rows[model] and rows[model][6:].count("s") == 3, summary  # every stage timed
     text = "\n".join(summary)
-    assert all(f"{stage} " in text for stage in ("fetch", "prepare", "corrupt", "read", "plots")), summary
+    assert all(f"{stage} " in text for stage in ("fetch", "prepare", "nondigit", "corrupt", "read", "plots")), summary
     assert "no timing" not in text and "dvc_plots/index.html" in text and "no DVC remote configured" in text
     assert max(map(len, summary)) <= 120, summary
 

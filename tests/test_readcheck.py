@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from digits import data, idx, readcheck, reading
+from digits import data, idx, readcheck, reading, streaming
 
 PICKED = [0, 1, 2, 597, 694, 1131, 3, 4, 5, 6, 7, 8]  # three whose strokes are broken in two among clear ones
 CLASSES = tuple("0123456789")
@@ -32,7 +32,7 @@ def test_the_score_is_what_predict_answers_for_the_files(test_images, tmp_path):
     for i, pixels in enumerate(x):
         paths.append(str(tmp_path / f"{i}.png"))
         Image.fromarray(pixels).save(paths[-1])
-    replies = list(reading.answers(paths, fixed_model, CLASSES))
+    replies = list(streaming.answers(paths, fixed_model, CLASSES))
     readings = readcheck.unpack(readcheck.pack(readcheck.read_all(x, workers=2)))
     probs = fixed_model(data.preprocess(np.concatenate([r.fields for r in readings])))
     got = readcheck.score(readings, probs, y, CLASSES)

@@ -1,11 +1,11 @@
-"""``digits.reading.answers``: many files answered in the order given, errors in their places, with one model call
+"""``digits.streaming.answers``: many files answered in the order given, errors in their places, with one model call
 per chunk, not per image (a fake model: no TensorFlow needed)."""
 from __future__ import annotations
 
 import numpy as np
 from PIL import Image, ImageDraw
 
-from digits import reading
+from digits import reading, streaming
 
 LABELS = tuple("0123456789")
 
@@ -38,7 +38,7 @@ def test_answers_keep_order_and_errors_with_one_call_per_chunk(tmp_path):
         else:
             paths.append(bar_file(tmp_path / f"{i}.png", 1 + i % 4))
     paths.insert(70, str(tmp_path / "missing.png"))
-    replies = list(reading.answers(paths, fake, LABELS, chunk=32))
+    replies = list(streaming.answers(paths, fake, LABELS, chunk=32))
     assert len(replies) == len(paths)
     for path, reply in zip(paths, replies):
         if path.endswith("missing.png") or (tmp_path / path).read_bytes() == b"not an image":
@@ -55,5 +55,5 @@ def test_answers_keep_order_and_errors_with_one_call_per_chunk(tmp_path):
 def test_no_readable_image_calls_no_model(tmp_path):
     (tmp_path / "x.png").write_bytes(b"junk")
     fake = Fake()
-    (reply,) = reading.answers([str(tmp_path / "x.png")], fake, LABELS)
+    (reply,) = streaming.answers([str(tmp_path / "x.png")], fake, LABELS)
     assert isinstance(reply, ValueError) and fake.calls == 0

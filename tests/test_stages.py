@@ -19,7 +19,7 @@ pytestmark = pytest.mark.slow  # runs every stage, training included
 
 STAGE_ORDER = [
     ("fetch", []), ("prepare", []), ("train", ["dense"]), ("train", ["cnn"]),
-    ("export", ["dense"]), ("export", ["cnn"]), ("corrupt", []), ("read", []),
+    ("export", ["dense"]), ("export", ["cnn"]), ("nondigit", []), ("corrupt", []), ("read", []),
     ("evaluate", ["dense"]), ("evaluate", ["cnn"]), ("plots", []),
 ]
 
@@ -113,6 +113,21 @@ def test_train_outputs(project):
         assert report["images"] == 60 and report["temperature"] > 0
 
 
+def test_nondigit_outputs(project):
+    """The detector: a safe-mode .keras file of 55,041 weights, its threshold in its last bias, so that it refuses
+    at most the params' share of the validation digits (60 here: 1 in 99th-percentile terms, ties aside)."""
+    root, _ = project
+    model = loaders.load_keras_model(root / "artifacts/models/nondigit.keras", "nondigit")
+    assert model.count_params() == 55_041
+    report = json.loads((root / "artifacts/metrics/nondigit.json").read_text())
+    assert list(report) == sorted(report) and report["quantile"] == 99.0 and report["parameters"] == 55_041
+    assert report["trained_on"]["mnist"] == 540 and report["trained_on"]["mnist_enlarged"] == 540
+    assert report["trained_on"]["nondigits"] > 0 and report["trained_on"]["synthetic_digits"] == 60
+    val, _ = data.load_split(root / "artifacts/data/val.npz")
+    refused = np.mean(model.predict(data.preprocess(val), verbose=0)[:, 0] > 0)
+    assert refused == pytest.approx(report["refused"]["mnist_val"], abs=1e-4) and refused <= 1 / 60 + 1e-9
+
+
 @pytest.mark.parametrize(("model", "count"), [("dense", 109_386), ("cnn", 421_642)])
 def test_evaluate_metrics(project, model, count):
     root, _ = project
@@ -122,8 +137,12 @@ def test_evaluate_metrics(project, model, count):
     # Quality only: timings would make `dvc metrics diff` between equal runs show noise.
     assert set(metrics) == {"accuracy", "loss", "macro_f1", "per_class", "params", "test_images", "calibration", "read"}
     read = metrics["read"]  # the test images as predict reads their files (stage read)
-    assert read["images"] == 200 and set(read) == {"images", "right", "wrong_single", "as_number", "read_as_numbers"}
-    assert read["right"] + read["wrong_single"] + read["as_number"] == pytest.approx(1, abs=2e-4)
+    assert read["images"] == 200 and set(read) == {"images", "right", "wrong_single", "as_number", "not_a_digit",
+                                                   "read_as_numbers", "nondigits"}
+    assert read["right"] + read["wrong_single"] + read["as_number"] + read["not_a_digit"] == pytest.approx(1, abs=3e-4)
+    refusals = read["nondigits"]  # stage read's held-out non-digit photos, 4 of each kind but look-alikes
+    assert 20 <= refusals["images"] <= 28 and 0 <= refusals["refused"] <= 1
+    assert set(refusals["by_kind"]) == {"letters", "drawn_letters", "words", "blank", "lines", "shapes", "noise"}
     calib = metrics["calibration"]
     assert set(calib) == {"ece", "nll", "brier", "ece_uncalibrated", "nll_uncalibrated", "brier_uncalibrated",
                           "temperature"}

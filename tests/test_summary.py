@@ -17,7 +17,8 @@ from digits.names import PATHS
 
 FIGURES = {"dense": {"accuracy": 0.9841, "ece": 0.0034, "loss": 0.0553, "macro_f1": 0.984, "robustness": 0.6189},
            "cnn": {"accuracy": 0.9953, "ece": 0.0023, "loss": 0.0162, "macro_f1": 0.9952, "robustness": 0.865}}
-READ = {"dense": {"right": 0.9822, "as_number": 0.002}, "cnn": {"right": 0.9933, "as_number": 0.0015}}
+READ = {"dense": {"right": 0.9822, "as_number": 0.002, "nondigits": {"refused": 0.9012}},
+        "cnn": {"right": 0.9933, "as_number": 0.0015, "nondigits": {"refused": 0.9345}}}
 
 
 @pytest.fixture
@@ -44,15 +45,19 @@ def time_stages(*stages: str) -> None:
 
 
 def test_figures_and_every_stage_time(project):
-    time_stages("fetch", "prepare", "corrupt", "read", *(f"{s}@{m}" for m in ("dense", "cnn")
-                                                          for s in ("train", "evaluate", "export")))
+    time_stages("fetch", "prepare", "nondigit", "corrupt", "read", *(f"{s}@{m}" for m in ("dense", "cnn")
+                                                                      for s in ("train", "evaluate", "export")))
     lines = summary.lines(("dense", "cnn"), 4.25)
-    assert lines[1].split() == ["model", "accuracy", "as", "read", "ECE", "robustness", "train", "evaluate", "export"]
-    assert lines[2].split() == ["dense", "98.41%", "98.22%", "0.0034", "61.89%", "14.0", "s", "15.0", "s", "16.0",
-                                "s"]
-    assert lines[3].split() == ["cnn", "99.53%", "99.33%", "0.0023", "86.50%", "17.0", "s", "18.0", "s", "19.0", "s"]
+    assert lines[1].split() == ["model", "accuracy", "as", "read", "refused", "ECE", "robustness", "train", "evaluate",
+                                "export"]
+    assert lines[2].split() == ["dense", "98.41%", "98.22%", "90.12%", "0.0034", "61.89%", "15.0", "s", "16.0", "s",
+                                "17.0", "s"]
+    assert lines[3].split() == ["cnn", "99.53%", "99.33%", "93.45%", "0.0023", "86.50%", "18.0", "s", "19.0", "s",
+                                "20.0", "s"]
     assert lines[4].startswith("  as read: the test images predict reads right from their files")
-    assert lines[5] == "  fetch 10.0 s, prepare 11.0 s, corrupt 12.0 s, read 13.0 s, plots 4.2 s so far"
+    assert "refused: held-out non-digits" in lines[4]
+    assert lines[5] == ("  fetch 10.0 s, prepare 11.0 s, nondigit 12.0 s, corrupt 13.0 s, read 14.0 s, "
+                        "plots 4.2 s so far")
     assert not any("no timing" in line for line in lines)
     assert "dvc_plots/index.html" in lines[6]
     assert lines[-1].startswith("  no DVC remote configured: the `dvc push` hint DVC prints next does not apply")

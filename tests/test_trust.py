@@ -131,3 +131,20 @@ def test_own_project_savedmodel_loads_without_the_flag(trained_project, tmp_path
                            str(tmp_path / "digit.png")], cwd=trained_project, capture_output=True, text=True,
                           timeout=300, env=dict(os.environ, PYTHONPATH=str(ROOT)))
     assert done.returncode == 0 and done.stdout.startswith(f"{tmp_path / 'digit.png'}: "), done.stderr
+
+
+def test_hostile_detector_refused_and_nothing_written(hostile, trained_project, tmp_path):
+    """The "not a digit" detector is a .keras file too, loaded in safe mode beside any model: a handed-over one
+    with a Lambda layer is refused, naming it, even when the model itself is a safe TFLite file."""
+    project, outside = tmp_path / "handed-over", hostile[1]
+    for part in ("params.yaml", "artifacts/data/test.npz", "artifacts/export/cnn/model.tflite"):
+        (project / part).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(trained_project / part, project / part)
+    lambda_model(outside / "detector.written").save(project / "artifacts/models/nondigit.keras")
+    shutil.copy(hostile[0].parent / "digit.png", tmp_path / "digit.png")
+    before = snapshot(outside)
+    done = predict(project, "tflite")
+    assert done.returncode == 1 and done.stdout == "", done.stdout
+    (line,) = done.stderr.splitlines()
+    assert line.startswith(f"error: {project / 'artifacts/models/nondigit.keras'}: ") and "Lambda" in line, line
+    assert snapshot(outside) == before

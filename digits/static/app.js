@@ -110,7 +110,12 @@ function fail(message) {
 function show(answer, where) {
   setState("answered", `${answer.file}: answered by the ${modelName($("model").value)} model`);
   $("answer").textContent = answer.class;
-  $("probability").textContent = `probability ${Number(answer.probability).toFixed(3)}`;
+  // "not a digit": the detector refused all the ink; say what the model alone would have read, in small type.
+  const refused = answer.not_a_digit;
+  $("probability").textContent = refused
+    ? `(detector ${Number(refused.score).toFixed(3)}; the model alone: ${refused.guess}, ` +
+      `probability ${Number(refused.guess_probability).toFixed(3)})`
+    : `probability ${Number(answer.probability).toFixed(3)}`;
   $("bars").replaceChildren(...(answer.top || []).map((top, i, all) => barChart(top, all.length > 1 ? i : null)));
   $("seen-figure").hidden = !answer.seen;
   if (answer.seen) $("seen").src = `data:image/png;base64,${answer.seen}`;

@@ -1,0 +1,88 @@
+"""What the "not a digit" detector (``digits.detector``) learns from and is checked on, all made here from seeds:
+
+- digits: MNIST's training split as stored; the same enlarged and read back (``enlarged``), as a photo's digits and
+  a number's reach the field, softer and less saturated; synthetic digits from ``wild``'s generators;
+- non-digits: ``nondigits``' drawings (letters typed in matplotlib's DejaVu fonts, drawn capitals, blank paper,
+  lines, shapes, noise) without the photo (``mask_fields``: faster, and another seed than any check), ``LETTERS``
+  times as many typed letters as any other kind; never words, so that one kind is only ever checked, and never
+  the marks any reader takes for digits (``nondigits.LOOKALIKES``: O, I, l, S, ...);
+- the check (``check_photos``): every kind, words included, photographed as ``wild`` photographs digits, letters
+  typed in fonts never trained on (STIX), look-alikes left out; read by stage ``read`` as predict reads files.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from digits import compose, fonts, images, nondigits, numbers, readcheck, wild
+
+ENLARGE_CHUNK = 2000  # digits per task sent to a worker process
+LETTERS = 3  # typed letters are the hardest kind (52 shapes, many fonts): trained on this many times more
+
+
+def mask_fields(coverage: np.ndarray) -> np.ndarray:
+    """A drawing's ink coverage → the field of its candidate made of all its ink (``numbers.candidates``: the
+    reading's "one digit" candidate, which needs no model), as predict reads a clean photo of it; nothing for a
+    blank sheet or one the reading refuses."""
+    none = np.zeros((0, images.SIZE, images.SIZE), np.uint8)
+    if coverage.max() <= 0:
+        return none
+    ink = coverage / coverage.max()
+    ink[ink < images.NOISE] = 0.0
+    try:
+        parts, found = numbers.candidates(ink)
+        whole = next(c for c in found if (c.start, c.stop) == (0, parts))
+        return images.to_field(whole.ink)[None]
+    except (ValueError, StopIteration):
+        return none
+
+
+def training_fields(per_kind: int, per_class: int, seed: int, faces: list[Path]) -> tuple[np.ndarray, np.ndarray]:
+    """(non-digit fields, synthetic digit fields) for training, letters and typed digits in ``faces``; drawn on
+    worker processes, each a function of its own seed, so in the same order and bytes as one by one."""
+    jobs = [(kind, i, seed, nondigits.typefaces(kind, faces)) for kind in nondigits.KINDS if kind != "words"
+            for i in range(per_kind * (LETTERS if kind == "letters" else 1))
+            if not nondigits.lookalike(kind, nondigits.DETAILS[kind][i % len(nondigits.DETAILS[kind])])]
+    negative = readcheck.in_pool(negative_field, jobs)
+    positive = [mask_fields(m) for name in wild.SETS for _, m in wild.digits(name, per_class, seed, faces)]
+    return np.concatenate(negative), np.concatenate(positive)
+
+
+def negative_field(job: tuple[str, int, int, list[Path]]) -> np.ndarray:
+    """``mask_fields`` of one non-digit drawing (``nondigits.draft``'s arguments)."""
+    return mask_fields(nondigits.draft(*job).coverage)
+
+
+def enlarged(x: np.ndarray, seed: int) -> np.ndarray:
+    """MNIST digits as a photo's or a number's digits reach the field: enlarged 2-6 times (anti-aliased), their
+    ink stretched and cleared below ``images.NOISE`` as ``images.sheet_ink`` does, then fitted back to 20 pixels;
+    on worker processes, in chunks."""
+    scales = np.random.default_rng([seed, 11]).integers(2, 7, len(x))
+    chunks = [(x[i:i + ENLARGE_CHUNK], scales[i:i + ENLARGE_CHUNK]) for i in range(0, len(x), ENLARGE_CHUNK)]
+    return np.concatenate(readcheck.in_pool(enlarge, chunks) or [x[:0]])
+
+
+def enlarge(chunk: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """``enlarged``'s work on one chunk of digits, each with its scale."""
+    digits, scales = chunk
+    out = np.empty_like(digits)
+    for i, (digit, scale) in enumerate(zip(digits, scales)):
+        ink = compose.tight(digit.astype(np.float64) / 255.0)
+        big = compose.resize(ink, (ink.shape[0] * scale, ink.shape[1] * scale))
+        big /= big.max()
+        big[big < images.NOISE] = 0.0
+        out[i] = images.to_field(big)
+    return out
+
+
+def training_set(x: np.ndarray, per_kind: int, per_class: int, seed: int) -> tuple[list[np.ndarray], np.ndarray]:
+    """The detector's training groups of digits (MNIST ``x``, it enlarged, synthetic) and its non-digits."""
+    negative, synthetic = training_fields(per_kind, per_class, seed, fonts.bundled("train"))
+    return [x, enlarged(x, seed), synthetic], negative
+
+
+def check_photos(per_kind: int, seed: int) -> list[nondigits.Item]:
+    """The held-out non-digits: ``per_kind`` photos of every kind but look-alikes, letters and words in STIX."""
+    return [item for kind in nondigits.KINDS for item in nondigits.items(kind, per_kind, seed, fonts.bundled("check"))
+            if not nondigits.lookalike(item.kind, item.detail)]

@@ -1,0 +1,108 @@
+""""Not a digit" is an answer: the detector's column beside the classifier's (``reading.with_detector``), refused
+candidates dropped from a reading and an image of nothing else answered "not a digit" (in ``--json``, the printed
+line and the server's object), the threshold baked into the detector's last bias, and the refusal rates evaluate
+reports. Fixed probabilities and constant detectors, so each case is decided by the rule alone."""
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from conftest import constant_detector
+from digits import answering, data, detector, readcheck, reading
+
+LABELS = tuple("0123456789")
+
+
+def two_bars() -> reading.Reading:
+    """A reading of two vertical bars far apart: candidates [left], [right] and [both]."""
+    sheet = np.zeros((80, 160), np.uint8)
+    sheet[10:70, 20:28] = sheet[10:70, 120:128] = 255
+    return reading.read("bars", sheet)
+
+
+def output(found: reading.Reading, logits: list[float]) -> np.ndarray:
+    """Every candidate read as a sure 1, with the detector's ``logits`` in candidate order."""
+    probs = np.tile(np.eye(10, dtype=np.float32)[1], (len(found.candidates), 1))
+    return np.concatenate([probs, np.array(logits, np.float32)[:, None]], axis=1)
+
+
+def by_span(found: reading.Reading, spans: dict[tuple[int, int], float]) -> list[float]:
+    return [spans[(c.start, c.stop)] for c in found.candidates]
+
+
+def test_without_a_detector_every_chosen_candidate_is_a_digit():
+    found = two_bars()
+    probs = output(found, [0.0] * len(found.candidates))[:, :10]
+    assert reading.with_detector(len, None) is len
+    assert reading.answer_reading(found, probs, LABELS)["class"] == "11"
+
+
+def test_refused_candidates_are_dropped_and_the_rest_still_read():
+    found = two_bars()
+    reply = reading.answer_reading(found, output(found, by_span(found, {(0, 1): 3.0, (1, 2): -3.0, (0, 2): 3.0})),
+                                   LABELS)
+    assert reply["class"] == "1" and len(reply["digits"]) == 1 and reply["digits"][0]["box"][0] > 100
+
+
+def test_an_image_of_nothing_but_refused_ink_is_not_a_digit():
+    found = two_bars()
+    reply = reading.answer_reading(found, output(found, [2.0] * len(found.candidates)), LABELS)
+    assert reply["class"] == reading.NOT_A_DIGIT and reply["digits"] == [] and reply["label"] is None
+    assert reply["not_a_digit"] == {"score": pytest.approx(1 / (1 + np.exp(-2.0)), abs=1e-6), "guess": "11",
+                                    "guess_probability": 1.0}
+    assert reading.line(reply) == "bars: not a digit (detector 0.881; the model alone: 11, probability 1.000)"
+
+
+def test_the_server_shows_what_was_refused_without_bars():
+    sheet = Image.new("L", (160, 80), 255)
+    ImageDraw.Draw(sheet).rectangle([20, 10, 28, 70], fill=0)
+    buffer = io.BytesIO()
+    sheet.save(buffer, "PNG")
+    refuse = reading.with_detector(lambda x: np.tile(np.eye(10, dtype=np.float32)[7], (len(x), 1)),
+                                   lambda x: np.full((len(x), 1), 4.0, np.float32))
+    reply = answering.classify("bar.png", buffer.getvalue(), refuse, LABELS, lambda: None)
+    assert reply["class"] == reading.NOT_A_DIGIT and reply["top"] == [] and reply["seen"]
+
+
+def test_the_threshold_is_baked_into_the_last_bias():
+    model = detector.build()
+    fields = np.random.default_rng(0).integers(0, 256, (400, 28, 28)).astype(np.uint8)
+    before = detector.score(model, fields)
+    cut = detector.threshold(before, 90.0)
+    after = detector.score(detector.with_threshold(model, cut), fields)
+    assert after == pytest.approx(before - cut, abs=1e-5)
+    assert abs(np.mean(after > 0) - 0.10) <= 0.01
+
+
+def test_refusal_rates_count_unread_blanks_as_refused():
+    found = two_bars()
+    n = len(found.candidates)
+    out = np.concatenate([output(found, [5.0] * n), output(found, [-5.0] * n)])
+    got = readcheck.score_refusals([found, None, found], np.array(["lines", "blank", "shapes"]), out, LABELS)
+    assert got == {"images": 3, "refused": pytest.approx(0.6667), "by_kind": {"blank": 1.0, "lines": 1.0,
+                                                                             "shapes": 0.0}}
+
+
+@pytest.mark.slow  # predict processes with a real CNN (trained_project)
+@pytest.mark.parametrize(("logit", "refused"), [(5.0, True), (-5.0, False)])
+def test_predict_says_not_a_digit_when_the_detector_refuses(trained_project, tmp_path, logit, refused):
+    project = tmp_path / "project"
+    shutil.copytree(trained_project, project, symlinks=True, ignore=shutil.ignore_patterns("export"))
+    constant_detector(project / "artifacts/models/nondigit.keras", logit)
+    images, _ = data.load_split(project / "artifacts/data/test.npz")
+    Image.fromarray(images[0]).save(tmp_path / "digit.png")
+    done = subprocess.run([sys.executable, "-m", "digits.predict", "--project", str(project), "digit.png"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    assert done.stdout.startswith("digit.png: not a digit (detector 0.993; the model alone: ") == refused, done.stdout
+    json_done = subprocess.run([sys.executable, "-m", "digits.predict", "--project", str(project), "--json",
+                                "digit.png"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    (reply,) = json.loads(json_done.stdout)
+    assert (reply["class"] == "not a digit") == refused and ("not_a_digit" in reply) == refused

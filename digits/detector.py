@@ -31,11 +31,14 @@ def path(root: Path = Path()) -> Path:
 def build() -> keras.Sequential:
     import keras
 
+    # Every layer's dtype named: layers sharing Keras' global policy object make config.json record its id(), a
+    # memory address, so two saves of the same weights would differ.
+    f32 = {"dtype": "float32"}
     return keras.Sequential([
-        keras.Input((28, 28)), keras.layers.Reshape((28, 28, 1)),
-        keras.layers.Conv2D(16, 3, activation="relu", padding="same"), keras.layers.MaxPooling2D(2),
-        keras.layers.Conv2D(32, 3, activation="relu", padding="same"), keras.layers.MaxPooling2D(2),
-        keras.layers.Flatten(), keras.layers.Dense(32, activation="relu"), keras.layers.Dense(1),
+        keras.Input((28, 28)), keras.layers.Reshape((28, 28, 1), **f32),
+        keras.layers.Conv2D(16, 3, activation="relu", padding="same", **f32), keras.layers.MaxPooling2D(2, **f32),
+        keras.layers.Conv2D(32, 3, activation="relu", padding="same", **f32), keras.layers.MaxPooling2D(2, **f32),
+        keras.layers.Flatten(**f32), keras.layers.Dense(32, activation="relu", **f32), keras.layers.Dense(1, **f32),
     ], name="nondigit_detector")
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from digits import compose, fonts, images, nondigits, numbers, readcheck, wild
+from digits import compose, fonts, images, nondigits, numbers, pool, wild
 
 ENLARGE_CHUNK = 2000  # digits per task sent to a worker process
 LETTERS = 3  # typed letters are the hardest kind (52 shapes, many fonts): trained on this many times more
@@ -44,7 +44,7 @@ def training_fields(per_kind: int, per_class: int, seed: int, faces: list[Path])
     jobs = [(kind, i, seed, nondigits.typefaces(kind, faces)) for kind in nondigits.KINDS if kind != "words"
             for i in range(per_kind * (LETTERS if kind == "letters" else 1))
             if not nondigits.lookalike(kind, nondigits.DETAILS[kind][i % len(nondigits.DETAILS[kind])])]
-    negative = readcheck.in_pool(negative_field, jobs)
+    negative = pool.in_pool(negative_field, jobs)
     positive = [mask_fields(m) for name in wild.SETS for _, m in wild.digits(name, per_class, seed, faces)]
     return np.concatenate(negative), np.concatenate(positive)
 
@@ -60,7 +60,7 @@ def enlarged(x: np.ndarray, seed: int) -> np.ndarray:
     on worker processes, in chunks."""
     scales = np.random.default_rng([seed, 11]).integers(2, 7, len(x))
     chunks = [(x[i:i + ENLARGE_CHUNK], scales[i:i + ENLARGE_CHUNK]) for i in range(0, len(x), ENLARGE_CHUNK)]
-    return np.concatenate(readcheck.in_pool(enlarge, chunks) or [x[:0]])
+    return np.concatenate(pool.in_pool(enlarge, chunks) or [x[:0]])
 
 
 def enlarge(chunk: tuple[np.ndarray, np.ndarray]) -> np.ndarray:

@@ -6,20 +6,14 @@ accuracy a user gets from predict stands beside the model's own.
 """
 from __future__ import annotations
 
-import concurrent.futures
 import io
-import multiprocessing
-import os
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 from PIL import Image
 
-from digits import data, images, numbers, reading
+from digits import data, images, numbers, pool, reading
 
-CHUNK = 250  # images per task sent to a worker process
-MAX_WORKERS = 4  # reading is numpy on small images: more processes than this gain little and cost memory
 
 
 def read_png(named: tuple[str, np.ndarray]) -> reading.Reading:
@@ -44,19 +38,8 @@ def read_bytes(named: tuple[str, bytes]) -> reading.Reading | None:
 
 
 def read_all(x: np.ndarray, workers: int | None = None) -> list[reading.Reading]:
-    """``read_png`` of every image (H×W uint8), in order, on ``workers`` processes (``in_pool``)."""
-    return in_pool(read_png, [(f"test image {i}", pixels) for i, pixels in enumerate(x)], workers)
-
-
-def in_pool(read_one: Callable, named: list, workers: int | None = None) -> list:
-    """``read_one`` of every item, in order, on ``workers`` processes (default: one per core, at most
-    ``MAX_WORKERS``). Spawned, not forked: the parent may hold TensorFlow's threads."""
-    workers = workers or min(os.cpu_count() or 1, MAX_WORKERS)
-    if workers == 1:
-        return [read_one(item) for item in named]
-    context = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
-        return list(pool.map(read_one, named, chunksize=max(1, min(CHUNK, len(named) // workers))))
+    """``read_png`` of every image (H×W uint8), in order, on ``workers`` processes (``pool.in_pool``)."""
+    return pool.in_pool(read_png, [(f"test image {i}", pixels) for i, pixels in enumerate(x)], workers)
 
 
 GEOMETRY = ("start", "stop", "width", "tall", "gap", "cut", "merged")

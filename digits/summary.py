@@ -92,7 +92,8 @@ def lines(models: tuple[str, ...], running_seconds: float | None) -> list[str]:
     out = [f"summary ({config.PATHS.headline}/<model>.json; seconds of each stage's last run, "
            f"{config.PATHS.timings}/stages/):", *table(rows),
            "  as read: the test images predict reads right from their files, digits found by the reader "
-           "(docs/numbers.md); refused: held-out non-digits predict answers \"not a digit\" (docs/predict.md)", f"  {times}, {LAST_STAGE} {seconds_text(running_seconds)} so far"]
+           "(docs/numbers.md)",
+           "  refused: the held-out non-digit photos predict answers \"not a digit\" (docs/predict.md)", f"  {times}, {LAST_STAGE} {seconds_text(running_seconds)} so far"]
     if untimed:
         out.append(f"  no timing for {', '.join(untimed)}: not run in this workspace since timings were kept")
     out.append("  the page of results: `dvc plots show` writes dvc_plots/index.html; detail in "

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from digits import config, data, detector_data, readcheck, runner
+from digits import config, data, detector_data, pool, readcheck, runner
 from digits.storage import atomic_path
 
 
@@ -33,7 +33,7 @@ def main(params: config.Params) -> None:
           f"in {time.perf_counter() - start:.0f} s -> {out}", flush=True)
     start = time.perf_counter()
     items = detector_data.check_photos(params.nondigit.check, params.seed + 1)  # a seed training never uses
-    found = readcheck.in_pool(readcheck.read_bytes, [(f"{i.kind} {i.detail}", i.payload) for i in items])
+    found = pool.in_pool(readcheck.read_bytes, [(f"{i.kind} {i.detail}", i.payload) for i in items])
     out = Path(config.PATHS.read) / "nondigits.npz"
     with atomic_path(out) as tmp, tmp.open("wb") as f:
         np.savez(f, **readcheck.pack_check(found, [i.kind for i in items]))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -14,7 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from conftest import constant_detector
+from conftest import ROOT, constant_detector
 from digits import answering, data, detector, readcheck, reading
 
 LABELS = tuple("0123456789")
@@ -98,11 +99,17 @@ def test_predict_says_not_a_digit_when_the_detector_refuses(trained_project, tmp
     constant_detector(project / "artifacts/models/nondigit.keras", logit)
     images, _ = data.load_split(project / "artifacts/data/test.npz")
     Image.fromarray(images[0]).save(tmp_path / "digit.png")
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
     done = subprocess.run([sys.executable, "-m", "digits.predict", "--project", str(project), "digit.png"],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300, env=env)
     assert done.returncode == 0 and done.stderr == "", done.stderr
     assert done.stdout.startswith("digit.png: not a digit (detector 0.993; the model alone: ") == refused, done.stdout
     json_done = subprocess.run([sys.executable, "-m", "digits.predict", "--project", str(project), "--json",
-                                "digit.png"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+                                "digit.png"], cwd=tmp_path, capture_output=True, text=True, timeout=300, env=env)
     (reply,) = json.loads(json_done.stdout)
     assert (reply["class"] == "not a digit") == refused and ("not_a_digit" in reply) == refused
+
+
+def test_the_detector_config_holds_no_memory_address():
+    """Layers sharing Keras' global dtype policy make config.json record its id(): other bytes on every save."""
+    assert "shared_object_id" not in json.dumps(detector.build().get_config())

@@ -55,11 +55,11 @@ def test_figures_and_every_stage_time(project):
     assert lines[3].split() == ["cnn", "99.53%", "99.33%", "93.45%", "0.0023", "86.50%", "18.0", "s", "19.0", "s",
                                 "20.0", "s"]
     assert lines[4].startswith("  as read: the test images predict reads right from their files")
-    assert "refused: held-out non-digits" in lines[4]
-    assert lines[5] == ("  fetch 10.0 s, prepare 11.0 s, nondigit 12.0 s, corrupt 13.0 s, read 14.0 s, "
+    assert lines[5].startswith("  refused: the held-out non-digit photos predict answers")
+    assert lines[6] == ("  fetch 10.0 s, prepare 11.0 s, nondigit 12.0 s, corrupt 13.0 s, read 14.0 s, "
                         "plots 4.2 s so far")
     assert not any("no timing" in line for line in lines)
-    assert "dvc_plots/index.html" in lines[6]
+    assert "dvc_plots/index.html" in lines[7]
     assert lines[-1].startswith("  no DVC remote configured: the `dvc push` hint DVC prints next does not apply")
     assert max(map(len, lines)) <= 120
 
@@ -70,10 +70,10 @@ def test_missing_timings_and_figures_are_said_not_fatal(project):
     time_stages("fetch", "train@dense")
     runner.stage_timing_path("prepare").write_text("{not json")  # a damaged timing counts as missing
     lines = summary.lines(("dense", "cnn"), None)
-    assert lines[3].split() == ["cnn", "-", "-", "-", "-", "-", "-", "-"]
-    assert lines[5] == "  fetch 10.0 s, prepare -, corrupt -, read -, plots - so far"
-    assert ("  no timing for evaluate@dense, export@dense, train@cnn, evaluate@cnn, export@cnn, prepare, corrupt, "
-            "read: not run in this workspace since timings were kept") in lines
+    assert lines[3].split() == ["cnn", "-", "-", "-", "-", "-", "-", "-", "-"]
+    assert lines[6] == "  fetch 10.0 s, prepare -, nondigit -, corrupt -, read -, plots - so far"
+    assert ("  no timing for evaluate@dense, export@dense, train@cnn, evaluate@cnn, export@cnn, prepare, nondigit, "
+            "corrupt, read: not run in this workspace since timings were kept") in lines
 
 
 def test_remote_named_when_configured_and_no_hint_note_under_experiments(project, monkeypatch):

@@ -140,6 +140,7 @@ def test_hostile_detector_refused_and_nothing_written(hostile, trained_project, 
     for part in ("params.yaml", "artifacts/data/test.npz", "artifacts/export/cnn/model.tflite"):
         (project / part).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(trained_project / part, project / part)
+    (project / "artifacts/models").mkdir(parents=True)
     lambda_model(outside / "detector.written").save(project / "artifacts/models/nondigit.keras")
     shutil.copy(hostile[0].parent / "digit.png", tmp_path / "digit.png")
     before = snapshot(outside)

@@ -121,5 +121,5 @@ def test_models_are_declared_for_the_registry(tmp_path):
     with Repo(str(dvc_project(tmp_path))) as repo:
         declared = repo.artifacts.read()["dvc.yaml"]
     assert {name: (a.type, a.path) for name, a in declared.items()} == {
-        m: ("model", f"artifacts/models/{m}.keras") for m in ("dense", "cnn")}
+        m: ("model", f"artifacts/models/{m}.keras") for m in ("dense", "cnn", "nondigit")}
     assert all(a.desc for a in declared.values())

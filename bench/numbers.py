@@ -4,7 +4,7 @@ touching as JPEG) and from ``wild``'s drawn digits photographed clean and under 
 (``compose.wild_number``); and how many single digits (MNIST, drawn) are still read as one.
 
 Command: ``python -m bench.numbers [OUT] [--model artifacts/models/cnn.keras] [--data artifacts/data/test.npz]
-[--count 200] [--seed 0]``; prints JSON and writes it to OUT (default bench/results/numbers.json).
+[--detector artifacts/models/nondigit.keras|none] [--count 200] [--seed 0]``; prints JSON and writes it to OUT (default bench/results/numbers.json).
 """
 from __future__ import annotations
 
@@ -28,10 +28,12 @@ def decoded(grey: np.ndarray, fmt: str) -> np.ndarray:
 
 def score(cases: list[tuple[str, np.ndarray]], model, labels) -> dict:
     """(true number, grey image) each → count, digit (position by position; a wrong count counts its digits
-    wrong) and number accuracy, and how many replies flag a digit as cut from touching ones."""
-    counted = digits = whole = flagged = 0
+    wrong) and number accuracy, how many replies flag a digit as cut from touching ones, and how many say "not a
+    digit"."""
+    counted = digits = whole = flagged = refused = 0
     for truth, grey in cases:
         reply = reading.answer_image("bench", grey, model, labels)
+        refused += reply["class"] == reading.NOT_A_DIGIT
         got = reply.get("number", reply["class"])
         counted += len(reply["digits"]) == len(truth)
         digits += sum(a == b for a, b in zip(got, truth)) if len(got) == len(truth) else 0
@@ -39,7 +41,8 @@ def score(cases: list[tuple[str, np.ndarray]], model, labels) -> dict:
         flagged += any(d["merged"] for d in reply["digits"])
     n = len(cases)
     return {"images": n, "count": round(counted / n, 4), "digit": round(digits / sum(len(t) for t, _ in cases), 4),
-            "number": round(whole / n, 4), "flagged_touching": round(flagged / n, 4)}
+            "number": round(whole / n, 4), "flagged_touching": round(flagged / n, 4),
+            "not_a_digit": round(refused / n, 4)}
 
 
 def mnist_cases(x, y, count: int, gaps: tuple[int, int], fmt: str, seed: int) -> list:
@@ -77,17 +80,21 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("out", nargs="?", type=Path, default=Path("bench/results/numbers.json"))
     parser.add_argument("--model", type=Path, default=Path("artifacts/models/cnn.keras"))
     parser.add_argument("--data", type=Path, default=Path("artifacts/data/test.npz"))
+    parser.add_argument("--detector", default="artifacts/models/nondigit.keras",
+                        help="the \"not a digit\" detector predict consults; none: without")
     parser.add_argument("--count", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     x, y = data.load_split(args.data)
-    model, labels = loaders.load(args.model, "keras"), data.load_class_names(args.data)
+    detect = None if args.detector == "none" else loaders.load(Path(args.detector), "keras")
+    model = reading.with_detector(loaders.load(args.model, "keras"), detect)
+    labels = data.load_class_names(args.data)
     sets = {"mnist_gaps_png": mnist_cases(x, y, args.count, (2, 7), "PNG", args.seed),
             "mnist_touching_jpeg": mnist_cases(x, y, args.count, (-2, 1), "JPEG", args.seed),
             "drawn_clean": wild_cases(args.count // 2, "clean", args.seed),
             "drawn_photo": wild_cases(args.count // 2, "photo", args.seed),
             **singles(x, y, args.count, args.seed)}
-    result = {"model": str(args.model), "seed": args.seed, **{k: score(v, model, labels) for k, v in sets.items()}}
+    result = {"model": str(args.model), "detector": args.detector, "seed": args.seed, **{k: score(v, model, labels) for k, v in sets.items()}}
     print(json.dumps(result, indent=2))
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     return result

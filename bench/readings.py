@@ -4,7 +4,8 @@ the right class, and how often a written number is read whole.
 
 Inputs: MNIST's four IDX files (``--mnist DIR``, default ``dataset/mnist``, else loose in ``dataset/``), read
 directly; the model ``--model`` (default ``artifacts/models/cnn.keras``) and the class names from
-``artifacts/data/test.npz``, as predict loads them. ``--source train`` takes the digits from the training set
+``artifacts/data/test.npz``, and the "not a digit" detector ``--detector`` (default
+``artifacts/models/nondigit.keras``; ``none`` reads without it), as predict loads them. ``--source train`` takes the digits from the training set
 instead (the singles: its first 10,000 images), so thresholds can be tuned without looking at the test set.
 
 Sets (``--sets``, default all three): ``singles``, every test image as its own 28×28 PNG, white on black as in
@@ -16,7 +17,7 @@ Outputs: JSON (sorted keys) on stdout and written atomically to ``--out`` (defau
 per set its figures and seconds; one progress line per set on stderr.
 
 Command: ``python -m bench.readings [--sets singles,gaps,touching] [--count 1000] [--seed 0]
-[--source test|train] [--mnist DIR] [--model PATH] [--out PATH]``
+[--source test|train] [--mnist DIR] [--model PATH] [--detector PATH|none] [--out PATH]``
 """
 from __future__ import annotations
 
@@ -52,13 +53,16 @@ def load_mnist(folder: Path, source: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def score_singles(truth: list[str], replies: list[dict | Exception]) -> dict:
-    """Fractions read as one digit of the right class, as a number, as one wrong digit; errors counted."""
+    """Fractions read as one digit of the right class, as a number, as one wrong digit, as "not a digit"; errors
+    counted."""
     n, found = len(truth), [len(r["digits"]) if isinstance(r, dict) else 0 for r in replies]
     right = sum(k == 1 and r["class"] == t for k, r, t in zip(found, replies, truth))
     wrong = sum(k == 1 and r["class"] != t for k, r, t in zip(found, replies, truth))
     numbers = [{"index": i, "read": r["class"]} for i, (k, r) in enumerate(zip(found, replies)) if k > 1]
     return {"images": n, "right": round(right / n, 4), "as_number": round(len(numbers) / n, 4),
-            "wrong_single": round(wrong / n, 4), "errors": sum(isinstance(r, Exception) for r in replies),
+            "wrong_single": round(wrong / n, 4),
+            "not_a_digit": round(sum(isinstance(r, dict) and r["class"] == reading.NOT_A_DIGIT for r in replies) / n, 4),
+            "errors": sum(isinstance(r, Exception) for r in replies),
             "read_as_numbers": numbers[:SHOWN]}
 
 
@@ -94,7 +98,8 @@ def score_numbers(truth: list[list[str]], replies: list[dict | Exception]) -> di
     lengths = sorted({len(t) for t in truth})
     by_length = {str(k): round(float(np.mean([w for w, t in zip(whole, truth) if len(t) == k])), 4) for k in lengths}
     n = len(truth)
-    return {"images": n, "number": round(sum(whole) / n, 4), "digit": round(digits / sum(map(len, truth)), 4),
+    refused = sum(isinstance(r, dict) and r["class"] == reading.NOT_A_DIGIT for r in replies)
+    return {"images": n, "number": round(sum(whole) / n, 4), "not_a_digit": round(refused / n, 4), "digit": round(digits / sum(map(len, truth)), 4),
             "count": round(sum(len(g) == len(t) for g, t in zip(got, truth)) / n, 4), "by_length": by_length,
             "errors": sum(isinstance(r, Exception) for r in replies)}
 
@@ -133,6 +138,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--source", choices=("test", "train"), default="test")
     parser.add_argument("--mnist", type=Path, default=Path(config.PATHS.dataset) / "mnist")
     parser.add_argument("--model", type=Path, default=Path(config.PATHS.models) / "cnn.keras")
+    parser.add_argument("--detector", default=str(Path(config.PATHS.models) / "nondigit.keras"),
+                        help="the \"not a digit\" detector predict consults (default: the project's); none: without")
     parser.add_argument("--out", type=Path, default=Path("bench/results/readings.json"))
     args = parser.parse_args(argv)
     args.sets = [s for s in args.sets.split(",") if s]
@@ -145,9 +152,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     x, y = load_mnist(args.mnist, args.source)
     labels = data.load_class_names(data.split_path(config.PATHS.data, "test"))  # as predict finds them
-    predict = loaders.load(args.model, "keras")
+    detect = None if args.detector == "none" else loaders.load(Path(args.detector), "keras")
+    predict = reading.with_detector(loaders.load(args.model, "keras"), detect)
     predict(np.zeros((1, images.SIZE, images.SIZE), np.float32))  # warm up, as predict does, outside the timings
-    result = {"model": str(args.model), "source": args.source, "seed": args.seed,
+    result = {"model": str(args.model), "detector": args.detector, "source": args.source, "seed": args.seed,
               **run_sets(args.sets, x, y, predict, labels, args.count, args.seed)}
     if "singles" in args.sets:
         result["singles_from"] = f"the first {SINGLES:,} images of the {args.source} set"

@@ -99,11 +99,25 @@ def with_detector(predict: loaders.Predictor, detect: loaders.Predictor | None) 
     return lambda x: np.concatenate([predict(x), np.asarray(detect(x), np.float32).reshape(len(x), -1)[:, :1]], 1)
 
 
+# An image is "not a digit" when the detector refuses chosen candidates spanning at least this share of the chosen
+# ones' width; otherwise only the refused ones are dropped. Chosen on validation parts (docs/predict.md): refusing
+# only when all are refused let words through (their o, l, s look like digits); by width rather than by count, so a
+# refused speck beside a digit never takes the digit with it.
+REFUSED_WIDTH = 0.5
+
+
 def kept(reading: Reading, out: np.ndarray, labels: tuple[str, ...]) -> tuple[list[int], list[int]]:
-    """(the candidates ``choose`` picks, those of them the detector lets stand: all without a detector)."""
+    """(the candidates ``choose`` picks, those of them that are read as digits: all without a detector, none when
+    the refused ones span ``REFUSED_WIDTH`` of their width, else those the detector lets stand)."""
     probs, nondigit = split(out, labels)
     picked = choose(reading, probs)
-    return picked, [k for k in picked if nondigit is None or nondigit[k] <= 0]
+    if nondigit is None:
+        return picked, picked
+    refused = [k for k in picked if nondigit[k] > 0]
+    width = [reading.candidates[k].box[2] for k in picked]
+    if sum(reading.candidates[k].box[2] for k in refused) >= REFUSED_WIDTH * sum(width):
+        return picked, []
+    return picked, [k for k in picked if nondigit[k] <= 0]
 
 
 def answer_reading(reading: Reading, out: np.ndarray, labels: tuple[str, ...]) -> dict:
@@ -124,12 +138,12 @@ def answer_reading(reading: Reading, out: np.ndarray, labels: tuple[str, ...]) -
 
 
 def refused(reading: Reading, probs: np.ndarray, nondigit: np.ndarray, labels: tuple[str, ...]) -> dict:
-    """The answer for an image whose every chosen candidate the detector refuses: "not a digit", with the
-    detector's score (its logit's sigmoid: above 0.5 refuses) and what the classifier alone would have read."""
+    """The answer for an image the detector refuses (``kept``): "not a digit", with the detector's score of the
+    candidate it refuses most (its logit's sigmoid: above 0.5 refuses) and what the classifier alone would read."""
     classes = [labels[i] for i in probs.argmax(1)]
     guess = ("" if all(len(c) == 1 for c in classes) else " ").join(classes)
     return {"file": reading.name, "class": NOT_A_DIGIT, "label": None, "probability": None, "digits": [],
-            "not_a_digit": {"score": round(float(1 / (1 + np.exp(-nondigit.min()))), 6), "guess": guess,
+            "not_a_digit": {"score": round(float(1 / (1 + np.exp(-nondigit.max()))), 6), "guess": guess,
                             "guess_probability": round(float(probs.max(1).min()), 6)},
             "size": reading.size}
 

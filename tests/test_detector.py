@@ -21,10 +21,11 @@ from digits import answering, data, detector, readcheck, reading
 LABELS = tuple("0123456789")
 
 
-def two_bars() -> reading.Reading:
-    """A reading of two vertical bars far apart: candidates [left], [right] and [both]."""
+def two_bars(left: int = 8) -> reading.Reading:
+    """A reading of two vertical bars far apart, the left one ``left`` pixels wide, the right 8: candidates
+    [left], [right] and [both]."""
     sheet = np.zeros((80, 160), np.uint8)
-    sheet[10:70, 20:28] = sheet[10:70, 120:128] = 255
+    sheet[10:70, 20:20 + left] = sheet[10:70, 120:128] = 255
     return reading.read("bars", sheet)
 
 
@@ -46,10 +47,21 @@ def test_without_a_detector_every_chosen_candidate_is_a_digit():
 
 
 def test_refused_candidates_are_dropped_and_the_rest_still_read():
-    found = two_bars()
+    """A refused mark narrower than the rest (a speck beside a digit) is dropped; the digit stays."""
+    found = two_bars(left=3)
     reply = reading.answer_reading(found, output(found, by_span(found, {(0, 1): 3.0, (1, 2): -3.0, (0, 2): 3.0})),
                                    LABELS)
     assert reply["class"] == "1" and len(reply["digits"]) == 1 and reply["digits"][0]["box"][0] > 100
+
+
+def test_refused_marks_spanning_half_the_width_refuse_the_image():
+    """A word whose o or l passes for a digit is still not a number: refused marks of half the width or more
+    refuse the image (``reading.REFUSED_WIDTH``)."""
+    found = two_bars()
+    reply = reading.answer_reading(found, output(found, by_span(found, {(0, 1): 3.0, (1, 2): -3.0, (0, 2): 3.0})),
+                                   LABELS)
+    assert reply["class"] == reading.NOT_A_DIGIT and reply["not_a_digit"]["score"] == pytest.approx(
+        1 / (1 + np.exp(-3.0)), abs=1e-6)
 
 
 def test_an_image_of_nothing_but_refused_ink_is_not_a_digit():

@@ -43,7 +43,7 @@ def test_numbers_are_scored_whole_by_count_and_digit_by_digit():
     truth = [list("12"), list("345"), list("67"), list("890")]
     replies = [reply("1", "2"), reply("3", "4"), reply("6", "1"), ValueError("blank")]
     got = readings.score_numbers(truth, replies)
-    assert got == {"images": 4, "number": 0.25, "count": 0.5, "digit": 0.3, "errors": 1,  # digits: 1, 2, 6 of 10
+    assert got == {"images": 4, "number": 0.25, "count": 0.5, "digit": 0.3, "errors": 1, "not_a_digit": 0.0,  # 1, 2, 6
                    "by_length": {"2": 0.5, "3": 0.0}}
 
 

@@ -28,7 +28,7 @@ def refused(r: reading.Reading, out: np.ndarray, labels: tuple[str, ...], rule: 
         return len(bad) == len(picked)
     if rule == "count":
         return len(bad) >= 0.5 * len(picked)
-    return sum(r.candidates[k].box[2] for k in bad) >= 0.5 * sum(r.candidates[k].box[2] for k in picked)
+    return not reading.kept(r, out, labels)[1]  # predict's own rule
 
 
 def shares(readings: list[reading.Reading | None], out, labels, rule: str) -> np.ndarray:

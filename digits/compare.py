@@ -3,7 +3,8 @@ another kind of CPU gives (docs/reproducibility.md, "Across CPUs").
 
 The committed results came from one CPU kind (its precision and instructions decide the last bits of every sum); a
 ``dvc repro`` on another kind retrains with other bytes. Two runs of the same recipe are two models of the same
-quality, so their test accuracies differ like two draws: :func:`tolerance` bounds that gap. Command:
+quality, so their test accuracies (and the rates predict's path gives: read right, digits and non-digits refused)
+differ like two draws: :func:`tolerance` bounds each gap. Command:
 ``python -m digits.compare [REV]`` (default ``HEAD``); exit 0 when every model is within it, 1 when one is not.
 """
 from __future__ import annotations
@@ -27,14 +28,38 @@ def tolerance(accuracy: float, images: int, z: float = Z) -> float:
     return z * math.sqrt(2 * p * (1 - p) / images)
 
 
+def judged(label: str, ours: float, theirs: float, images: int) -> tuple[bool, str]:
+    """Whether the rate ``ours`` is within tolerance of ``theirs`` (both over the same ``images``), and the line."""
+    gap, allowed = ours - theirs, tolerance(theirs, images)
+    ok = abs(gap) <= allowed
+    return ok, (f"{label} {ours:.4f} here, {theirs:.4f} there, gap {gap:+.4f}, tolerance {allowed:.4f}: "
+                + ("within it" if ok else "OUTSIDE it"))
+
+
+# Rates evaluate measures through predict's own path (``read``: the reader and the "not a digit" detector), each
+# with the key of the number of images it is over; compared where both sides have them.
+READ_RATES = (("read right as files", ("right",), ("images",)),
+              ("test digits refused", ("not_a_digit",), ("images",)),
+              ("non-digits refused", ("nondigits", "refused"), ("nondigits", "images")))
+
+
+def dig(tree: dict, keys: tuple[str, ...]):
+    for key in keys:
+        tree = tree.get(key) if isinstance(tree, dict) else None
+    return tree
+
+
 def verdict(model: str, ours: dict, theirs: dict) -> tuple[bool, str]:
-    """Whether ``ours`` (a metrics file's content) is within tolerance of ``theirs``, and the line saying so."""
+    """Whether ``ours`` (a metrics file's content) is within tolerance of ``theirs``, and the lines saying so:
+    test accuracy, then each of ``READ_RATES`` that both files hold over the same number of images."""
     if ours["test_images"] != theirs["test_images"]:
         return False, f"{model}: tested on {ours['test_images']} images here, {theirs['test_images']} there: not comparable"
-    gap, allowed = ours["accuracy"] - theirs["accuracy"], tolerance(theirs["accuracy"], theirs["test_images"])
-    ok = abs(gap) <= allowed
-    return ok, (f"{model}: accuracy {ours['accuracy']:.4f} here, {theirs['accuracy']:.4f} there, gap {gap:+.4f}, "
-                f"tolerance {allowed:.4f}: " + ("within it" if ok else "OUTSIDE it"))
+    results = [judged(f"{model}: accuracy", ours["accuracy"], theirs["accuracy"], theirs["test_images"])]
+    for label, rate, count in READ_RATES:
+        values = [dig(side.get("read"), keys) for side in (ours, theirs) for keys in (rate, count)]
+        if None not in values and values[1] == values[3]:
+            results.append(judged(f"{model}: {label}", values[0], values[2], values[3]))
+    return all(ok for ok, _ in results), "\n".join(line for _, line in results)
 
 
 def metrics_at(rev: str, path: str, root: Path) -> dict | None:

@@ -65,3 +65,21 @@ def test_command_says_within_or_outside(tmp_path, capsys):
             compare.main(["no-such-revision"])
         with pytest.raises(ValueError, match="usage"):
             compare.main(["--help"])
+
+
+def with_read(accuracy: float, right: float, refused: float, nondigits: float) -> dict:
+    return {**metrics(accuracy), "read": {"images": 10_000, "right": right, "not_a_digit": refused,
+                                          "nondigits": {"images": 687, "refused": nondigits}}}
+
+
+def test_verdict_holds_predicts_rates_to_the_same_tolerance():
+    """The rates predict's path gives (evaluate's ``read``) are compared too, each over its own number of images:
+    a detector that refuses twice the digits is not what another CPU gives."""
+    theirs = with_read(0.9953, 0.9863, 0.0079, 0.920)
+    ok, lines = compare.verdict("cnn", with_read(0.9953, 0.9876, 0.0063, 0.9083), theirs)
+    assert ok and lines.count("within it") == 4
+    assert "cnn: non-digits refused 0.9083 here, 0.9200 there, gap -0.0117, tolerance 0.0439" in lines
+    ok, lines = compare.verdict("cnn", with_read(0.9953, 0.9800, 0.0160, 0.9083), theirs)
+    assert not ok and "cnn: test digits refused 0.0160 here, 0.0079 there" in lines and "OUTSIDE" in lines
+    ok, lines = compare.verdict("cnn", metrics(0.9953), theirs)  # an older file without them: accuracy alone
+    assert ok and lines.count("\n") == 0

@@ -31,10 +31,14 @@ from pathlib import Path
 
 import yaml
 
+from bench import quick as quick_try
 from bench.workspace import ROOT, commit_all, copy_tree
 from digits import config
 
-QUICK = {"prepare": {"train_limit": 2000, "test_limit": 500}, "epochs": 1}  # a smoke run of the whole bench
+# --quick, a smoke run of the whole bench: the quick try's settings (bench.quick: every stage small, one epoch),
+# and one epoch of the seed's recipe.
+QUICK = {key: yaml.safe_load(value) for key, value in (item.split("=", 1) for item in quick_try.QUICK)}
+QUICK_BASELINE_EPOCHS = 1
 # CPU kinds, each the environment all of its processes run in. This machine as it is, and the common CPU without
 # AVX-512, emulated by capping oneDNN at AVX2: float32 at AVX2 speed, no bf16 (docs/speed.md, "CPU kinds").
 KINDS = {"native": {}, "avx2": {"ONEDNN_MAX_CPU_ISA": "AVX2"}}
@@ -59,11 +63,7 @@ def workspace(dest: Path, quick: bool, mirror: str | None = None, overrides: dic
         shutil.copytree(ROOT / config.PATHS.dataset, dest / config.PATHS.dataset, dirs_exist_ok=True)
     if mirror:
         params["fetch"]["mirrors"][params["dataset"]] = [str(mirror)]
-    if quick:
-        params["prepare"].update(QUICK["prepare"])
-        for model in params["train"].values():
-            model["epochs"] = QUICK["epochs"]
-    for key, value in (overrides or {}).items():
+    for key, value in {**(QUICK if quick else {}), **(overrides or {})}.items():
         *parents, leaf = key.split(".")
         node = params
         for part in parents:
@@ -148,7 +148,8 @@ def main() -> None:
     parser.add_argument("--baseline-epochs", type=int, default=10, help="the seed names no number; 10 is about "
                         "two minutes of its training here, as the speed issue measured it")
     parser.add_argument("--kinds", default=",".join(KINDS), help="CPU kinds to measure, of " + ", ".join(KINDS))
-    parser.add_argument("--quick", action="store_true", help="2,000 images and 1 epoch: checks the bench, not speed")
+    parser.add_argument("--quick", action="store_true",
+                        help="the quick try's settings (bench.quick), 1 epoch: checks the bench, not speed")
     parser.add_argument("--mirror", help="where fetch gets MNIST if dataset/ has no copy (folder or base URL)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="a params.yaml value for this bench's copy, e.g. train.cnn.epochs=2 (repeatable)")
@@ -160,7 +161,7 @@ def main() -> None:
     kinds = args.kinds.split(",")
     if not set(kinds) <= set(KINDS):
         parser.error(f"--kinds: expected some of {', '.join(KINDS)}, got {args.kinds!r}")
-    epochs = QUICK["epochs"] if args.quick else args.baseline_epochs
+    epochs = QUICK_BASELINE_EPOCHS if args.quick else args.baseline_epochs
     result = {"quick": args.quick, "params_set": overrides,
               "kinds": {k: one_kind(k, args.quick, args.mirror, epochs, overrides) for k in kinds},
               **({} if args.no_probe else in_memory_figures(args.quick, args.mirror)),

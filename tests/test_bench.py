@@ -1,5 +1,5 @@
-"""The benchmark runs end to end (quick mode: 2,000 images, one epoch) and reports what the speed issue asks;
-what holds on any machine is asserted: a no-op ``dvc repro`` runs nothing, a plot setting reruns ``plots`` alone,
+"""The benchmark runs end to end (quick mode: the quick try's settings, one epoch) and reports what the speed issue
+asks; what holds on any machine is asserted: a no-op ``dvc repro`` runs nothing, a plot setting reruns ``plots`` alone,
 and ``prepare`` handles all 70,000 images, timed. How fast is a figure, not an assertion, on a shared machine:
 bench/speed.py names the targets and bench/results/results.json holds the measurements."""
 from __future__ import annotations

@@ -14,9 +14,10 @@ MAX_WORKERS = 4  # numpy on small images: more processes than this gain little a
 
 def in_pool(read_one: Callable, named: list, workers: int | None = None) -> list:
     """``read_one`` of every item, in order, on ``workers`` processes (default: one per core, at most
-    ``MAX_WORKERS``). Spawned, not forked: the parent may hold TensorFlow's threads."""
-    workers = workers or min(os.cpu_count() or 1, MAX_WORKERS)
-    if workers == 1:
+    ``MAX_WORKERS``; never more than items, and none for one: a spawned worker costs its interpreter and imports).
+    Spawned, not forked: the parent may hold TensorFlow's threads."""
+    workers = min(workers or min(os.cpu_count() or 1, MAX_WORKERS), len(named))
+    if workers <= 1:
         return [read_one(item) for item in named]
     context = multiprocessing.get_context("spawn")
     with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:

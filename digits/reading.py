@@ -67,10 +67,19 @@ def prior(c: numbers.Candidate) -> float:
              + SHORT_COST * max(0.0, TALL - c.tall))
 
 
-def choose(reading: Reading, probs: np.ndarray) -> list[int]:
+# Where the "not a digit" detector is loaded, each candidate's score also adds this × the log of its "a digit" odds
+# by the detector (log sigmoid of minus its logit, whose 0 is the threshold): a fragment or a merged pair, which the
+# detector doubts, loses to the reading whose marks it takes for digits. Chosen with the prior's sets (docs/numbers.md).
+DETECTOR_COST = 2.0
+
+
+def choose(reading: Reading, probs: np.ndarray, nondigit: np.ndarray | None = None) -> list[int]:
     """The candidates (indices, left to right) of the best reading: the partition of the parts into consecutive
-    runs maximizing the sum over its digits of the log of the model's top probability plus ``prior``."""
+    runs maximizing the sum over its digits of the log of the model's top probability plus ``prior``, plus
+    ``DETECTOR_COST`` × the detector's log-odds of a digit where its logits ``nondigit`` are given."""
     score = np.log(np.maximum(probs.max(axis=1), 1e-12)) + [prior(c) for c in reading.candidates]
+    if nondigit is not None:
+        score = score - DETECTOR_COST * np.logaddexp(0.0, nondigit)
     best = np.full(reading.parts + 1, -np.inf)
     best[0] = 0.0
     back = np.full(reading.parts + 1, -1)
@@ -117,6 +126,7 @@ def kept(reading: Reading, out: np.ndarray, labels: tuple[str, ...]) -> tuple[li
     width = [reading.candidates[k].box[2] for k in picked]
     if sum(reading.candidates[k].box[2] for k in refused) >= REFUSED_WIDTH * sum(width):
         return picked, []
+    picked = choose(reading, probs, nondigit)
     return picked, [k for k in picked if nondigit[k] <= 0]
 
 

@@ -73,6 +73,34 @@ def test_an_image_of_nothing_but_refused_ink_is_not_a_digit():
     assert reading.line(reply) == "bars: not a digit (detector 0.881; the model alone: 11, probability 1.000)"
 
 
+def pair(p_piece: float, p_whole: float, piece_logit: float, whole_logit: float) -> tuple[reading.Reading, np.ndarray]:
+    """Two full-height strokes a fifth of their height apart, each piece read as a 1 with ``p_piece`` and both
+    together as a 0 with ``p_whole``, with the detector's logits for a piece and for the whole."""
+    sheet = np.full((160, 300), 255, np.uint8)
+    sheet[30:120, 60:70] = sheet[30:120, 90:100] = 0
+    found = reading.read("pair", sheet)
+    rows = [(np.eye(10)[1] * p_piece + (1 - p_piece) / 10, piece_logit) if c.stop - c.start == 1 else
+            (np.eye(10)[0] * p_whole + (1 - p_whole) / 10, whole_logit) for c in found.candidates]
+    return found, np.array([[*probs, logit] for probs, logit in rows], np.float32)
+
+
+def test_the_detector_decides_where_one_digit_ends():
+    """Pieces the classifier reads well but the detector doubts (a broken 0's halves read as 1s) lose to the whole
+    it takes for a digit: its log-odds enter ``reading.choose`` (``DETECTOR_COST``)."""
+    found, out = pair(0.99, 0.99, piece_logit=-0.2, whole_logit=-10.0)
+    assert reading.answer_reading(found, out[:, :10], LABELS)["class"] == "11"  # the classifier alone: two digits
+    reply = reading.answer_reading(found, out, LABELS)
+    assert reply["class"] == "0" and len(reply["digits"]) == 1 and reply["digits"][0]["box"][2] >= 40
+
+
+def test_whether_an_image_is_a_digit_is_decided_before_the_detector_shapes_the_reading():
+    """The refusal is judged on the classifier's own reading, so a non-digit cannot escape by being read as
+    pieces the detector lets pass: here the classifier reads the whole, which the detector refuses."""
+    found, out = pair(0.05, 0.99, piece_logit=-10.0, whole_logit=3.0)
+    assert reading.choose(found, out[:, :10], out[:, 10]) != reading.choose(found, out[:, :10])  # pieces with it
+    assert reading.answer_reading(found, out, LABELS)["class"] == reading.NOT_A_DIGIT
+
+
 def test_the_server_shows_what_was_refused_without_bars():
     sheet = Image.new("L", (160, 80), 255)
     ImageDraw.Draw(sheet).rectangle([20, 10, 28, 70], fill=0)

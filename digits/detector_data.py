@@ -45,13 +45,19 @@ def training_fields(per_kind: int, per_class: int, seed: int, faces: list[Path])
             for i in range(per_kind * (LETTERS if kind == "letters" else 1))
             if not nondigits.lookalike(kind, nondigits.DETAILS[kind][i % len(nondigits.DETAILS[kind])])]
     negative = pool.in_pool(negative_field, jobs)
-    positive = [mask_fields(m) for name in wild.SETS for _, m in wild.digits(name, per_class, seed, faces)]
+    positive = pool.in_pool(positive_field, [(name, i, seed, faces if name == "fonts" else [])
+                                             for name in wild.SETS for i in range(10 * per_class)])
     return np.concatenate(negative), np.concatenate(positive)
 
 
 def negative_field(job: tuple[str, int, int, list[Path]]) -> np.ndarray:
     """``mask_fields`` of one non-digit drawing (``nondigits.draft``'s arguments)."""
     return mask_fields(nondigits.draft(*job).coverage)
+
+
+def positive_field(job: tuple[str, int, int, list[Path]]) -> np.ndarray:
+    """``mask_fields`` of one synthetic digit (``wild.digit``'s arguments)."""
+    return mask_fields(wild.digit(*job)[1])
 
 
 def enlarged(x: np.ndarray, seed: int) -> np.ndarray:

@@ -37,14 +37,16 @@ def digits(name: str, per_class: int = 30, seed: int = 0, faces: list[Path] | No
     faces = (fonts.available() if faces is None else faces) if name == "fonts" else []
     if name == "fonts" and not faces:
         raise OSError(f"no handwriting fonts installed: apt-get install {' '.join(fonts.FONTS)}")
-    out = []
-    for i in range(10 * per_class):
-        rng = np.random.default_rng([seed, SETS.index(name), i])
-        label, size = i % 10, tuple(int(n) for n in rng.integers(96, 201, 2))
-        mask = (strokes.pen_mask(label, size, rng) if name == "drawn"
-                else fonts.font_mask(label, size, rng, faces[(i // 10) % len(faces)]))
-        out.append((label, mask))
-    return out
+    return [digit(name, i, seed, faces) for i in range(10 * per_class)]
+
+
+def digit(name: str, i: int, seed: int, faces: list[Path]) -> tuple[int, np.ndarray]:
+    """The ``i``-th of ``digits``' list, a function of its own arguments alone (so it can be drawn anywhere)."""
+    rng = np.random.default_rng([seed, SETS.index(name), i])
+    label, size = i % 10, tuple(int(n) for n in rng.integers(96, 201, 2))
+    mask = (strokes.pen_mask(label, size, rng) if name == "drawn"
+            else fonts.font_mask(label, size, rng, faces[(i // 10) % len(faces)]))
+    return label, mask
 
 
 def scene(rng: np.random.Generator) -> dict:

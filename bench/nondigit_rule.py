@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from digits import data, detector, detector_data, loaders, pool, readcheck, reading, wild
+from digits import choice, data, detector, detector_data, loaders, pool, readcheck, reading, wild
 from digits.storage import write_json
 
 RULES = ("all", "count", "width")
@@ -22,7 +22,7 @@ RULES = ("all", "count", "width")
 
 def refused(r: reading.Reading, out: np.ndarray, labels: tuple[str, ...], rule: str) -> bool:
     probs, nondigit = reading.split(out, labels)
-    picked = reading.choose(r, probs)
+    picked = choice.choose(r, probs)
     bad = [k for k in picked if nondigit[k] > 0]
     if rule == "all":
         return len(bad) == len(picked)

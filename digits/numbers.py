@@ -1,5 +1,5 @@
 """A written number ("2026", a postcode, or one digit) → its candidate digits, for the model to choose among
-(``reading.choose``). Pure numpy.
+(``choice.choose``). Pure numpy.
 
 Works on ``images.sheet_ink`` (the whole sheet's ink, paper and ruling removed). The ink's connected pieces are
 found; specks are dropped, and so are marks on the image's edge unlike the digits (a sheet's or table's edge). A
@@ -7,7 +7,7 @@ piece wider than ``CUTTABLE`` × the ink's height may be touching digits: it is 
 (candidate cuts). The pieces and slices, left to right, are the *parts*; every run of up to ``RUN`` consecutive
 parts no wider than ``WIDEST`` × the height is a candidate digit, with what a prior needs to weigh it: its width,
 the widest gap between its parts, the ink of the cut on its right. Whether a 5 in two strokes is one digit or two
-is not decided here: the model reads every candidate and ``reading.choose`` picks the best partition.
+is not decided here: the model reads every candidate and ``choice.choose`` picks the best partition.
 """
 from __future__ import annotations
 

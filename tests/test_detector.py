@@ -16,7 +16,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from conftest import ROOT, constant_detector
-from digits import answering, data, detector, readcheck, reading
+from digits import answering, choice, data, detector, readcheck, reading
 
 LABELS = tuple("0123456789")
 
@@ -86,7 +86,7 @@ def pair(p_piece: float, p_whole: float, piece_logit: float, whole_logit: float)
 
 def test_the_detector_decides_where_one_digit_ends():
     """Pieces the classifier reads well but the detector doubts (a broken 0's halves read as 1s) lose to the whole
-    it takes for a digit: its log-odds enter ``reading.choose`` (``DETECTOR_COST``)."""
+    it takes for a digit: its log-odds enter ``choice.choose`` (``DETECTOR_COST``)."""
     found, out = pair(0.99, 0.99, piece_logit=-0.2, whole_logit=-10.0)
     assert reading.answer_reading(found, out[:, :10], LABELS)["class"] == "11"  # the classifier alone: two digits
     reply = reading.answer_reading(found, out, LABELS)
@@ -97,7 +97,7 @@ def test_whether_an_image_is_a_digit_is_decided_before_the_detector_shapes_the_r
     """The refusal is judged on the classifier's own reading, so a non-digit cannot escape by being read as
     pieces the detector lets pass: here the classifier reads the whole, which the detector refuses."""
     found, out = pair(0.05, 0.99, piece_logit=-10.0, whole_logit=3.0)
-    assert reading.choose(found, out[:, :10], out[:, 10]) != reading.choose(found, out[:, :10])  # pieces with it
+    assert choice.choose(found, out[:, :10], out[:, 10]) != choice.choose(found, out[:, :10])  # pieces with it
     assert reading.answer_reading(found, out, LABELS)["class"] == reading.NOT_A_DIGIT
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from digits import compose, data, idx, images, numbers, predict, reading, wild
+from digits import choice, compose, data, idx, images, numbers, predict, reading, wild
 
 NUMBERS = [[0, 1, 2, 3], [4, 5, 6, 7], [10, 11, 12, 13], [14, 15, 16, 17]]  # MNIST test indices, clear ones
 # Touching pairs as wide as two digits (4 9, 4 1, 7 1): a 1 touching a 0 is no wider than one digit (docs/numbers.md)
@@ -41,7 +41,7 @@ def oracle(n_parts: int, cands: list[numbers.Candidate], true: list[tuple], slac
 def chosen_boxes(grey: np.ndarray, true: list[tuple], slack: int) -> list[tuple]:
     n, cands = found(grey)
     reading_ = reading.Reading("t", n, cands, np.zeros((len(cands), 28, 28), np.uint8), [1, 1])
-    return [cands[k].box for k in reading.choose(reading_, oracle(n, cands, true, slack))]
+    return [cands[k].box for k in choice.choose(reading_, oracle(n, cands, true, slack))]
 
 
 def assert_boxes_match(got: list[tuple], true: list[tuple], slack: int) -> None:
@@ -78,9 +78,9 @@ def test_the_model_decides_between_one_digit_and_two():
     together = np.array([[0.3] + [0.7 / 9] * 9 if c.stop - c.start == 1 else [0.99] + [0.01 / 9] * 9
                          for c in cands])
     r = reading.Reading("t", n, cands, np.zeros((3, 28, 28), np.uint8), [300, 160])
-    assert [(cands[k].start, cands[k].stop) for k in reading.choose(r, together)] == [(0, 2)]
+    assert [(cands[k].start, cands[k].stop) for k in choice.choose(r, together)] == [(0, 2)]
     apart = np.where(together == 0.99, 0.3, np.where(together == 0.3, 0.99, together))
-    assert [(cands[k].start, cands[k].stop) for k in reading.choose(r, apart)] == [(0, 1), (1, 2)]
+    assert [(cands[k].start, cands[k].stop) for k in choice.choose(r, apart)] == [(0, 1), (1, 2)]
 
 
 def test_one_inked_piece_wider_than_digits_is_cut_and_flagged():

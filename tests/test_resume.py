@@ -41,7 +41,7 @@ def test_killed_training_resumes_to_the_same_result(prepared_project, tmp_path, 
     whole, killed = copy_of(prepared_project, tmp_path / "whole"), copy_of(prepared_project, tmp_path / "killed")
     for root in (whole, killed):
         params = yaml.safe_load((root / "params.yaml").read_text())
-        params["train"]["dense"].update(epochs=EPOCHS, batch_size=32)  # an epoch of ~170 steps: killable mid-run
+        params["train"]["dense"].update(epochs=EPOCHS, batch_size=8)  # slow enough to kill mid-run
         params["train"]["dense"]["augment"]["enabled"] = augment  # its random state must resume too
         write_project(root, params)
     proc = start_train(killed)

@@ -55,7 +55,9 @@ def test_killed_training_resumes_to_the_same_result(prepared_project, tmp_path, 
     done = epochs_saved(killed)
     assert 2 <= done < EPOCHS, "killed too late to test resuming"
     assert not (killed / "artifacts/models/dense.keras").exists()
-    assert len((killed / "artifacts/train/dense/history.csv").read_text().splitlines()) == 1 + done
+    # history.csv is written whole before each epoch's checkpoint, so a kill between the two leaves it one row ahead;
+    # either way it is a valid file, and the resumed run rewrites it from the checkpoint (checked below).
+    assert len((killed / "artifacts/train/dense/history.csv").read_text().splitlines()) - 1 in (done, done + 1)
 
     resumed = start_train(killed)
     out = resumed.communicate(timeout=600)[0]

@@ -4,7 +4,8 @@ touching as JPEG) and from ``wild``'s drawn digits photographed clean and under 
 (``compose.wild_number``); and how many single digits (MNIST, drawn) are still read as one.
 
 Command: ``python -m bench.numbers [OUT] [--model artifacts/models/cnn.keras] [--data artifacts/data/test.npz]
-[--detector artifacts/models/nondigit.keras|none] [--count 200] [--seed 0]``; prints JSON and writes it to OUT (default bench/results/numbers.json).
+[--detector artifacts/models/nondigit.keras|none] [--count 200] [--seed 0]``; prints JSON and writes it to OUT
+(default bench/results/numbers.json).
 """
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from digits import compose, data, images, loaders, reading, wild
+from bench import readings
+from digits import compose, data, images, reading, wild
 
 
 def decoded(grey: np.ndarray, fmt: str) -> np.ndarray:
@@ -86,15 +88,15 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     x, y = data.load_split(args.data)
-    detect = None if args.detector == "none" else loaders.load(Path(args.detector), "keras")
-    model = reading.with_detector(loaders.load(args.model, "keras"), detect)
+    model = readings.predictor(args.model, args.detector)
     labels = data.load_class_names(args.data)
     sets = {"mnist_gaps_png": mnist_cases(x, y, args.count, (2, 7), "PNG", args.seed),
             "mnist_touching_jpeg": mnist_cases(x, y, args.count, (-2, 1), "JPEG", args.seed),
             "drawn_clean": wild_cases(args.count // 2, "clean", args.seed),
             "drawn_photo": wild_cases(args.count // 2, "photo", args.seed),
             **singles(x, y, args.count, args.seed)}
-    result = {"model": str(args.model), "detector": args.detector, "seed": args.seed, **{k: score(v, model, labels) for k, v in sets.items()}}
+    result = {"model": str(args.model), "detector": args.detector, "seed": args.seed,
+              **{k: score(v, model, labels) for k, v in sets.items()}}
     print(json.dumps(result, indent=2))
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     return result

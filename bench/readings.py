@@ -5,8 +5,9 @@ the right class, and how often a written number is read whole.
 Inputs: MNIST's four IDX files (``--mnist DIR``, default ``dataset/mnist``, else loose in ``dataset/``), read
 directly; the model ``--model`` (default ``artifacts/models/cnn.keras``) and the class names from
 ``artifacts/data/test.npz``, and the "not a digit" detector ``--detector`` (default
-``artifacts/models/nondigit.keras``; ``none`` reads without it), as predict loads them. ``--source train`` takes the digits from the training set
-instead (the singles: its first 10,000 images), so thresholds can be tuned without looking at the test set.
+``artifacts/models/nondigit.keras``; ``none`` reads without it), as predict loads them. ``--source train`` takes
+the digits from the training set instead (the singles: its first 10,000 images), so thresholds can be tuned
+without looking at the test set.
 
 Sets (``--sets``, default all three): ``singles``, every test image as its own 28×28 PNG, white on black as in
 the IDX file; ``gaps``, ``--count`` numbers of 2–6 random digits (``compose.mnist_number``, scale 4) with gaps of
@@ -52,6 +53,18 @@ def load_mnist(folder: Path, source: str) -> tuple[np.ndarray, np.ndarray]:
     return idx.parse_images(raw[0], gunzip=False), idx.parse_labels(raw[1], gunzip=False)
 
 
+def refusals(replies: list[dict | Exception]) -> int:
+    """How many replies say "not a digit"."""
+    return sum(isinstance(r, dict) and r["class"] == reading.NOT_A_DIGIT for r in replies)
+
+
+def predictor(model: Path, detector: str) -> loaders.Predictor:
+    """The Keras model ``model`` with the "not a digit" detector at ``detector`` beside it, as predict loads
+    them (``reading.with_detector``); ``detector`` "none": the model alone."""
+    detect = None if detector == "none" else loaders.load(Path(detector), "keras")
+    return reading.with_detector(loaders.load(model, "keras"), detect)
+
+
 def score_singles(truth: list[str], replies: list[dict | Exception]) -> dict:
     """Fractions read as one digit of the right class, as a number, as one wrong digit, as "not a digit"; errors
     counted."""
@@ -61,7 +74,7 @@ def score_singles(truth: list[str], replies: list[dict | Exception]) -> dict:
     numbers = [{"index": i, "read": r["class"]} for i, (k, r) in enumerate(zip(found, replies)) if k > 1]
     return {"images": n, "right": round(right / n, 4), "as_number": round(len(numbers) / n, 4),
             "wrong_single": round(wrong / n, 4),
-            "not_a_digit": round(sum(isinstance(r, dict) and r["class"] == reading.NOT_A_DIGIT for r in replies) / n, 4),
+            "not_a_digit": round(refusals(replies) / n, 4),
             "errors": sum(isinstance(r, Exception) for r in replies),
             "read_as_numbers": numbers[:SHOWN]}
 
@@ -98,8 +111,8 @@ def score_numbers(truth: list[list[str]], replies: list[dict | Exception]) -> di
     lengths = sorted({len(t) for t in truth})
     by_length = {str(k): round(float(np.mean([w for w, t in zip(whole, truth) if len(t) == k])), 4) for k in lengths}
     n = len(truth)
-    refused = sum(isinstance(r, dict) and r["class"] == reading.NOT_A_DIGIT for r in replies)
-    return {"images": n, "number": round(sum(whole) / n, 4), "not_a_digit": round(refused / n, 4), "digit": round(digits / sum(map(len, truth)), 4),
+    return {"images": n, "number": round(sum(whole) / n, 4), "not_a_digit": round(refusals(replies) / n, 4),
+            "digit": round(digits / sum(map(len, truth)), 4),
             "count": round(sum(len(g) == len(t) for g, t in zip(got, truth)) / n, 4), "by_length": by_length,
             "errors": sum(isinstance(r, Exception) for r in replies)}
 
@@ -152,8 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     x, y = load_mnist(args.mnist, args.source)
     labels = data.load_class_names(data.split_path(config.PATHS.data, "test"))  # as predict finds them
-    detect = None if args.detector == "none" else loaders.load(Path(args.detector), "keras")
-    predict = reading.with_detector(loaders.load(args.model, "keras"), detect)
+    predict = predictor(args.model, args.detector)
     predict(np.zeros((1, images.SIZE, images.SIZE), np.float32))  # warm up, as predict does, outside the timings
     result = {"model": str(args.model), "detector": args.detector, "source": args.source, "seed": args.seed,
               **run_sets(args.sets, x, y, predict, labels, args.count, args.seed)}

@@ -37,7 +37,12 @@ from digits import config
 
 # --quick, a smoke run of the whole bench: the quick try's settings (bench.quick: every stage small, one epoch),
 # and one epoch of the seed's recipe.
-QUICK = {key: yaml.safe_load(value) for key, value in (item.split("=", 1) for item in quick_try.QUICK)}
+def settings(items: list[str] | tuple[str, ...]) -> dict:
+    """``KEY=VALUE`` strings (``dvc exp run -S``'s form) as {dotted key: value read as YAML}."""
+    return {key: yaml.safe_load(value) for key, value in (item.split("=", 1) for item in items)}
+
+
+QUICK = settings(quick_try.QUICK)
 QUICK_BASELINE_EPOCHS = 1
 # CPU kinds, each the environment all of its processes run in. This machine as it is, and the common CPU without
 # AVX-512, emulated by capping oneDNN at AVX2: float32 at AVX2 speed, no bf16 (docs/speed.md, "CPU kinds").
@@ -157,7 +162,7 @@ def main() -> None:
     args = parser.parse_args()
     if any("=" not in item for item in args.overrides):
         parser.error("--set: expected KEY=VALUE, e.g. train.cnn.epochs=2")
-    overrides = {k: yaml.safe_load(v) for k, v in (item.split("=", 1) for item in args.overrides)}
+    overrides = settings(args.overrides)
     kinds = args.kinds.split(",")
     if not set(kinds) <= set(KINDS):
         parser.error(f"--kinds: expected some of {', '.join(KINDS)}, got {args.kinds!r}")

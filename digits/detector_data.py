@@ -45,8 +45,8 @@ def training_fields(per_kind: int, per_class: int, seed: int, faces: list[Path])
             for i in range(per_kind * (LETTERS if kind == "letters" else 1))
             if not nondigits.lookalike(kind, nondigits.DETAILS[kind][i % len(nondigits.DETAILS[kind])])]
     negative = pool.in_pool(negative_field, jobs)
-    positive = pool.in_pool(positive_field, [(name, i, seed, faces if name == "fonts" else [])
-                                             for name in wild.SETS for i in range(10 * per_class)])
+    positive = pool.in_pool(positive_field, [(name, i, seed, faces) for name in wild.SETS
+                                             for i in range(10 * per_class)])
     return np.concatenate(negative), np.concatenate(positive)
 
 

@@ -23,7 +23,8 @@ RULES = ("all", "count", "width")
 def refused(r: reading.Reading, out: np.ndarray, labels: tuple[str, ...], rule: str) -> bool:
     probs, nondigit = reading.split(out, labels)
     picked = choice.choose(r, probs)
-    bad = [k for k in picked if nondigit[k] > 0]
+    doubt = reading.doubted(probs, nondigit)
+    bad = [k for k in picked if doubt[k]]
     if rule == "all":
         return len(bad) == len(picked)
     if rule == "count":

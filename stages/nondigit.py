@@ -16,11 +16,15 @@ from pathlib import Path
 
 import numpy as np
 
-from digits import config, data, detector, detector_data, hardware, reproducible, runner
+from digits import config, data, detector_data, hardware, reproducible, runner
 from digits.storage import atomic_path, write_json
 
 
 def main(params: config.Params) -> None:
+    # Imported here, not above: detector_data's worker processes are spawned, and each imports this module again;
+    # at the top, the detector's Keras would cost every worker TensorFlow's start-up (3-4 s, 6 workers a run).
+    from digits import detector
+
     cfg, start = params.nondigit, time.perf_counter()
     threads = hardware.pin_threads(cfg.threads)
     folder = Path(config.PATHS.data)

@@ -73,6 +73,23 @@ def test_an_image_of_nothing_but_refused_ink_is_not_a_digit():
     assert reading.line(reply) == "bars: not a digit (detector 0.881; the model alone: 11, probability 1.000)"
 
 
+@pytest.mark.parametrize(("top", "logit", "refused"), [
+    (0.995, 0.5, False),  # refused within the margin, read surely: a digit
+    (0.995, reading.MARGIN + 0.5, True),  # beyond the margin, however surely read
+    (0.9, 0.5, True),  # within the margin, but the classifier unsure
+    (0.3, -0.5, False),  # the detector passes it: a digit, however unsure the classifier
+])
+def test_a_surely_read_mark_the_detector_barely_refuses_stands(top, logit, refused):
+    """``reading.doubted``: the classifier's ``CONFIDENT`` reading outweighs a refusal by at most ``MARGIN``."""
+    sheet = np.zeros((80, 80), np.uint8)
+    sheet[10:70, 36:44] = 255
+    found = reading.read("bar", sheet)
+    probs = np.tile(np.eye(10, dtype=np.float32)[1] * (top - (1 - top) / 9) + (1 - top) / 9, (len(found.candidates), 1))
+    out = np.concatenate([probs, np.full((len(found.candidates), 1), logit, np.float32)], axis=1)
+    reply = reading.answer_reading(found, out, LABELS)
+    assert (reply["class"] == reading.NOT_A_DIGIT) == refused, reply
+
+
 def pair(p_piece: float, p_whole: float, piece_logit: float, whole_logit: float) -> tuple[reading.Reading, np.ndarray]:
     """Two full-height strokes a fifth of their height apart, each piece read as a 1 with ``p_piece`` and both
     together as a 0 with ``p_whole``, with the detector's logits for a piece and for the whole."""

@@ -137,10 +137,10 @@ def one_kind(kind: str, quick: bool, mirror: str | None, baseline_epochs: int, o
     return {"environment": env, **steps, "pipeline": ours, "baseline": baseline, "ratios": ratios(ours, baseline)}
 
 
-def in_memory_figures(quick: bool, mirror: str | None) -> dict:
+def in_memory_figures(quick: bool, mirror: str | None, overrides: dict) -> dict:
     """The TensorFlow import, and ``bench.probe``'s accuracy per epoch and input speed, on this CPU as it is."""
     with tempfile.TemporaryDirectory(prefix="mnist-bench-") as tmp:
-        repo = workspace(Path(tmp), quick, mirror)
+        repo = workspace(Path(tmp), quick, mirror, overrides)
         tf_import, _ = run([sys.executable, "-c", "import digits, tensorflow"], repo)
         run([sys.executable, "-m", "dvc", "repro", "prepare"], repo)
         probe = json.loads(run([sys.executable, "-m", "bench.probe"], repo)[1].splitlines()[-1])
@@ -169,7 +169,7 @@ def main() -> None:
     epochs = QUICK_BASELINE_EPOCHS if args.quick else args.baseline_epochs
     result = {"quick": args.quick, "params_set": overrides,
               "kinds": {k: one_kind(k, args.quick, args.mirror, epochs, overrides) for k in kinds},
-              **({} if args.no_probe else in_memory_figures(args.quick, args.mirror)),
+              **({} if args.no_probe else in_memory_figures(args.quick, args.mirror, overrides)),
               "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]}}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")

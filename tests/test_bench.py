@@ -21,6 +21,10 @@ from dvcrepo import copy_project, dvc_env
 
 
 KIND = "avx2"  # the emulated AVX2 kind alone: the native kind runs the same code with nothing set, at twice the time
+# --set on top of --quick: another CNN batch size (a recipe the bench must time as given), and the tests' tiny sizes
+# (conftest.tiny_params): the bench's figures are not asserted, only that it runs every stage and reports.
+SETS = {"train.cnn.batch_size": 64, "prepare.train_limit": 1000, "prepare.test_limit": 200, "nondigit.per_kind": 12,
+        "nondigit.per_class": 3, "nondigit.check": 4}
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +34,7 @@ def quick(tmp_path_factory, mnist_dir) -> dict:
     # dataset/ as they are, and a user's last experiment must not decide what this test sees.
     project, out = copy_project(base / "project", default_params()), base / "results.json"
     cmd = [sys.executable, "-m", "bench.speed", "--quick", "--kinds", KIND, "--mirror", str(mnist_dir),
-           "--out", str(out), "--set", "train.cnn.batch_size=64"]
+           "--out", str(out), *(a for k, v in SETS.items() for a in ("--set", f"{k}={v}"))]
     # dvc_env: this interpreter's `python` for the stages' commands, with or without an activated venv.
     done = subprocess.run(cmd, cwd=project, env=dvc_env(), capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
@@ -68,7 +72,7 @@ def test_figures_and_ratios(quick):
     assert measured["ratios"]["repro_wall_over_baseline_wall"] > 0
     assert measured["cnn_step_ms"]["float32"] > 0 and measured["cpu"]["flags"]
     # --set reached the scratch copy's params.yaml, as dvc exp run -S would: another recipe, timed
-    assert quick["params_set"] == {"train.cnn.batch_size": 64}
+    assert quick["params_set"] == SETS
     assert measured["pipeline"]["models"]["cnn"]["batch_size"] == 64
     assert measured["pipeline"]["models"]["dense"]["batch_size"] == default_params()["train"]["dense"]["batch_size"]
 

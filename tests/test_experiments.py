@@ -19,8 +19,10 @@ pytestmark = pytest.mark.slow  # runs dvc exp run and a queued sweep
 TRACKED = ["metrics/dense.json", "metrics/cnn.json"]  # the headline files: all that DVC lists
 # The commands docs/experiments.md documents (a test checks they are there), each within 120 columns with both models
 # and the changed param in view. exp show: a row per experiment; only the params that differ, both accuracies kept,
-# the other metrics (paths: "/"), the dependencies' hashes (paths; dataset/ too) and the dates dropped.
-EXP_SHOW = ("dvc", "exp", "show", "--only-changed", "--drop", ".*/|Created|dataset", "--keep", ".*:accuracy")
+# the other metrics (paths: "/"), the dependencies' hashes (paths; dataset/ too), the dates and the queue's columns
+# dropped.
+EXP_SHOW = ("dvc", "exp", "show", "--only-changed", "--drop", ".*/|Created|State|Executor|dataset", "--keep",
+            ".*:accuracy")
 METRICS = (("dvc", "metrics", "show"), ("dvc", "metrics", "diff"), ("dvc", "metrics", "diff", "--all"))
 WIDTH = 120
 
@@ -59,32 +61,41 @@ def test_misspelled_set_param_is_refused(repo):
     assert "learnig_rate" not in (repo / "params.yaml").read_text()  # nothing silently added
 
 
-def test_queued_sweep_then_show_and_diff(repo):
+@pytest.fixture(scope="module")
+def swept(repo) -> dict:
+    """The queued sweep docs/experiments.md documents, run once in ``repo``: two CNN learning rates, neither the
+    baseline's, run by ``dvc queue start``; {"rates", "status": the queue's last status, "rows": ``exp_rows``}."""
     default = yaml.safe_load((repo / "params.yaml").read_text())["train"]["cnn"]["learning_rate"]
-    rates = (default / 8, default * 2)  # neither is the baseline's, so the rows below are the two experiments'
+    rates = (default / 8, default * 2)
     sh("dvc", "exp", "run", "--queue", "-S", f"train.cnn.learning_rate={rates[0]},{rates[1]}", cwd=repo)
-    assert sh("dvc", "queue", "status", cwd=repo).count("Queued") == 2
+    queued = sh("dvc", "queue", "status", cwd=repo).count("Queued")
     sh("dvc", "queue", "start", cwd=repo)
     deadline = time.monotonic() + 600
     while "Queued" in (status := sh("dvc", "queue", "status", cwd=repo)) or "Running" in status:
         assert time.monotonic() < deadline, status
         time.sleep(3)
+    return {"rates": rates, "queued": queued, "status": status, "rows": exp_rows(repo)}
+
+
+def test_queued_sweep_then_show_and_diff(repo, swept):
+    rates, status = swept["rates"], swept["status"]
+    assert swept["queued"] == 2
     assert status.count("Success") == 2, status + sh("dvc", "queue", "logs", "--help", cwd=repo)
 
-    rows = exp_rows(repo)
-    swept = {name: row for name, row in rows.items()
+    rows = swept["rows"]
+    ours = {name: row for name, row in rows.items()
              if row["params"]["train"]["cnn"]["learning_rate"] in rates}
-    assert len(swept) == 2, rows.keys()
-    for row in swept.values():
+    assert len(ours) == 2, rows.keys()
+    for row in ours.values():
         assert set(TRACKED) <= set(row["metrics"])
         assert 0 < row["metrics"]["metrics/cnn.json"]["accuracy"] <= 1
-    first, second = sorted(swept, key=lambda n: swept[n]["params"]["train"]["cnn"]["learning_rate"])
+    first, second = sorted(ours, key=lambda n: ours[n]["params"]["train"]["cnn"]["learning_rate"])
 
     diff = json.loads(sh("dvc", "exp", "diff", first, second, "--json", cwd=repo))
     assert "train.cnn.learning_rate" in diff["params"]["params.yaml"]
     assert diff["metrics"]["metrics/cnn.json"]["loss"]["diff"] != 0
     # Only the CNN was retrained; the dense model's accuracy is the baseline's in both experiments.
-    dense = [swept[n]["metrics"]["metrics/dense.json"]["accuracy"] for n in (first, second)]
+    dense = [ours[n]["metrics"]["metrics/dense.json"]["accuracy"] for n in (first, second)]
     assert dense[0] == dense[1]
 
     sh("dvc", "plots", "diff", first, second, "-o", "exp_plots", cwd=repo)
@@ -100,13 +111,14 @@ def run_at_width(cmd: tuple[str, ...], repo, columns: int = WIDTH) -> str:
     return done.stdout
 
 
-def test_the_documented_commands_fit_120_columns(reproduced, tmp_path):
-    """`dvc metrics show`, `dvc metrics diff` and the documented `dvc exp show` after a one-param experiment: both
-    models' figures and the changed param in view, no line over 120 characters, nothing collapsed."""
-    repo = copy_repo(reproduced, tmp_path / "project")
-    rate = yaml.safe_load((repo / "params.yaml").read_text())["train"]["cnn"]["learning_rate"] * 2
-    ran = sh("dvc", "exp", "run", "-S", f"train.cnn.learning_rate={rate}", cwd=repo)
-    name = ran.split("Ran experiment(s):")[1].split()[0]
+def test_the_documented_commands_fit_120_columns(repo, swept, tmp_path):
+    """`dvc metrics show`, `dvc metrics diff` and the documented `dvc exp show` after a one-param experiment (the
+    sweep's higher rate, brought into a copy's workspace by `dvc exp apply`): both models' figures and the changed
+    param in view, no line over 120 characters, nothing collapsed."""
+    rate = swept["rates"][1]
+    name = next(n for n, row in swept["rows"].items() if row["params"]["train"]["cnn"]["learning_rate"] == rate)
+    repo = copy_repo(repo, tmp_path / "project")
+    sh("dvc", "exp", "apply", name, cwd=repo)
     figures = {m: json.loads((repo / f"metrics/{m}.json").read_text()) for m in ("dense", "cnn")}
     shown = {" ".join(cmd): run_at_width(cmd, repo) for cmd in (*METRICS, EXP_SHOW)}
     for cmd, text in shown.items():

@@ -26,7 +26,8 @@ from digits import config, datasets
 # A few thousand images keep every stage's work real (a validation split, 15 corruptions of 1,000 test images,
 # full plot grids, both export formats) while TensorFlow's start-up in each stage is most of the time left.
 QUICK = ("prepare.train_limit=5000", "prepare.test_limit=1000", "train.dense.epochs=1", "train.cnn.epochs=1",
-         "nondigit.epochs=1", "nondigit.per_kind=100", "nondigit.per_class=10", "nondigit.check=20")
+         "nondigit.epochs=1", "nondigit.per_kind=100", "nondigit.per_class=10", "nondigit.pairs=100",
+         "nondigit.check=20")
 GZ_COPIES = Path(".dvc/tmp/quick")  # git-ignored by DVC's own .dvc/.gitignore
 
 

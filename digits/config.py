@@ -131,6 +131,7 @@ class NondigitConfig:
     learning_rate: float = allowed(number(0, 1, "(]"))
     per_kind: int = allowed(integer(1, 5000))  # synthetic non-digits of each kind to train on (typed letters: 3x)
     per_class: int = allowed(integer(1, 1000))  # synthetic digits per class and source to train on
+    pairs: int = allowed(integer(0, 100_000))  # merged pairs of training digits, non-digits to train on
     quantile: float = allowed(number(50, 100, "[)", "a percentile"))  # of validation digits kept under the threshold
     check: int = allowed(integer(1, 1000))  # held-out non-digit photos per kind, read by stage read
     threads: int = allowed(integer(0, 1024))  # as train's: the bytes depend on it

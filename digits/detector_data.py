@@ -2,7 +2,8 @@
 
 - digits: MNIST's training split as stored; the same enlarged and read back (``enlarged``), as a photo's digits and
   a number's reach the field, softer and less saturated; synthetic digits from ``wild``'s generators;
-- non-digits: ``nondigits``' drawings (letters typed in matplotlib's DejaVu fonts, drawn capitals, blank paper,
+- non-digits: two MNIST digits touching, read as one mark (``merged_pairs``: what the reader must not take for one
+  digit when it chooses where digits end, ``choice.DETECTOR_COST``); ``nondigits``' drawings (letters typed in matplotlib's DejaVu fonts, drawn capitals, blank paper,
   lines, shapes, noise) without the photo (``mask_fields``: faster, and another seed than any check), ``LETTERS``
   times as many typed letters as any other kind; never words, so that one kind is only ever checked, and never
   the marks any reader takes for digits (``nondigits.LOOKALIKES``: O, I, l, S, ...);
@@ -82,10 +83,23 @@ def enlarge(chunk: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
     return out
 
 
-def training_set(x: np.ndarray, per_kind: int, per_class: int, seed: int) -> tuple[list[np.ndarray], np.ndarray]:
-    """The detector's training groups of digits (MNIST ``x``, it enlarged, synthetic) and its non-digits."""
+def merged_pairs(x: np.ndarray, count: int, seed: int) -> np.ndarray:
+    """``count`` fields of two of the MNIST digits ``x`` written touching (-2..0 pixels apart, as
+    ``bench.readings``' touching numbers) and read as one mark, its whole ink (``mask_fields``)."""
+    rng = np.random.default_rng([seed, 12])
+    pairs = rng.integers(0, len(x), (count, 2))
+    gaps = rng.integers(-2, 1, count)
+    fields = [mask_fields(compose.row([compose.tight(x[i] / 255.0) for i in pair], [int(gap)], margin=2)[0])
+              for pair, gap in zip(pairs, gaps)]
+    return np.concatenate(fields or [np.zeros((0, images.SIZE, images.SIZE), np.uint8)])
+
+
+def training_set(x: np.ndarray, per_kind: int, per_class: int, pairs: int, seed: int
+                 ) -> tuple[list[np.ndarray], np.ndarray]:
+    """The detector's training groups of digits (MNIST ``x``, it enlarged, synthetic) and its non-digits (drawn,
+    then ``pairs`` merged pairs of ``x``'s digits)."""
     negative, synthetic = training_fields(per_kind, per_class, seed, fonts.bundled("train"))
-    return [x, enlarged(x, seed), synthetic], negative
+    return [x, enlarged(x, seed), synthetic], np.concatenate([negative, merged_pairs(x, pairs, seed)])
 
 
 def check_photos(per_kind: int, seed: int) -> list[nondigits.Item]:

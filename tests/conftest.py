@@ -148,7 +148,7 @@ def tiny_params(mnist: Path, **prepare) -> dict:
     params["prepare"].update({"train_limit": 600, "test_limit": 200, **prepare})
     for model in params["train"].values():
         model.update(epochs=2, batch_size=64)
-    params["nondigit"].update(epochs=1, per_kind=12, per_class=3, check=4)
+    params["nondigit"].update(epochs=1, per_kind=12, per_class=3, pairs=20, check=4)
     params["plots"].update(grid_rows=2, grid_cols=3, dpi=40)
     return params
 

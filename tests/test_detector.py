@@ -16,7 +16,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from conftest import ROOT, constant_detector
-from digits import answering, choice, data, detector, readcheck, reading
+from digits import answering, choice, data, detector, detector_data, readcheck, reading
 
 LABELS = tuple("0123456789")
 
@@ -170,3 +170,17 @@ def test_predict_says_not_a_digit_when_the_detector_refuses(trained_project, tmp
 def test_the_detector_config_holds_no_memory_address():
     """Layers sharing Keras' global dtype policy make config.json record its id(): other bytes on every save."""
     assert "shared_object_id" not in json.dumps(detector.build().get_config())
+
+
+def test_merged_pairs_are_two_digits_in_one_field():
+    """``detector_data.merged_pairs``: one field per pair, a function of the seed, each holding both digits' ink
+    squeezed into the field's 20-pixel box (wider than either digit there)."""
+    x = np.zeros((2, 28, 28), np.uint8)
+    x[:, 4:24, 12:16] = 255  # two bars, each a 1: four columns wide, twenty tall
+    fields = detector_data.merged_pairs(x, 5, seed=3)
+    assert fields.shape == (5, 28, 28) and fields.dtype == np.uint8
+    assert np.array_equal(fields, detector_data.merged_pairs(x, 5, seed=3))
+    for field in fields:
+        columns = np.flatnonzero(field.max(0) > 0)
+        assert columns[-1] - columns[0] + 1 >= 6  # the pair's ink spans both bars: never one bar's width
+    assert detector_data.merged_pairs(x, 0, seed=3).shape == (0, 28, 28)

@@ -2,10 +2,11 @@
 
 - digits: MNIST's training split as stored; the same enlarged and read back (``enlarged``), as a photo's digits and
   a number's reach the field, softer and less saturated; synthetic digits from ``wild``'s generators;
-- non-digits: two MNIST digits touching, read as one mark (``merged_pairs``: what the reader must not take for one
-  digit when it chooses where digits end, ``choice.DETECTOR_COST``); ``nondigits``' drawings (letters typed in matplotlib's DejaVu fonts, drawn capitals, blank paper,
-  lines, shapes, noise) without the photo (``mask_fields``: faster, and another seed than any check), ``LETTERS``
-  times as many typed letters as any other kind; never words, so that one kind is only ever checked, and never
+- non-digits: two MNIST digits touching, read as one mark (``merged_pairs``: what the reader must not take for
+  one digit when it chooses where digits end, ``choice.DETECTOR_COST``); ``nondigits``' drawings (letters typed
+  in matplotlib's DejaVu fonts, drawn capitals, blank paper, lines, shapes, noise) without the photo
+  (``mask_fields``: faster, and another seed than any check), ``LETTERS`` times as many typed letters as any other
+  kind; never words, so that one kind is only ever checked, and never
   the marks any reader takes for digits (``nondigits.LOOKALIKES``: O, I, l, S, ...);
 - the check (``check_photos``): every kind, words included, photographed as ``wild`` photographs digits, letters
   typed in fonts never trained on (STIX), look-alikes left out; read by stage ``read`` as predict reads files.

@@ -81,21 +81,28 @@ def doubted(probs: np.ndarray, nondigit: np.ndarray) -> np.ndarray:
     return (nondigit > 0) & ~((probs.max(axis=1) >= CONFIDENT) & (nondigit <= MARGIN))
 
 
+# An image refused as read is still a number when the detector's doubt splits its reading into marks it takes for
+# digits by at least ``SURE`` logits, each read with ``CONFIDENT``: touching digits, whose merged mark the detector
+# learned to refuse. Chosen on validation parts with 600 touching numbers of training digits (docs/predict.md).
+SURE = 4.0
+
+
 def kept(reading: Reading, out: np.ndarray, labels: tuple[str, ...]) -> tuple[list[int], list[int]]:
-    """(the candidates ``choice.choose`` picks, those of them that are read as digits: all without a detector,
-    none when the ``doubted`` ones span ``REFUSED_WIDTH`` of their width, else those not doubted, the reading
-    chosen again with the detector's doubt once the image is judged a digit)."""
+    """(the candidates ``choice.choose`` picks, those of them that are read as digits: all without a detector;
+    else, the reading chosen again with the detector's doubt, and its marks not ``doubted``, or none when the
+    doubted marks of the classifier's own reading span ``REFUSED_WIDTH`` of its width, unless the second reading
+    is ``SURE`` marks)."""
     probs, nondigit = split(out, labels)
     picked = choice.choose(reading, probs)
     if nondigit is None:
         return picked, picked
-    doubt = doubted(probs, nondigit)
+    doubt, again = doubted(probs, nondigit), choice.choose(reading, probs, nondigit)
     refused = [k for k in picked if doubt[k]]
     width = [reading.candidates[k].box[2] for k in picked]
     if sum(reading.candidates[k].box[2] for k in refused) >= REFUSED_WIDTH * sum(width):
-        return picked, []
-    picked = choice.choose(reading, probs, nondigit)
-    return picked, [k for k in picked if not doubt[k]]
+        sure = len(again) > 1 and all(nondigit[k] <= -SURE and probs[k].max() >= CONFIDENT for k in again)
+        return (again, again) if sure else (picked, [])
+    return again, [k for k in again if not doubt[k]]
 
 
 def answer_reading(reading: Reading, out: np.ndarray, labels: tuple[str, ...]) -> dict:

@@ -16,7 +16,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from conftest import ROOT, constant_detector
-from digits import answering, choice, data, detector, detector_data, readcheck, reading
+from digits import answering, choice, data, detector, detector_data, numbers, readcheck, reading
 
 LABELS = tuple("0123456789")
 
@@ -115,6 +115,29 @@ def test_whether_an_image_is_a_digit_is_decided_before_the_detector_shapes_the_r
     pieces the detector lets pass: here the classifier reads the whole, which the detector refuses."""
     found, out = pair(0.05, 0.99, piece_logit=-10.0, whole_logit=3.0)
     assert choice.choose(found, out[:, :10], out[:, 10]) != choice.choose(found, out[:, :10])  # pieces with it
+    assert reading.answer_reading(found, out, LABELS)["class"] == reading.NOT_A_DIGIT
+
+
+def touching(piece_logit: float) -> tuple[reading.Reading, np.ndarray]:
+    """Two touching digits as the reader sees them: two halves split by a cut through much ink (its prior's cost,
+    ``choice.CUT_COST`` × 1.5), each read as a 1 with 0.995, and the whole read as an 8 with 0.999 (so the
+    classifier alone takes the whole), which the detector refuses (logit 3); the halves' logits ``piece_logit``."""
+    def mark(start, stop, x, width, cut):
+        return numbers.Candidate(start, stop, (x, 0, width, 50), np.zeros((50, width)), width / 50, 1.0, 0.0, cut,
+                                 cut > 0)
+    found = reading.Reading("touching", 2, [mark(0, 1, 0, 25, 1.5), mark(1, 2, 25, 25, 0.0), mark(0, 2, 0, 50, 0.0)],
+                            np.zeros((3, 28, 28), np.uint8), [50, 50])
+    probs = [np.eye(10)[1] * 0.995 + 0.005 / 10, np.eye(10)[1] * 0.995 + 0.005 / 10, np.eye(10)[8] * 0.999 + 0.0001]
+    return found, np.array([[*p, logit] for p, logit in zip(probs, [piece_logit, piece_logit, 3.0])], np.float32)
+
+
+def test_touching_digits_the_detector_refuses_as_one_mark_are_read_as_their_digits():
+    """A mark the classifier reads as one digit but the detector refuses (two digits merged) is still a number
+    when, read again with the detector's doubt, its pieces are sure digits (``reading.SURE``); not otherwise."""
+    found, out = touching(-reading.SURE - 1)
+    assert choice.choose(found, out[:, :10]) == [2]  # the classifier alone: one digit
+    assert reading.answer_reading(found, out, LABELS)["class"] == "11"
+    found, out = touching(-reading.SURE + 1)  # the halves not sure enough
     assert reading.answer_reading(found, out, LABELS)["class"] == reading.NOT_A_DIGIT
 
 

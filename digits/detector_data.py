@@ -6,8 +6,8 @@
   one digit when it chooses where digits end, ``choice.DETECTOR_COST``); ``nondigits``' drawings (letters typed
   in matplotlib's DejaVu fonts, drawn capitals, blank paper, lines, shapes, noise) without the photo
   (``mask_fields``: faster, and another seed than any check), ``LETTERS`` times as many typed letters as any other
-  kind; never words, so that one kind is only ever checked, and never
-  the marks any reader takes for digits (``nondigits.LOOKALIKES``: O, I, l, S, ...);
+  kind; never words, so that one kind is only ever checked, and never the marks any reader takes for digits
+  (``nondigits.LOOKALIKES``: O, I, l, S, ...);
 - the check (``check_photos``): every kind, words included, photographed as ``wild`` photographs digits, letters
   typed in fonts never trained on (STIX), look-alikes left out; read by stage ``read`` as predict reads files.
 """
@@ -96,11 +96,11 @@ def merged_pairs(x: np.ndarray, count: int, seed: int) -> np.ndarray:
 
 
 def training_set(x: np.ndarray, per_kind: int, per_class: int, pairs: int, seed: int
-                 ) -> tuple[list[np.ndarray], np.ndarray]:
-    """The detector's training groups of digits (MNIST ``x``, it enlarged, synthetic) and its non-digits (drawn,
-    then ``pairs`` merged pairs of ``x``'s digits)."""
+                 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The detector's training groups of digits (MNIST ``x``, it enlarged, synthetic) and of non-digits (drawn,
+    and ``merged_pairs`` of ``x``'s digits: at most ``pairs``, a pair the reading refuses giving none)."""
     negative, synthetic = training_fields(per_kind, per_class, seed, fonts.bundled("train"))
-    return [x, enlarged(x, seed), synthetic], np.concatenate([negative, merged_pairs(x, pairs, seed)])
+    return [x, enlarged(x, seed), synthetic], [negative, merged_pairs(x, pairs, seed)]
 
 
 def check_photos(per_kind: int, seed: int) -> list[nondigits.Item]:

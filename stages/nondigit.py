@@ -29,7 +29,8 @@ def main(params: config.Params) -> None:
     threads = hardware.pin_threads(cfg.threads)
     folder = Path(config.PATHS.data)
     x, _ = data.load_split(data.train_shards(folder)[0])  # the split as stored, never prepare's shifted copies
-    digits, negative = detector_data.training_set(x, cfg.per_kind, cfg.per_class, cfg.pairs, params.seed)
+    digits, (drawn, pairs) = detector_data.training_set(x, cfg.per_kind, cfg.per_class, cfg.pairs, params.seed)
+    negative = np.concatenate([drawn, pairs])
     print(f"nondigit: {sum(map(len, digits))} digits against {len(negative)} synthetic non-digits, {threads}",
           flush=True)
     model = detector.train(digits, negative, params.seed, cfg.epochs, cfg.batch_size, cfg.learning_rate, verbose=2)
@@ -43,7 +44,7 @@ def main(params: config.Params) -> None:
         reproducible.keras_archive(tmp)
     report = {"threshold": round(cut, 6), "quantile": cfg.quantile, "parameters": int(model.count_params()),
               "trained_on": {"mnist": len(x), "mnist_enlarged": len(digits[1]), "synthetic_digits": len(digits[2]),
-                             "nondigits": len(negative) - cfg.pairs, "merged_pairs": cfg.pairs},
+                             "nondigits": len(drawn), "merged_pairs": len(pairs)},
               "refused": {"mnist_val": refused["val"], "mnist_test": refused["test"]}}
     out = Path(config.PATHS.metrics) / "nondigit.json"
     write_json(out, report)

@@ -148,6 +148,8 @@ BROKEN = [
     ("smoothing-1", _set("train.dense.label_smoothing", 1.0), "train.dense.label_smoothing", ["[0, 1)"]),
     ("batch-0", _set("evaluate.batch_size", 0), "evaluate.batch_size", ["an integer in [1, 65536]"]),
     ("retries-0", _set("fetch.retries", 0), "fetch.retries", ["an integer in [1, 100]"]),
+    ("pairs-huge", _set("nondigit.pairs", 10**9), "nondigit.pairs", ["an integer in [0, 100000]", "1000000000"]),
+    ("pairs-negative", _set("nondigit.pairs", -1), "nondigit.pairs", ["an integer in [0, 100000]"]),
     ("timeout-0", _set("fetch.timeout", 0), "fetch.timeout", ["a number in (0, 3600]"]),
     ("train-limit-0", _set("prepare.train_limit", 0), "prepare.train_limit", ["null or an integer >= 1"]),
     ("plots-dpi-0", _set("plots.dpi", 0), "plots.dpi", ["an integer in [1, 600]"]),

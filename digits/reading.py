@@ -85,13 +85,18 @@ def doubted(probs: np.ndarray, nondigit: np.ndarray) -> np.ndarray:
 # digits by at least ``SURE`` logits, each read with ``CONFIDENT``: touching digits, whose merged mark the detector
 # learned to refuse. Chosen on validation parts with 600 touching numbers of training digits (docs/predict.md).
 SURE = 4.0
+# In an image read as digits, a mark the detector doubts stands when it is at least ``AMONG`` × as tall as the
+# tallest mark it takes for a digit: in a number, a digit written oddly; a speck or a stray stroke is shorter.
+# Chosen on validation parts (docs/predict.md): numbers with gaps lost a digit in 6 of 1,000; singles, photos of
+# digits and non-digits read the same.
+AMONG = 0.5
 
 
 def kept(reading: Reading, out: np.ndarray, labels: tuple[str, ...]) -> tuple[list[int], list[int]]:
     """(the candidates ``choice.choose`` picks, those of them that are read as digits: all without a detector;
     else, the reading chosen again with the detector's doubt, and its marks not ``doubted``, or none when the
     doubted marks of the classifier's own reading span ``REFUSED_WIDTH`` of its width, unless the second reading
-    is ``SURE`` marks)."""
+    is ``SURE`` marks); of the doubted marks beside digits, those ``AMONG`` × as tall as they stand)."""
     probs, nondigit = split(out, labels)
     picked = choice.choose(reading, probs)
     if nondigit is None:
@@ -102,7 +107,9 @@ def kept(reading: Reading, out: np.ndarray, labels: tuple[str, ...]) -> tuple[li
     if sum(reading.candidates[k].box[2] for k in refused) >= REFUSED_WIDTH * sum(width):
         sure = len(again) > 1 and all(nondigit[k] <= -SURE and probs[k].max() >= CONFIDENT for k in again)
         return (again, again) if sure else (picked, [])
-    return again, [k for k in again if not doubt[k]]
+    digits = [k for k in again if not doubt[k]]
+    tallest = max((reading.candidates[k].box[3] for k in digits), default=0)
+    return again, [k for k in again if k in digits or digits and reading.candidates[k].box[3] >= AMONG * tallest]
 
 
 def answer_reading(reading: Reading, out: np.ndarray, labels: tuple[str, ...]) -> dict:

@@ -21,11 +21,12 @@ from digits import answering, choice, data, detector, detector_data, numbers, re
 LABELS = tuple("0123456789")
 
 
-def two_bars(left: int = 8) -> reading.Reading:
-    """A reading of two vertical bars far apart, the left one ``left`` pixels wide, the right 8: candidates
-    [left], [right] and [both]."""
+def two_bars(left: int = 8, tall: int = 60) -> reading.Reading:
+    """A reading of two vertical bars far apart, the left one ``left`` pixels wide and ``tall`` high, the right 8
+    by 60: candidates [left], [right] and [both]."""
     sheet = np.zeros((80, 160), np.uint8)
-    sheet[10:70, 20:20 + left] = sheet[10:70, 120:128] = 255
+    sheet[70 - tall:70, 20:20 + left] = 255
+    sheet[10:70, 120:128] = 255
     return reading.read("bars", sheet)
 
 
@@ -46,12 +47,24 @@ def test_without_a_detector_every_chosen_candidate_is_a_digit():
     assert reading.answer_reading(found, probs, LABELS)["class"] == "11"
 
 
-def test_refused_candidates_are_dropped_and_the_rest_still_read():
-    """A refused mark narrower than the rest (a speck beside a digit) is dropped; the digit stays."""
-    found = two_bars(left=3)
+@pytest.mark.parametrize("tall", [20, 29])
+def test_refused_candidates_are_dropped_and_the_rest_still_read(tall):
+    """A refused mark narrower and shorter than the rest (a speck beside a digit) is dropped; the digit stays."""
+    found = two_bars(left=3, tall=tall)
     reply = reading.answer_reading(found, output(found, by_span(found, {(0, 1): 3.0, (1, 2): -3.0, (0, 2): 3.0})),
                                    LABELS)
     assert reply["class"] == "1" and len(reply["digits"]) == 1 and reply["digits"][0]["box"][0] > 100
+
+
+@pytest.mark.parametrize("tall", [30, 60])
+def test_a_refused_mark_as_tall_as_half_the_digits_beside_it_stands(tall):
+    """In a number, a digit the detector doubts but as tall as ``reading.AMONG`` of the digits beside it is read
+    (a 7 written oddly between two digits was dropped, and the number lost a digit)."""
+    found = two_bars(left=3, tall=tall)
+    assert tall >= reading.AMONG * 60
+    reply = reading.answer_reading(found, output(found, by_span(found, {(0, 1): 3.0, (1, 2): -3.0, (0, 2): 3.0})),
+                                   LABELS)
+    assert reply["class"] == "11" and [d["box"][3] for d in reply["digits"]] == [tall, 60]
 
 
 def test_refused_marks_spanning_half_the_width_refuse_the_image():

@@ -27,7 +27,8 @@ MACHINE_FLAGS = ("avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16")  # what de
 def cpu_kind() -> dict:
     """The CPU's model name, the flags that matter here, and the oneDNN settings in force."""
     machine = hardware.this_machine()
-    return {"model_name": hardware.cpu_info("model name"), "flags": [f for f in MACHINE_FLAGS if f in machine.cpu_flags],
+    return {"model_name": hardware.cpu_info("model name"),
+            "flags": [f for f in MACHINE_FLAGS if f in machine.cpu_flags],
             "onednn_max_cpu_isa": machine.isa_cap or None, "onednn_opts": machine.onednn,
             "auto_precision": hardware.choose("cnn", "auto", machine)[0]}
 

@@ -1,5 +1,6 @@
 """Resumable training: after each completed epoch, the model (with its optimizer state and the augmentation
-layers' random state) and the history so far, swapped in whole into ``artifacts/checkpoints/<model>/`` (``config.PATHS.checkpoints``).
+layers' random state) and the history so far, swapped in whole into ``artifacts/checkpoints/<model>/``
+(``config.PATHS.checkpoints``).
 
 ``train`` resumes from it only when its fingerprint (model name, params section, seed, data) matches, so a
 checkpoint never leaks into a run with other params or data; ``train`` removes it once the model is saved.

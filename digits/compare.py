@@ -53,7 +53,8 @@ def verdict(model: str, ours: dict, theirs: dict) -> tuple[bool, str]:
     """Whether ``ours`` (a metrics file's content) is within tolerance of ``theirs``, and the lines saying so:
     test accuracy, then each of ``READ_RATES`` that both files hold over the same number of images."""
     if ours["test_images"] != theirs["test_images"]:
-        return False, f"{model}: tested on {ours['test_images']} images here, {theirs['test_images']} there: not comparable"
+        return False, (f"{model}: tested on {ours['test_images']} images here, {theirs['test_images']} there: "
+                       "not comparable")
     results = [judged(f"{model}: accuracy", ours["accuracy"], theirs["accuracy"], theirs["test_images"])]
     for label, rate, count in READ_RATES:
         values = [dig(side.get("read"), keys) for side in (ours, theirs) for keys in (rate, count)]

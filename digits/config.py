@@ -13,8 +13,9 @@ from digits import checks, typed
 # ParamsError lives in checks, which raises it too; stages and tests catch it as config.ParamsError.
 from digits.checks import UNITS, Check, ParamsError, allowed, integer, number, one_of, optional  # noqa: F401
 from digits.datasets import DATASETS
-from digits.names import (CORRUPTION_NAMES, MODEL_NAMES, PATHS, CorruptionName, Distribute,  # noqa: F401 (PATHS:
-                          DtypePolicy, ExportFormat, InputKind, ModelName, Schedule)  # re-exported, read as config.PATHS)
+# PATHS is re-exported, read as config.PATHS.
+from digits.names import (CORRUPTION_NAMES, MODEL_NAMES, PATHS, CorruptionName, Distribute,  # noqa: F401
+                          DtypePolicy, ExportFormat, InputKind, ModelName, Schedule)
 
 PARAMS_FILE = "params.yaml"
 

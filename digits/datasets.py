@@ -95,7 +95,9 @@ def not_found(folders: tuple[Path, ...], spec: IdxFile) -> str:
     for folder in folders:
         present = sorted(p.name + ("/" if p.is_dir() else "") for p in folder.iterdir()
                          if not p.name.startswith(".")) if folder.is_dir() else None
-        shown = "no such folder" if present is None else ("empty" if not present else
-                                                            "holds " + ", ".join(present[:8]) + (", ..." if len(present) > 8 else ""))
+        if present is None:
+            shown = "no such folder"
+        else:
+            shown = "holds " + ", ".join(present[:8]) + (", ..." if len(present) > 8 else "") if present else "empty"
         where.append(f"{folder}/ ({shown})")
     return f"no {spec.gz_name.split('-idx')[0]} file: looked for {' or '.join(spec.names)} in " + " and ".join(where)

@@ -63,7 +63,8 @@ def _copy_url(url: str, dest: Path, spec: IdxFile, timeout: float) -> None:
                 data = decode(chunk, cap + 1 - written)
                 written += len(data)
                 if written > cap:
-                    raise ValueError(f"more than {cap} bytes sent, expected at most {spec.size}; not this dataset's file")
+                    raise ValueError(f"more than {cap} bytes sent, expected at most {spec.size}; "
+                                     "not this dataset's file")
                 if time.monotonic() > stop:
                     raise ValueError(f"not complete after {deadline(spec, timeout):.0f} s (2 × fetch.timeout + "
                                      f"{spec.size} bytes at {MIN_RATE // 1000} kB/s); too slow")

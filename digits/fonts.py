@@ -1,7 +1,8 @@
 """Digits typed in handwriting fonts from Debian's font packages, slanted and placed as ``strokes.pen_mask``.
 
 ``FONTS`` maps each Debian package to its font files; ``available`` lists the ones installed (``.ci/run``
-installs them all); ``bundled`` lists matplotlib's own, the same on every machine. ``font_mask`` returns the ink's coverage 0..1 of an H×W sheet.
+installs them all); ``bundled`` lists matplotlib's own, the same on every machine. ``font_mask`` returns the
+ink's coverage 0..1 of an H×W sheet.
 """
 from __future__ import annotations
 

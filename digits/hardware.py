@@ -3,8 +3,9 @@
 
 ``auto`` picks ``mixed_bfloat16`` only where it pays: for a model with convolutions, on a CPU with bf16 instructions
 (``avx512_bf16`` or ``amx_bf16``) that oneDNN may use; elsewhere ``float32``. The dense net's small matrix products
-gained little from bf16 and lost accuracy in every setting tried (docs/speed.md). A CPU without them emulates bf16, 8 to 12 times slower
-than float32 (docs/speed.md); on a GPU these small models gained nothing from it (an H100: docs/gpus.md).
+gained little from bf16 and lost accuracy in every setting tried (docs/speed.md). A CPU without them emulates bf16,
+8 to 12 times slower than float32 (docs/speed.md); on a GPU these small models gained nothing from it (an H100:
+docs/gpus.md).
 ``ONEDNN_MAX_CPU_ISA`` below ``AVX512_CORE_BF16`` is honoured as the user's word on which instructions may run
 (under it TensorFlow still sends bf16 work to oneDNN, which then cannot build it), and ``TF_ENABLE_ONEDNN_OPTS=0``
 leaves bf16 to slow Eigen kernels.

@@ -39,7 +39,8 @@ INTERRUPTED = 130  # the shell's status for a command ended by Ctrl-C (128 + SIG
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m digits.predict", description=__doc__.splitlines()[0])
-    parser.add_argument("images", nargs="+", metavar="IMAGE", help="PNG, JPEG, ... files, a digit or a number each; - for stdin")
+    parser.add_argument("images", nargs="+", metavar="IMAGE",
+                        help="PNG, JPEG, ... files, a digit or a number each; - for stdin")
     parser.add_argument("--model", default="cnn", help="one of params.yaml's models (default: cnn)")
     parser.add_argument("--format", default="keras", choices=formats.FORMATS,
                         help="keras: the trained model; the others: export's files (default: keras)")

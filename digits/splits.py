@@ -45,7 +45,8 @@ def split(train: data.Arrays, test: data.Arrays, cfg: config.PrepareConfig, seed
         raise ValueError(f"prepare.val_fraction={cfg.val_fraction} leaves no training images")
     if n_val < config.MIN_VAL:
         raise ValueError(f"prepare.val_fraction={cfg.val_fraction} of {len(order)} training images leaves {n_val} "
-                         f"for validation; calibration needs at least {config.MIN_VAL} (raise it or prepare.train_limit)")
+                         f"for validation; calibration needs at least {config.MIN_VAL} "
+                         "(raise it or prepare.train_limit)")
     val_idx, train_idx = order[:n_val], order[n_val:]
     return {
         "train": (train[0][train_idx], train[1][train_idx]),

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from digits import config, runner
 
-SHARED_STAGES = ("fetch", "prepare", "nondigit", "corrupt", "read")  # dvc.yaml's stages but the per-model ones and plots
+# dvc.yaml's stages but the per-model ones and plots
+SHARED_STAGES = ("fetch", "prepare", "nondigit", "corrupt", "read")
 MODEL_STAGES = ("train", "evaluate", "export")  # the foreach stanzas, one stage per model
 LAST_STAGE = "plots"
 SHARING = "docs/reproducibility.md"
@@ -93,7 +94,8 @@ def lines(models: tuple[str, ...], running_seconds: float | None) -> list[str]:
            f"{config.PATHS.timings}/stages/):", *table(rows),
            "  as read: the test images predict reads right from their files, digits found by the reader "
            "(docs/numbers.md)",
-           "  refused: the held-out non-digit photos predict answers \"not a digit\" (docs/predict.md)", f"  {times}, {LAST_STAGE} {seconds_text(running_seconds)} so far"]
+           "  refused: the held-out non-digit photos predict answers \"not a digit\" (docs/predict.md)",
+           f"  {times}, {LAST_STAGE} {seconds_text(running_seconds)} so far"]
     if untimed:
         out.append(f"  no timing for {', '.join(untimed)}: not run in this workspace since timings were kept")
     out.append("  the page of results: `dvc plots show` writes dvc_plots/index.html; detail in "

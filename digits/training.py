@@ -130,7 +130,8 @@ def last_epoch(history: Path) -> str:
     last = rows[-1] if rows else {}
     if not last.get("val_accuracy"):
         return f"{len(rows)} epochs"
-    return f"val_accuracy {float(last['val_accuracy']):.4f}, val_loss {float(last['val_loss']):.4f} after {len(rows)} epochs"
+    return (f"val_accuracy {float(last['val_accuracy']):.4f}, val_loss {float(last['val_loss']):.4f} "
+            f"after {len(rows)} epochs")
 
 
 def steady_speed(speeds: list[float]) -> float:

@@ -10,7 +10,8 @@ Outputs, quality only (so ``dvc metrics diff`` shows no timing noise): ``metrics
 list);
 ``artifacts/metrics/<model>.json``, the detail (accuracy, loss, per-class precision/recall/F1, macro F1, parameter
 count, test images, ``read``: the share of test images predict reads right from their files, as one wrong digit,
-as a number or as "not a digit", and of held-out non-digits it refuses, and ``calibration``: ECE, NLL and Brier score of the calibrated probabilities and,
+as a number or as "not a digit", and of held-out non-digits it refuses, and ``calibration``: ECE, NLL and Brier
+score of the calibrated probabilities and,
 ``*_uncalibrated``, of those before temperature scaling); ``artifacts/predictions/<model>.csv`` (actual, predicted
 class names: the confusion matrix's data); ``artifacts/predictions/<model>_reliability.csv`` (15 bins of the top
 probability: the reliability diagram's data); ``artifacts/metrics/<model>_robustness.json`` (accuracy per

@@ -1,6 +1,7 @@
 """Stage ``prepare``: parse the IDX files of ``dataset`` into cached arrays with a seeded validation split.
 
-Inputs: the files ``fetch`` verified in ``dataset/<name>/`` or ``dataset/`` (any of their namings). Outputs: ``artifacts/data/{val,test}.npz`` and the training
+Inputs: the files ``fetch`` verified in ``dataset/<name>/`` or ``dataset/`` (any of their namings).
+Outputs: ``artifacts/data/{val,test}.npz`` and the training
 shards ``artifacts/data/train/00000.npz`` ... (uint8 images N×28×28 under ``images``, uint8 labels under ``labels``,
 ``class_names``): shard 0 is the training split, shards 1.. are ``prepare.copies - 1`` copies of it, each image
 shifted by up to ``prepare.copy_shift`` pixels (a bigger dataset for scale tests, made without TensorFlow).

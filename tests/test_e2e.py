@@ -62,8 +62,8 @@ def repo(history) -> Path:
 def test_repro_branch_and_metrics_diff(history, repo):
     # The file placed by hand is used as it is, never touched; the rest is fetched.
     assert history["placed_after_repro"] == history["placed_before"]
-    assert history["dataset_files"] == [
-        "t10k-images-idx3-ubyte.gz", "t10k-labels.idx1-ubyte", "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"]
+    assert history["dataset_files"] == ["t10k-images-idx3-ubyte.gz", "t10k-labels.idx1-ubyte",
+                                        "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"]
     for model in ("dense", "cnn"):
         assert (repo / f"artifacts/metrics/{model}.json").is_file()
     assert "up to date" in history["status_after_repro"].lower()

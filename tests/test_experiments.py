@@ -43,8 +43,8 @@ def repo(reproduced, tmp_path_factory):
 def exp_rows(repo) -> dict[str, dict]:
     """``dvc exp show --json`` as {experiment name: {"params": {...}, "metrics": {file: {...}}}}."""
     rows = {}
-    for commit in json.loads(sh("dvc", "exp", "show", "--json", cwd=repo)):
-        for exp in [commit] + [e for branch in commit.get("experiments") or [] for e in branch["revs"]]:
+    for base in json.loads(sh("dvc", "exp", "show", "--json", cwd=repo)):
+        for exp in [base] + [e for branch in base.get("experiments") or [] for e in branch["revs"]]:
             data = exp["data"]
             rows[exp.get("name") or data["rev"]] = {
                 "params": data["params"]["params.yaml"]["data"],

@@ -41,7 +41,8 @@ def test_formats_match_the_params_schema():
 
 def test_export_folder_holds_exactly_the_listed_formats(trained_project):
     assert sorted(p.name for p in (trained_project / "artifacts/export").iterdir()) == ["cnn"]
-    assert sorted(p.name for p in (trained_project / "artifacts/export/cnn").iterdir()) == sorted(formats.FILES.values())
+    exported = trained_project / "artifacts/export/cnn"
+    assert sorted(p.name for p in exported.iterdir()) == sorted(formats.FILES.values())
 
 
 @pytest.mark.parametrize("fmt", list(TOLERANCE))

@@ -99,7 +99,8 @@ def train_cnn(project: Path, cores: set[int] | None = None, isa: str | None = No
     when None); the saved model's bytes."""
     env = {k: v for k, v in os.environ.items() if k != "ONEDNN_MAX_CPU_ISA"}
     done = subprocess.run([sys.executable, "-m", "stages.train", "cnn"], cwd=project, capture_output=True,
-                          text=True, env={**env, "PYTHONPATH": str(ROOT), **({"ONEDNN_MAX_CPU_ISA": isa} if isa else {})},
+                          text=True,
+                          env={**env, "PYTHONPATH": str(ROOT), **({"ONEDNN_MAX_CPU_ISA": isa} if isa else {})},
                           timeout=300,
                           preexec_fn=(lambda: os.sched_setaffinity(0, cores)) if cores else None)
     assert done.returncode == 0, done.stderr[-2000:]

@@ -139,11 +139,11 @@ def read(root, paths, capsys, *flags) -> tuple[int, str]:
 @pytest.mark.slow  # trained_project
 def test_reads_clear_numbers_end_to_end(trained_project, mnist, tmp_path, capsys):
     paths, truths = [], []
-    for k, (idx, gaps, suffix) in enumerate([(NUMBERS[0], [3, 4, 3], "png"), (NUMBERS[1], [1, 0, 2], "jpg")]):
-        grey, _ = compose.mnist_number(mnist[0][idx], gaps)
+    for k, (picks, gaps, suffix) in enumerate([(NUMBERS[0], [3, 4, 3], "png"), (NUMBERS[1], [1, 0, 2], "jpg")]):
+        grey, _ = compose.mnist_number(mnist[0][picks], gaps)
         paths.append(tmp_path / f"number{k}.{suffix}")
         Image.fromarray(grey).convert("RGB").save(paths[-1])
-        truths.append("".join(str(v) for v in mnist[1][idx]))
+        truths.append("".join(str(v) for v in mnist[1][picks]))
     status, out = read(trained_project, paths, capsys, "--json")
     assert status == 0
     for reply, truth in zip(json.loads(out), truths):

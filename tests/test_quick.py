@@ -31,7 +31,8 @@ def clone(tmp_path_factory, mnist_dir) -> Path:
     params = tiny_params(mnist_dir)
     params["fetch"]["mirrors"] = {"mnist": []}
     repo = copy_project(tmp_path_factory.mktemp("quick") / "project", params)
-    listed = subprocess.run(["git", "ls-tree", "-r", "-z", "--name-only", "HEAD", "--", "dvc.lock", "artifacts", "metrics"],
+    tracked = ["dvc.lock", "artifacts", "metrics"]
+    listed = subprocess.run(["git", "ls-tree", "-r", "-z", "--name-only", "HEAD", "--", *tracked],
                             cwd=ROOT, check=True, capture_output=True, text=True).stdout
     for name in filter(None, listed.split("\0")):
         (repo / name).parent.mkdir(parents=True, exist_ok=True)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from digits import data, idx, readcheck, reading, streaming
+from digits import data, idx, readcheck, streaming
 
 PICKED = [0, 1, 2, 597, 694, 1131, 3, 4, 5, 6, 7, 8]  # three whose strokes are broken in two among clear ones
 CLASSES = tuple("0123456789")

@@ -202,8 +202,8 @@ def test_export_outputs(project, model):
 
 
 def test_corrupt_output_has_every_corruption_and_is_deterministic(project):
-    """Every listed corruption of the first robustness.images test images, with their labels; a second run writes the same bytes
-    (so `dvc repro --force corrupt` leaves the evaluate stages up to date)."""
+    """Every listed corruption of the first robustness.images test images, with their labels; a second run writes the
+    same bytes (so `dvc repro --force corrupt` leaves the evaluate stages up to date)."""
     root, _ = project
     out = root / config.PATHS.corrupted / "test.npz"
     first = out.read_bytes()

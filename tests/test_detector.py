@@ -220,3 +220,37 @@ def test_merged_pairs_are_two_digits_in_one_field():
         columns = np.flatnonzero(field.max(0) > 0)
         assert columns[-1] - columns[0] + 1 >= 6  # the pair's ink spans both bars: never one bar's width
     assert detector_data.merged_pairs(x, 0, seed=3).shape == (0, 28, 28)
+
+
+def test_the_learned_weights_read_the_same_features_as_the_stated_prior():
+    """``choice.features`` in ``FEATURES``' order: weights 1 on log probability and prior and -``DETECTOR_COST`` on
+    the detector's softplus give the stated prior's own score, so the learned weights read what they were fit on."""
+    found, out = pair(0.9, 0.6, piece_logit=-1.0, whole_logit=2.0)
+    probs, nondigit = out[:, :10], out[:, 10]
+    feats = choice.features(found, probs, nondigit)
+    assert feats.shape == (len(found.candidates), len(choice.FEATURES)) == (3, len(choice.WEIGHTS))
+    w = np.zeros(len(choice.FEATURES))
+    for name, value in (("log top probability", 1.0), ("prior", 1.0), ("detector softplus", -choice.DETECTOR_COST)):
+        w[choice.FEATURES.index(name)] = value
+    stated = (np.log(probs.max(1)) + [choice.prior(c) for c in found.candidates]
+              - choice.DETECTOR_COST * np.logaddexp(0, nondigit))
+    assert feats @ w == pytest.approx(stated, abs=1e-5)
+    assert feats[:, choice.FEATURES.index("one")].tolist() == [1.0, 1.0, 1.0]
+
+
+def test_only_a_reading_of_two_or_more_digits_is_chosen_again_by_the_learned_weights(monkeypatch):
+    """The learned weights (``choice.WEIGHTS``) move where a number's digits end, never make one digit a number:
+    weights that would split anything leave a reading of one digit alone, and weights that would merge anything
+    merge a reading of two."""
+    one = choice.FEATURES.index("one")
+    splitting, merging = np.zeros(len(choice.FEATURES)), np.zeros(len(choice.FEATURES))
+    splitting[one], merging[one] = 100.0, -100.0
+    whole, out = pair(0.99, 0.99, piece_logit=-0.2, whole_logit=-10.0)  # the prior reads one digit, a 0
+    monkeypatch.setattr(choice, "WEIGHTS", tuple(splitting))
+    assert [(whole.candidates[k].start, whole.candidates[k].stop)
+            for k in choice.choose(whole, out[:, :10], out[:, 10])] == [(0, 2)]
+    apart, out = pair(0.99, 0.3, piece_logit=-10.0, whole_logit=-10.0)  # the prior reads two digits, 11
+    assert len(choice.choose(apart, out[:, :10], out[:, 10])) == 2
+    monkeypatch.setattr(choice, "WEIGHTS", tuple(merging))
+    assert [(apart.candidates[k].start, apart.candidates[k].stop)
+            for k in choice.choose(apart, out[:, :10], out[:, 10])] == [(0, 2)]

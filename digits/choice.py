@@ -1,6 +1,7 @@
 """Which reading of an image's ink is chosen (segmentation by recognition, docs/numbers.md): the partition of its
 parts into candidate digits (``numbers.candidates``) with the best sum of the model's log-probabilities, a stated
-prior on a digit's shape, and, where the "not a digit" detector is loaded, its doubt. Pure numpy; no model here.
+prior on a digit's shape, and, where the "not a digit" detector is loaded, its doubt; a reading of two or more
+digits is then chosen again by weights learned on MNIST's training split (``WEIGHTS``). Pure numpy; no model here.
 """
 from __future__ import annotations
 

@@ -17,15 +17,13 @@ Command: ``python -m bench.chooser [--touching 2000] [--gaps 1000] [--singles 50
 from __future__ import annotations
 
 import argparse
-import io
 import json
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from bench import readings
-from digits import choice, compose, config, data, detector, images, loaders, pool, reading, runner
+from digits import choice, config, data, detector, loaders, pool, readcheck, reading, runner
 from digits.storage import write_json
 
 SETS = {"singles": (0, (1, 1)), "gaps": (1, (2, 6)), "touching": (2, (2, 6))}  # k in default_rng([1, k]); lengths
@@ -34,24 +32,19 @@ SETS = {"singles": (0, (1, 1)), "gaps": (1, (2, 6)), "touching": (2, (2, 6))}  #
 def numbers(x: np.ndarray, counts: dict[str, int]) -> list[tuple[str, np.ndarray, str, list]]:
     """(name, grey image, format, digit boxes) of each number of each set."""
     out = []
-    for name, (k, (short, long)) in SETS.items():
+    for name, (k, lengths) in SETS.items():
         gaps, fmt = readings.NUMBER_SETS.get(name, ((2, 6), "PNG"))
         rng = np.random.default_rng([1, k])
         for i in range(counts[name]):
-            pick = rng.integers(0, len(x), int(rng.integers(short, long + 1)))
-            grey, boxes = compose.mnist_number(x[pick], [int(g) for g in rng.integers(gaps[0], gaps[1] + 1,
-                                                                                        len(pick) - 1)])
+            _, grey, boxes = readings.number_case(x, rng, lengths, gaps)
             out.append((f"{name} {i}.{fmt.lower()}", grey, fmt, boxes))
     return out
 
 
-def read_one(item: tuple[str, np.ndarray, str]) -> reading.Reading:
-    """One number written as its file format and read back as predict reads it."""
+def read_one(item: tuple[str, np.ndarray, str]) -> reading.Reading | None:
+    """One number written as its file format and read back as predict reads it (``readcheck.read_bytes``)."""
     name, grey, fmt = item
-    buffer = io.BytesIO()
-    Image.fromarray(grey).save(buffer, fmt, **({"quality": 85} if fmt == "JPEG" else {}))
-    found = reading.read(name, images.decode_bytes(name, buffer.getvalue()))
-    return found._replace(candidates=[c._replace(ink=None) for c in found.candidates])
+    return readcheck.read_bytes((name, readings.encoded(grey, fmt)))
 
 
 def truth(found: reading.Reading, boxes: list) -> list[int] | None:
@@ -72,7 +65,8 @@ def prior_weights() -> np.ndarray:
     """The stated prior's own choice as weights on ``FEATURES``: log probability + prior - ``DETECTOR_COST`` ×
     detector softplus."""
     w = np.zeros(len(choice.FEATURES))
-    w[[0, 10, 11]] = 1.0, -choice.DETECTOR_COST, 1.0
+    for name, value in (("log top probability", 1.0), ("prior", 1.0), ("detector softplus", -choice.DETECTOR_COST)):
+        w[choice.FEATURES.index(name)] = value
     return w
 
 
@@ -111,15 +105,12 @@ def main(argv: list[str] | None = None) -> int:
         probs, nondigit = reading.split(out[ends:ends + len(f.candidates)], labels)
         ends += len(f.candidates)
         if (right := truth(f, boxes)) is not None:
-            examples.append((f, choice.features(f, probs, nondigit), right, f.name.split()[0]))
+            examples.append((f, choice.features(f, probs, nondigit), right, f.name.split()[0], probs, nondigit))
     w = perceptron([e[:3] for e in examples], args.epochs)
-    right = {}
-    for name, gated in (("prior", False), ("learned", True)):  # learned: only where the prior reads a number
-        for f, feats, r, which in examples:
-            chosen = choice.best_partition(f, feats @ prior_weights())
-            if gated and len(chosen) > 1:
-                chosen = choice.best_partition(f, feats @ w)
-            right.setdefault(name, dict.fromkeys(SETS, 0))[which] += chosen == r
+    right, prior = {"prior": dict.fromkeys(SETS, 0), "learned": dict.fromkeys(SETS, 0)}, prior_weights()
+    for f, feats, r, which, probs, nondigit in examples:  # learned: as predict chooses, where the prior reads a number
+        right["prior"][which] += choice.best_partition(f, feats @ prior) == r
+        right["learned"][which] += choice.choose(f, probs, nondigit, weights=tuple(w)) == r
     counts = {which: sum(e[3] == which for e in examples) for which in SETS}
     result = {"weights": dict(zip(choice.FEATURES, np.round(w, 4).tolist())), "numbers": len(made),
               "with_right_partition": counts, "chosen_right": right, "epochs": args.epochs}

@@ -23,9 +23,7 @@ from digits import compose, data, images, reading, wild
 
 def decoded(grey: np.ndarray, fmt: str) -> np.ndarray:
     """``grey`` saved as ``fmt`` and decoded back as predict reads a file."""
-    buffer = io.BytesIO()
-    Image.fromarray(grey).save(buffer, fmt, **({"quality": 85} if fmt == "JPEG" else {}))
-    return images.to_grey(np.asarray(Image.open(io.BytesIO(buffer.getvalue())).convert("L")))
+    return images.to_grey(np.asarray(Image.open(io.BytesIO(readings.encoded(grey, fmt))).convert("L")))
 
 
 def score(cases: list[tuple[str, np.ndarray]], model, labels) -> dict:

@@ -23,6 +23,7 @@ Command: ``python -m bench.readings [--sets singles,gaps,touching] [--count 1000
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import sys
 import tempfile
@@ -91,16 +92,28 @@ def singles(x: np.ndarray, y: np.ndarray, predict: loaders.Predictor, labels: tu
     return score_singles([labels[v] for v in y], replies)
 
 
+def encoded(grey: np.ndarray, fmt: str) -> bytes:
+    """``grey`` as a file of format ``fmt`` holds it (JPEG at quality 85)."""
+    buffer = io.BytesIO()
+    Image.fromarray(grey).save(buffer, fmt, **({"quality": 85} if fmt == "JPEG" else {}))
+    return buffer.getvalue()
+
+
+def number_case(x: np.ndarray, rng: np.random.Generator, lengths: tuple[int, int], gaps: tuple[int, int]
+                ) -> tuple[np.ndarray, np.ndarray, list[tuple]]:
+    """One number of ``lengths`` (inclusive) random digits of ``x`` with gaps drawn from ``gaps`` (inclusive),
+    4× enlarged: (the digits' indices, grey image, each digit's box)."""
+    pick = rng.integers(0, len(x), int(rng.integers(lengths[0], lengths[1] + 1)))
+    grey, boxes = compose.mnist_number(x[pick], [int(g) for g in rng.integers(gaps[0], gaps[1] + 1, len(pick) - 1)],
+                                       scale=4)
+    return pick, grey, boxes
+
+
 def number_cases(x: np.ndarray, y: np.ndarray, count: int, gaps: tuple[int, int], rng: np.random.Generator
                  ) -> list[tuple[list[int], np.ndarray]]:
     """``count`` numbers of 2–6 random digits with gaps drawn from ``gaps`` (inclusive): (labels, grey image)."""
-    cases = []
-    for _ in range(count):
-        pick = rng.integers(0, len(x), int(rng.integers(2, 7)))
-        grey, _ = compose.mnist_number(x[pick], [int(g) for g in rng.integers(gaps[0], gaps[1] + 1, len(pick) - 1)],
-                                       scale=4)
-        cases.append(([int(v) for v in y[pick]], grey))
-    return cases
+    cases = [number_case(x, rng, (2, 6), gaps) for _ in range(count)]
+    return [([int(v) for v in y[pick]], grey) for pick, grey, _ in cases]
 
 
 def score_numbers(truth: list[list[str]], replies: list[dict | Exception]) -> dict:
@@ -125,7 +138,7 @@ def numbers(x: np.ndarray, y: np.ndarray, predict: loaders.Predictor, labels: tu
     with tempfile.TemporaryDirectory(prefix="readings-") as tmp:
         names = [str(Path(tmp) / f"{i:05d}.{fmt.lower()}") for i in range(len(cases))]
         for name, (_, grey) in zip(names, cases):
-            Image.fromarray(grey).save(name, fmt, **({"quality": 85} if fmt == "JPEG" else {}))
+            Path(name).write_bytes(encoded(grey, fmt))
         replies = list(streaming.answers(names, predict, labels))
     return score_numbers([[labels[v] for v in t] for t, _ in cases], replies)
 

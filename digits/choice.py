@@ -60,18 +60,21 @@ def features(reading: Reading, probs: np.ndarray, nondigit: np.ndarray) -> np.nd
                             np.logaddexp(0.0, nondigit), shape[:, 7], np.ones(len(probs))])
 
 
-def choose(reading: Reading, probs: np.ndarray, nondigit: np.ndarray | None = None) -> list[int]:
+def choose(reading: Reading, probs: np.ndarray, nondigit: np.ndarray | None = None,
+           weights: tuple[float, ...] | None = None) -> list[int]:
     """The candidates (indices, left to right) of the best reading: the partition of the parts into consecutive
     runs maximizing the sum over its digits of the log of the model's top probability plus ``prior``, plus
     ``DETECTOR_COST`` × the detector's log-odds of a digit where its logits ``nondigit`` are given; then, if that
-    reading is a number, the partition maximizing ``WEIGHTS`` · ``features`` summed over its digits."""
+    reading is a number, the partition maximizing ``weights`` (default ``WEIGHTS``) · ``features`` summed over
+    its digits."""
     score = np.log(np.maximum(probs.max(axis=1), 1e-12)) + [prior(c) for c in reading.candidates]
     if nondigit is None:
         return best_partition(reading, score)
     picked = best_partition(reading, score - DETECTOR_COST * np.logaddexp(0.0, nondigit))
     if len(picked) < 2:
         return picked
-    return best_partition(reading, features(reading, probs, nondigit) @ np.asarray(WEIGHTS))
+    learned = np.asarray(WEIGHTS if weights is None else weights)  # looked up here, so a test may set WEIGHTS
+    return best_partition(reading, features(reading, probs, nondigit) @ learned)
 
 
 def best_partition(reading: Reading, score: np.ndarray) -> list[int]:

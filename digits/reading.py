@@ -109,7 +109,7 @@ def kept(reading: Reading, out: np.ndarray, labels: tuple[str, ...]) -> tuple[li
         return (again, again) if sure else (picked, [])
     digits = [k for k in again if not doubt[k]]
     tallest = max((reading.candidates[k].box[3] for k in digits), default=0)
-    return again, [k for k in again if k in digits or digits and reading.candidates[k].box[3] >= AMONG * tallest]
+    return again, [k for k in again if not doubt[k] or digits and reading.candidates[k].box[3] >= AMONG * tallest]
 
 
 def answer_reading(reading: Reading, out: np.ndarray, labels: tuple[str, ...]) -> dict:

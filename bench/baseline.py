@@ -23,7 +23,7 @@ START = time.perf_counter()
 import digits  # noqa: E402,F401  (first: TensorFlow's start-up lines are dropped, as in every stage)
 import keras  # noqa: E402  (timed: the backend's start-up is part of the baseline's wall time)
 
-from bench import arrays  # noqa: E402
+from bench import arrays as in_memory  # noqa: E402
 from digits import config, data, models  # noqa: E402
 
 BATCH_SIZE, LEARNING_RATE, EPOCHS = 32, 1e-3, 10
@@ -78,7 +78,7 @@ def main() -> None:
     params = config.load_params()
     folder = args.data or config.PATHS.data
     keras.utils.set_random_seed(params.seed)
-    train, test = arrays.load_train(folder), data.load_split(data.split_path(folder, "test"))
+    train, test = in_memory.load_train(folder), data.load_split(data.split_path(folder, "test"))
     num_classes = len(data.load_class_names(data.split_path(folder, "test")))
     result = {}
     for name in ("dense", "cnn"):

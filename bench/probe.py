@@ -15,7 +15,7 @@ from pathlib import Path
 import digits  # noqa: F401  (first: TensorFlow's start-up lines are dropped, as in every stage)
 import keras
 
-from bench import arrays
+from bench import arrays as in_memory
 from digits import config, data, inputs, models, training
 
 TARGETS = (0.99, 0.993)
@@ -61,7 +61,7 @@ def input_speeds(params: config.Params, rounds: int = 6) -> dict:
     and batch size): epochs alternate between the two, so a noisy machine slows both alike. Medians of the
     rounds after the first (which traces the graphs)."""
     cfg, folder = params.train.cnn, config.PATHS.data
-    shards, (images, labels) = inputs.Shards.open(data.train_shards(folder), stream=False), arrays.load_train(folder)
+    shards, (images, labels) = inputs.Shards.open(data.train_shards(folder), stream=False), in_memory.load_train(folder)
     x, y = data.preprocess(images), keras.utils.to_categorical(labels, 10)
     training.seed_everything(params.seed)
     bare, piped = (models.compiled("cnn", cfg, x.shape[1:], 10, math.ceil(len(x) / cfg.batch_size)) for _ in "ab")

@@ -57,16 +57,16 @@ def pack(readings: list[reading.Reading]) -> dict[str, np.ndarray]:
             "sizes": np.array([r.size for r in readings], np.int64).reshape(-1, 2)}
 
 
-def unpack(arrays: dict[str, np.ndarray]) -> list[reading.Reading]:
+def unpack(packed: dict[str, np.ndarray]) -> list[reading.Reading]:
     """``pack``'s arrays back as readings (candidates without their ink)."""
-    ends = np.cumsum(arrays["candidates"])
+    ends = np.cumsum(packed["candidates"])
     cands = [numbers.Candidate(int(s), int(e), tuple(int(v) for v in box), None, float(w), float(t), float(g),
                                float(c), bool(m))
-             for s, e, box, w, t, g, c, m in zip(*(arrays[k] for k in ("start", "stop", "boxes", "width", "tall",
+             for s, e, box, w, t, g, c, m in zip(*(packed[k] for k in ("start", "stop", "boxes", "width", "tall",
                                                                         "gap", "cut", "merged")))]
-    return [reading.Reading(f"test image {i}", int(n), cands[end - k:end], arrays["fields"][end - k:end],
+    return [reading.Reading(f"test image {i}", int(n), cands[end - k:end], packed["fields"][end - k:end],
                             [int(v) for v in size])
-            for i, (n, k, end, size) in enumerate(zip(arrays["parts"], arrays["candidates"], ends, arrays["sizes"]))]
+            for i, (n, k, end, size) in enumerate(zip(packed["parts"], packed["candidates"], ends, packed["sizes"]))]
 
 
 def load(path: Path) -> list[reading.Reading]:
@@ -84,9 +84,9 @@ def pack_check(readings: list[reading.Reading | None], kinds: list[str]) -> dict
 def load_check(path: Path) -> tuple[list[reading.Reading | None], np.ndarray]:
     """``pack_check``'s file back: the readings (None where nothing was read) and the kinds."""
     with data.npz_arrays(path, "read", "those of readcheck.pack_check") as npz:
-        arrays = {key: npz[key] for key in npz.files}
-    found = iter(unpack(arrays))
-    return [None if unread else next(found) for unread in arrays["unread"]], arrays["kinds"]
+        packed = {key: npz[key] for key in npz.files}
+    found = iter(unpack(packed))
+    return [None if unread else next(found) for unread in packed["unread"]], packed["kinds"]
 
 
 def answered(readings: list[reading.Reading], out: np.ndarray, class_names: tuple[str, ...]) -> list[dict]:

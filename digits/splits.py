@@ -19,7 +19,7 @@ FREE_MARGIN = 256 << 20  # left free on the disk after the estimate: other write
 
 def read_pair(folders: tuple[Path, ...], dataset: datasets.Dataset, part: str) -> data.Arrays:
     """Parse the ``part`` ("train" or "test") images/labels pair, naming the offending file in any error."""
-    arrays, paths = [], []
+    parsed, paths = [], []
     specs = dataset.files[:2] if part == "train" else dataset.files[2:]
     parsers = (lambda b: parse_images(b, dataset.image_shape, gunzip=False),
                lambda b: parse_labels(b, len(dataset.class_names), gunzip=False))
@@ -28,13 +28,13 @@ def read_pair(folders: tuple[Path, ...], dataset: datasets.Dataset, part: str) -
         if path is None:
             raise ValueError(f"{datasets.not_found(folders, spec)}; run `dvc repro fetch`")
         try:
-            arrays.append(parse(read_capped(path, spec.size)))  # a bomb stops at the file's own size
+            parsed.append(parse(read_capped(path, spec.size)))  # a bomb stops at the file's own size
         except ValueError as err:
             raise ValueError(f"{path}: {err}") from None
         paths.append(path)
-    if len(arrays[0]) != len(arrays[1]):
-        raise ValueError(f"{paths[1]}: {len(arrays[1])} labels, expected {len(arrays[0])} as in {paths[0]}")
-    return arrays[0], arrays[1]
+    if len(parsed[0]) != len(parsed[1]):
+        raise ValueError(f"{paths[1]}: {len(parsed[1])} labels, expected {len(parsed[0])} as in {paths[0]}")
+    return parsed[0], parsed[1]
 
 
 def split(train: data.Arrays, test: data.Arrays, cfg: config.PrepareConfig, seed: int) -> dict[str, data.Arrays]:

@@ -12,7 +12,7 @@ from conftest import project_after, shards_in_memory, tiny_params
 from digits import data, inputs, splits
 
 
-def arrays(n: int, seed: int = 0) -> data.Arrays:
+def random_arrays(n: int, seed: int = 0) -> data.Arrays:
     rng = np.random.default_rng(seed)
     return rng.integers(0, 256, (n, 28, 28), dtype=np.uint8), rng.integers(0, 10, n).astype(np.uint8)
 
@@ -22,7 +22,7 @@ def all_batches(shards: inputs.Shards, seed: int, epoch: int, batch_size: int) -
 
 
 def test_each_row_once_per_epoch_in_a_seeded_order():
-    parts = [arrays(50, 1), arrays(50, 2), arrays(23, 3)]  # batches span shards; the last is short
+    parts = [random_arrays(50, 1), random_arrays(50, 2), random_arrays(23, 3)]  # batches span shards; the last is short
     shards = shards_in_memory(*parts)
     got = all_batches(shards, seed=5, epoch=0, batch_size=16)
     assert [len(x) for x, _ in got] == [16] * 7 + [11]
@@ -39,7 +39,7 @@ def test_each_row_once_per_epoch_in_a_seeded_order():
 
 
 def test_streaming_holds_one_shard_and_yields_the_same_batches():
-    parts = [arrays(40, s) for s in range(4)]
+    parts = [random_arrays(40, s) for s in range(4)]
     loads: list[int] = []
 
     def load(i: int) -> data.Arrays:
@@ -60,7 +60,7 @@ def test_streaming_holds_one_shard_and_yields_the_same_batches():
 
 
 def test_memory_and_stream_datasets_give_the_same_batches():
-    parts = [arrays(40, s) for s in range(3)]
+    parts = [random_arrays(40, s) for s in range(3)]
     in_memory = shards_in_memory(*parts).dataset(1, 2, 32, 10)
     streamed = inputs.Shards([40] * 3, lambda i: parts[i], stream=True).dataset(1, 2, 32, 10)
     a, b = list(in_memory.as_numpy_iterator()), list(streamed.as_numpy_iterator())
@@ -70,7 +70,7 @@ def test_memory_and_stream_datasets_give_the_same_batches():
 
 
 def test_shifted_copies_move_whole_images():
-    images, _ = arrays(200)
+    images, _ = random_arrays(200)
     moved = splits.shifted(images, 2, np.random.default_rng(0))
     padded = np.pad(images, ((0, 0), (2, 2), (2, 2)))
     for original, copy in zip(padded, moved):
@@ -116,7 +116,7 @@ def test_streamed_training_sees_every_copy(scaled):
 
 
 def test_memory_input_holds_a_byte_per_pixel_and_no_loaded_shards():
-    parts = [arrays(40, s) for s in range(3)]
+    parts = [random_arrays(40, s) for s in range(3)]
     shards = inputs.Shards([40] * 3, lambda i: parts[i], stream=False)
     list(shards.dataset(0, 0, 32, 10).take(1))
     images, labels = shards._in_memory()

@@ -2,7 +2,7 @@
 on the test set): per option, one training run through the stage's own ``training.fit``, its seconds (wall, and
 this process's CPU seconds, which other load on a shared machine disturbs less), the saved (inference) model's
 clean validation accuracy, and its accuracy on every corruption of the validation split
-(``digits.robustness``, generated as ``stages.corrupt`` does from ``seed``) with their mean.
+(``digits.evaluate.robustness``, generated as ``stages.corrupt`` does from ``seed``) with their mean.
 
 ``--check-test`` adds the clean test accuracy, only to check the pipeline's floor (CNN >= 99.4%) for the option
 already chosen on validation. Run in a prepared workspace (``artifacts/data``); prints one JSON line per option.
@@ -23,7 +23,12 @@ from pathlib import Path
 import numpy as np
 
 from bench.wild import read
-from digits import config, corruptions, data, inputs, models, names, robustness, training, wild
+from digits.config import fixed, schema
+from digits.corrupt import corruptions
+from digits.data import arrays
+from digits.evaluate import robustness
+from digits.synthetic import photos
+from digits.train import inputs, models, training
 
 # augment settings per option (sizes not named are 0: that layer left out); "on" is the geometric trio at
 # params.yaml's former sizes, "photo" the photometric trio
@@ -57,32 +62,33 @@ OPTIONS = {
 }
 
 
-def augment_config(option: str) -> config.AugmentConfig:
-    sizes = {field.name: 0.0 for field in dataclasses.fields(config.AugmentConfig) if field.name != "enabled"}
-    return config.AugmentConfig(**{**sizes, **OPTIONS[option]})
+def augment_config(option: str) -> schema.AugmentConfig:
+    sizes = {field.name: 0.0 for field in dataclasses.fields(schema.AugmentConfig) if field.name != "enabled"}
+    return schema.AugmentConfig(**{**sizes, **OPTIONS[option]})
 
 
 def wild_validation(seed: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """``digits.wild``'s drawn and fonts sets under the ``photo`` condition, drawn with ``seed`` (bench.wild reports
-    seed 0, so another seed is a validation draw), read as ``predict`` reads a file: name -> (images, labels)."""
+    """``digits.synthetic.photos``'s drawn and fonts sets under the ``photo`` condition, drawn with ``seed`` (bench.wild
+    reports seed 0, so another seed is a validation draw), read as ``predict`` reads a file: name -> (images,
+    labels)."""
     out = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for name in wild.SETS:
-            files = wild.photos(name, "photo", 30, seed)
+        for name in photos.SETS:
+            files = photos.photos(name, "photo", 30, seed)
             out[name] = read(files, Path(tmp)), np.array([f[0] for f in files])
     return out
 
 
-def run(params: config.Params, model: str, option: str, epochs: int, suite: robustness.Suite,
+def run(params: schema.Params, model: str, option: str, epochs: int, suite: robustness.Suite,
         check_test: bool, wild_sets: dict) -> dict:
     cfg = getattr(params.train, model)
     cfg = dataclasses.replace(cfg, epochs=epochs, augment=augment_config(option))
-    folder = config.PATHS.data
-    val = data.load_split(data.split_path(folder, "val"))
+    folder = schema.PATHS.data
+    val = arrays.load_split(arrays.split_path(folder, "val"))
     training.seed_everything(params.seed)
     with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stdout(io.StringIO()):
         start, cpu = time.perf_counter(), time.process_time()
-        fitted, _ = training.fit(model, cfg, inputs.Shards.open(data.train_shards(folder), False), val, 10,
+        fitted, _ = training.fit(model, cfg, inputs.Shards.open(arrays.train_shards(folder), False), val, 10,
                                  Path(tmp) / "history.csv", params.seed)
         seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     saved = models.inference_model(fitted)
@@ -96,14 +102,14 @@ def run(params: config.Params, model: str, option: str, epochs: int, suite: robu
     result["wild_val"] = {name: round(robustness.accuracies(saved, {"w": x}, y, 1000)["w"], 4)
                           for name, (x, y) in wild_sets.items()}
     if check_test:
-        test = data.load_split(data.split_path(folder, "test"))
+        test = arrays.load_split(arrays.split_path(folder, "test"))
         result["test_accuracy"] = round(robustness.accuracies(saved, {"t": test[0]}, test[1], 1000)["t"], 4)
     return result
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", default="cnn", choices=names.MODEL_NAMES)
+    parser.add_argument("--model", default="cnn", choices=fixed.MODEL_NAMES)
     parser.add_argument("--options", default="off,on,shift,strong")
     parser.add_argument("--epochs", type=int, default=None, help="default: params.yaml's")
     parser.add_argument("--check-test", action="store_true")
@@ -112,10 +118,10 @@ def main() -> None:
     parser.add_argument("--wild-seed", type=int, default=1, help="seed of the wild validation draw (bench.wild "
                         "reports seed 0)")
     args = parser.parse_args()
-    params = config.load_params()
+    params = schema.load_params()
     train_params = params if args.seed is None else dataclasses.replace(params, seed=args.seed)
     epochs = args.epochs or getattr(params.train, args.model).epochs
-    val_images, _ = data.load_split(data.split_path(config.PATHS.data, "val"))
+    val_images, _ = arrays.load_split(arrays.split_path(schema.PATHS.data, "val"))
     # The families and seed the corrupt stage uses, on the validation split instead of the test set.
     suite = corruptions.corrupted_test_set(val_images, params.seed, params.robustness.corruptions)
     wild_sets = wild_validation(args.wild_seed)

@@ -24,7 +24,9 @@ import digits  # noqa: E402,F401  (first: TensorFlow's start-up lines are droppe
 import keras  # noqa: E402  (timed: the backend's start-up is part of the baseline's wall time)
 
 from bench import arrays as in_memory  # noqa: E402
-from digits import config, data, models  # noqa: E402
+from digits.config import schema  # noqa: E402
+from digits.data import arrays  # noqa: E402
+from digits.train import models  # noqa: E402
 
 BATCH_SIZE, LEARNING_RATE, EPOCHS = 32, 1e-3, 10
 
@@ -49,15 +51,15 @@ def accelerators() -> list[str]:
     return [d.name for d in tf.config.list_physical_devices("GPU")]
 
 
-def train_and_score(name: str, cfg: models.ModelConfig, train: data.Arrays, test: data.Arrays,
+def train_and_score(name: str, cfg: models.ModelConfig, train: arrays.Arrays, test: arrays.Arrays,
                     num_classes: int) -> dict:
     steps = math.ceil(len(train[1]) / cfg.batch_size)
     model = models.compiled(name, cfg, train[0].shape[1:], num_classes, steps)
-    x, y = data.preprocess(train[0]), keras.utils.to_categorical(train[1], num_classes)
+    x, y = arrays.preprocess(train[0]), keras.utils.to_categorical(train[1], num_classes)
     start = time.perf_counter()
     model.fit(x, y, batch_size=cfg.batch_size, epochs=cfg.epochs, verbose=2)
     seconds = time.perf_counter() - start
-    x_test, y_test = data.preprocess(test[0]), keras.utils.to_categorical(test[1], num_classes)
+    x_test, y_test = arrays.preprocess(test[0]), keras.utils.to_categorical(test[1], num_classes)
     _, accuracy = model.evaluate(x_test, y_test, batch_size=1000, verbose=0)  # also compiles predict's graph
     start = time.perf_counter()
     model.predict(x_test, batch_size=1000, verbose=0)
@@ -75,11 +77,11 @@ def main() -> None:
                         "params' for pipeline)")
     parser.add_argument("--data", default=None, help="folder of train/ and test.npz (default: paths.data)")
     args = parser.parse_args()
-    params = config.load_params()
-    folder = args.data or config.PATHS.data
+    params = schema.load_params()
+    folder = args.data or schema.PATHS.data
     keras.utils.set_random_seed(params.seed)
-    train, test = in_memory.load_train(folder), data.load_split(data.split_path(folder, "test"))
-    num_classes = len(data.load_class_names(data.split_path(folder, "test")))
+    train, test = in_memory.load_train(folder), arrays.load_split(arrays.split_path(folder, "test"))
+    num_classes = len(arrays.load_class_names(arrays.split_path(folder, "test")))
     result = {}
     for name in ("dense", "cnn"):
         cfg = getattr(params.train, name)

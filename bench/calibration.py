@@ -14,7 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from digits import calibration, data, loaders, metrics
+from digits.data import arrays
+from digits.evaluate import metrics
+from digits.export import loaders
+from digits.train import calibration
 
 MODELS = ("dense", "cnn")
 
@@ -34,8 +37,8 @@ def scores(probs: np.ndarray, labels: np.ndarray) -> dict:
 
 def measure(model_path: Path, data_dir: Path) -> dict:
     model = loaders.load_keras_model(model_path, "train")
-    (val_x, val_y), (test_x, test_y) = (data.load_split(data.split_path(data_dir, s)) for s in ("val", "test"))
-    val_x, test_x = data.preprocess(val_x), data.preprocess(test_x)
+    (val_x, val_y), (test_x, test_y) = (arrays.load_split(arrays.split_path(data_dir, s)) for s in ("val", "test"))
+    val_x, test_x = arrays.preprocess(val_x), arrays.preprocess(test_x)
     z_test = calibration.logits(model, test_x)
     report = calibration.calibrate(model, val_x, val_y)  # fits T on val and rescales the last layer
     after = model.predict(test_x, batch_size=1000, verbose=0)

@@ -1,15 +1,15 @@
-"""The weights ``digits.choice.WEIGHTS`` by which a number's reading is chosen where its digits end: an averaged
+"""The weights ``digits.read.choice.WEIGHTS`` by which a number's reading is chosen where its digits end: an averaged
 perceptron over numbers written with MNIST's training split (``artifacts/data/train``, the first shard as stored:
 never a validation or test digit), read as predict reads files with the committed CNN and "not a digit" detector.
 
 Numbers: ``--touching`` of 2–6 digits touching (-2..0 pixels, JPEG), ``--gaps`` with gaps (2..6, PNG) and
-``--singles`` single digits, written as ``bench.readings`` writes its numbers (``compose.mnist_number``, 4×), from
+``--singles`` single digits, written as ``bench.readings`` writes its numbers (``multidigit.mnist_number``, 4×), from
 ``np.random.default_rng([1, k])`` (``bench.readings`` draws its sets from ``[seed, k]``, seed 0 by default). Each
 number's right reading is the partition whose candidates lie where its digits were written (``truth``); where the
 weights choose another, they move toward the right one's features (``perceptron``). The single-or-number decision is
 not learned: ``choice.choose`` uses these weights only where the stated prior reads two or more digits.
 
-Outputs: the weights to paste into digits/choice.py, and ``--out`` (default bench/results/chooser.json): them, the
+Outputs: the weights to paste into digits/read/choice.py, and ``--out`` (default bench/results/chooser.json): them, the
 share of numbers whose right reading is among the candidates, and how many the weights choose right.
 
 Command: ``python -m bench.chooser [--touching 2000] [--gaps 1000] [--singles 5000] [--epochs 8] [--out PATH]``
@@ -23,8 +23,13 @@ from pathlib import Path
 import numpy as np
 
 from bench import readings
-from digits import choice, config, data, detector, loaders, pool, readcheck, reading, runner
-from digits.storage import write_json
+from digits.config import schema
+from digits.data import arrays
+from digits.export import loaders
+from digits.nondigit import detector
+from digits.read import as_files, choice, reading, segment
+from digits.runtime import pool, runner
+from digits.runtime.storage import write_json
 
 SETS = {"singles": (0, (1, 1)), "gaps": (1, (2, 6)), "touching": (2, (2, 6))}  # k in default_rng([1, k]); lengths
 
@@ -41,13 +46,13 @@ def numbers(x: np.ndarray, counts: dict[str, int]) -> list[tuple[str, np.ndarray
     return out
 
 
-def read_one(item: tuple[str, np.ndarray, str]) -> reading.Reading | None:
-    """One number written as its file format and read back as predict reads it (``readcheck.read_bytes``)."""
+def read_one(item: tuple[str, np.ndarray, str]) -> segment.Reading | None:
+    """One number written as its file format and read back as predict reads it (``as_files.read_bytes``)."""
     name, grey, fmt = item
-    return readcheck.read_bytes((name, readings.encoded(grey, fmt)))
+    return as_files.read_bytes((name, readings.encoded(grey, fmt)))
 
 
-def truth(found: reading.Reading, boxes: list) -> list[int] | None:
+def truth(found: segment.Reading, boxes: list) -> list[int] | None:
     """The partition whose candidates each span one written digit (within a quarter of its width and 8 pixels),
     left to right; None where the candidates hold no such partition."""
     paths: dict[tuple[int, int], list[int]] = {(0, 0): []}
@@ -70,7 +75,7 @@ def prior_weights() -> np.ndarray:
     return w
 
 
-def perceptron(examples: list[tuple[reading.Reading, np.ndarray, list[int]]], epochs: int, rate: float = 0.05,
+def perceptron(examples: list[tuple[segment.Reading, np.ndarray, list[int]]], epochs: int, rate: float = 0.05,
                seed: int = 0) -> np.ndarray:
     """Averaged perceptron from ``prior_weights``: each wrong choice moves the weights by ``rate`` × (the right
     reading's features - the chosen one's), summed over their digits."""
@@ -94,13 +99,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.add_argument(f"--{name}", type=int, default=default)
     parser.add_argument("--out", type=Path, default=Path("bench/results/chooser.json"))
     args = parser.parse_args(argv)
-    x, _ = data.load_split(data.train_shards(Path(config.PATHS.data))[0])
+    x, _ = arrays.load_split(arrays.train_shards(Path(schema.PATHS.data))[0])
     made = numbers(x, {"singles": args.singles, "gaps": args.gaps, "touching": args.touching})
     found = pool.in_pool(read_one, [(name, grey, fmt) for name, grey, fmt, _ in made])
-    model = loaders.load(Path(config.PATHS.models) / "cnn.keras", "keras")
+    model = loaders.load(Path(schema.PATHS.models) / "cnn.keras", "keras")
     predict = reading.with_detector(model, loaders.load(detector.path(), "keras"))
-    out = predict(data.preprocess(np.concatenate([f.fields for f in found])))
-    labels, ends, examples = data.load_class_names(data.split_path(config.PATHS.data, "test")), 0, []
+    out = predict(arrays.preprocess(np.concatenate([f.fields for f in found])))
+    labels, ends, examples = arrays.load_class_names(arrays.split_path(schema.PATHS.data, "test")), 0, []
     for f, (*_, boxes) in zip(found, made):
         probs, nondigit = reading.split(out[ends:ends + len(f.candidates)], labels)
         ends += len(f.candidates)

@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from digits.corruptions import corrupted_test_set
-from digits.idx import parse_images
+from digits.corrupt.corruptions import corrupted_test_set
+from digits.data.idx import parse_images
 
 ROOT = Path(__file__).resolve().parents[1]
 ZOOM, LABEL_W = 3, 110  # 84 px digits: big enough to judge a stroke; a margin for the row's name

@@ -11,7 +11,7 @@ import json
 import time
 
 from bench.corruption_samples import digits_parser, mnist_test_digits
-from digits.corruptions import CORRUPTIONS, corrupt
+from digits.corrupt.corruptions import CORRUPTIONS, corrupt
 
 
 def main(argv: list[str] | None = None) -> None:

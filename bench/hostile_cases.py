@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from bench import hostile_bodies as hb
+from harness import hostile_bodies as hb
 from bench import hostile_clients as hc
 from bench.hostile_watch import latency
-from digits import bodies
+from digits.serve import uploads
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "drawn_7.png"  # a small honest PNG inside bad bodies
 
@@ -59,7 +59,7 @@ def at_once(n: int, client: Callable[[], hc.Outcome]) -> tuple[list[threading.Th
 
 def clients_of(kind: str, t: Target) -> Callable[[], hc.Outcome]:
     """One hostile client of ``kind`` (all but slowloris, which is one flood)."""
-    cap = bodies.MAX_BODY
+    cap = uploads.MAX_BODY
     if kind == "stall":  # most of a full-size body, then silence until the server's body deadline
         stall = hb.head(cap) + bytes(cap)
         return lambda: hc.exchange(t.port, stall, upto=len(stall) - 1024, timeout=t.body_timeout + 15)

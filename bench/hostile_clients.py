@@ -12,7 +12,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from bench.hostile_bodies import SLOW_HEAD
+from harness.hostile_bodies import SLOW_HEAD
 
 PIECE = 64 * 1024  # bytes sent between looks for an early answer (a 503 comes before the body is read)
 

@@ -26,11 +26,13 @@ import keras
 import numpy as np
 import yaml
 
-from digits import config, data, inputs, models, training
+from digits.config import schema
+from digits.data import arrays
+from digits.train import inputs, models, training
 
 
-def step_speeds(params: config.Params, model: str, values: list[int], rounds: int) -> dict[int, float]:
-    cfg, shards = getattr(params.train, model), inputs.Shards.open(data.train_shards(config.PATHS.data), False)
+def step_speeds(params: schema.Params, model: str, values: list[int], rounds: int) -> dict[int, float]:
+    cfg, shards = getattr(params.train, model), inputs.Shards.open(arrays.train_shards(schema.PATHS.data), False)
     steps = math.ceil(len(shards) / cfg.batch_size)
     fitted = {v: models.compiled(model, dataclasses.replace(cfg, steps_per_execution=v), shards.image_shape, 10,
                                  steps) for v in values}
@@ -44,20 +46,20 @@ def step_speeds(params: config.Params, model: str, values: list[int], rounds: in
     return {v: round(float(np.median(s)), 1) for v, s in speeds.items()}
 
 
-def training_run(params: config.Params, model: str, cfg: models.ModelConfig) -> dict:
+def training_run(params: schema.Params, model: str, cfg: models.ModelConfig) -> dict:
     """One run as ``train@<model>`` makes it: seconds, last epoch's validation accuracy, test accuracy."""
-    folder = config.PATHS.data
-    val, test = (data.load_split(data.split_path(folder, s)) for s in ("val", "test"))
+    folder = schema.PATHS.data
+    val, test = (arrays.load_split(arrays.split_path(folder, s)) for s in ("val", "test"))
     training.seed_everything(params.seed)
     with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stdout(io.StringIO()):
         start = time.perf_counter()
-        fitted, _ = training.fit(model, cfg, inputs.Shards.open(data.train_shards(folder), False), val, 10,
+        fitted, _ = training.fit(model, cfg, inputs.Shards.open(arrays.train_shards(folder), False), val, 10,
                               Path(tmp) / "history.csv", params.seed)
         seconds = time.perf_counter() - start
         val_accuracy = float((Path(tmp) / "history.csv").read_text().splitlines()[-1].split(",")[4])
     saved = models.inference_model(fitted)
     saved.compile(loss="categorical_crossentropy", metrics=["accuracy"])
-    _, accuracy = saved.evaluate(data.preprocess(test[0]), keras.utils.to_categorical(test[1], 10), batch_size=1000,
+    _, accuracy = saved.evaluate(arrays.preprocess(test[0]), keras.utils.to_categorical(test[1], 10), batch_size=1000,
                                  verbose=0)
     return {"train_seconds": round(seconds, 2), "val_accuracy": round(val_accuracy, 4),
             "test_accuracy": round(float(accuracy), 4)}
@@ -73,7 +75,7 @@ def main() -> None:
     parser.add_argument("--with", dest="fixed", action="append", default=[], help="runs: a field fixed, KEY=V")
     parser.add_argument("--seeds", default="", help="runs: seeds, one run each (default: params.yaml's)")
     args = parser.parse_args()
-    params = config.load_params()
+    params = schema.load_params()
     if args.what == "steps":
         for v, speed in step_speeds(params, args.model, [int(v) for v in args.values.split(",")], args.rounds).items():
             print(json.dumps({"model": args.model, "steps_per_execution": v, "images_per_second": speed}), flush=True)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from bench import nondigit_sets as sets
-from digits import nondigits, wild
+from digits.nondigit import nondigits
+from digits.synthetic import photos
 
 Scores = dict[str, dict[str, np.ndarray]]  # set → method → one score per field
 
@@ -24,7 +25,7 @@ def nondigit_rates(flags: np.ndarray, p: sets.Pieces) -> dict:
 
 def wild_rates(flags: np.ndarray, p: sets.Pieces) -> dict:
     by = {f"{s}/{c}": rate(flags[(p.meta["set"] == s) & (p.meta["condition"] == c)])
-          for s in wild.SETS for c in wild.CONDITIONS}
+          for s in photos.SETS for c in photos.CONDITIONS}
     return {"refused": rate(flags), "by_set_condition": by}
 
 

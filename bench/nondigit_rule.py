@@ -14,13 +14,18 @@ from pathlib import Path
 
 import numpy as np
 
-from digits import choice, data, detector, detector_data, loaders, pool, readcheck, reading, wild
-from digits.storage import write_json
+from digits.data import arrays
+from digits.export import loaders
+from digits.nondigit import detector, detector_data
+from digits.read import as_files, choice, reading, segment
+from digits.runtime import pool
+from digits.synthetic import photos
+from digits.runtime.storage import write_json
 
 RULES = ("all", "count", "width")
 
 
-def refused(r: reading.Reading, out: np.ndarray, labels: tuple[str, ...], rule: str) -> bool:
+def refused(r: segment.Reading, out: np.ndarray, labels: tuple[str, ...], rule: str) -> bool:
     probs, nondigit = reading.split(out, labels)
     picked = choice.choose(r, probs)
     doubt = reading.doubted(probs, nondigit)
@@ -32,10 +37,10 @@ def refused(r: reading.Reading, out: np.ndarray, labels: tuple[str, ...], rule: 
     return not reading.kept(r, out, labels)[1]  # predict's own rule
 
 
-def shares(readings: list[reading.Reading | None], out, labels, rule: str) -> np.ndarray:
+def shares(readings: list[segment.Reading | None], out, labels, rule: str) -> np.ndarray:
     """Per image, refused or not (None: nothing read, which predict refuses too); one model call for all."""
     found = [r for r in readings if r is not None]
-    answers = out(data.preprocess(np.concatenate([r.fields for r in found])))
+    answers = out(arrays.preprocess(np.concatenate([r.fields for r in found])))
     ends = np.cumsum([len(r.candidates) for r in found])
     flags = iter([refused(r, answers[e - len(r.candidates):e], labels, rule) for r, e in zip(found, ends)])
     return np.array([True if r is None else next(flags) for r in readings])
@@ -48,13 +53,13 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     items = detector_data.check_photos(104, 44)
     kinds = np.array([i.kind for i in items])
-    sets = {"nondigits": pool.in_pool(readcheck.read_bytes, [(f"{i.kind} {i.detail}", i.payload) for i in items]),
-            "mnist_val": readcheck.read_all(data.load_split(data.split_path(Path("artifacts/data"), "val"))[0]),
-            "wild": pool.in_pool(readcheck.read_bytes, [(f"{n} {c}", p) for n in wild.SETS for c in wild.CONDITIONS
-                                                         for _, p, _ in wild.photos(n, c, 10, 1)])}
+    sets = {"nondigits": pool.in_pool(as_files.read_bytes, [(f"{i.kind} {i.detail}", i.payload) for i in items]),
+            "mnist_val": as_files.read_all(arrays.load_split(arrays.split_path(Path("artifacts/data"), "val"))[0]),
+            "wild": pool.in_pool(as_files.read_bytes, [(f"{n} {c}", p) for n in photos.SETS for c in photos.CONDITIONS
+                                                         for _, p, _ in photos.photos(n, c, 10, 1)])}
     model, detect = (loaders.load(p, "keras") for p in (args.model, detector.path()))
-    out, labels = reading.with_detector(model, detect), data.load_class_names(data.split_path(Path("artifacts/data"),
-                                                                                             "test"))
+    out = reading.with_detector(model, detect)
+    labels = arrays.load_class_names(arrays.split_path(Path("artifacts/data"), "test"))
     result: dict = {"model": str(args.model), "images": {k: len(v) for k, v in sets.items()}}
     for rule in RULES:
         flags = {name: shares(found, out, labels, rule) for name, found in sets.items()}

@@ -1,8 +1,8 @@
 """The images ``bench.nondigits`` scores, read into 28×28 fields exactly as ``digits.predict`` reads a file
 (``reading.read``: decode, find the pieces, one field each), with which image each field came from: non-digits
-(``digits.nondigits``), ``digits.wild``'s digits, MNIST's test digits as 28×28 grey images, and four-digit
-numbers of MNIST digits (``bench.numbers.mnist_cases``). The detector's training fields are
-``digits.detector_data``'s.
+(``digits.nondigit.nondigits``), ``digits.synthetic.photos``'s digits, MNIST's test digits as 28×28 grey images, and
+four-digit numbers of MNIST digits (``bench.numbers.mnist_cases``). The detector's training fields are
+``digits.nondigit.detector_data``'s.
 """
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from typing import Iterable, NamedTuple
 import numpy as np
 
 from bench import numbers as number_bench
-from digits import images, nondigits, reading, wild
+from digits.nondigit import nondigits
+from digits.read import images, reading
+from digits.synthetic import photos
 
 POLICIES = ("any", "all")  # an image is refused when any of its pieces is / only when all of them are
 
@@ -55,8 +57,8 @@ def nondigit_photos(per_kind: int, seed: int) -> Pieces:
 
 def wild_photos(per_class: int, seed: int) -> Pieces:
     """``bench.wild``'s sets: both sources under every condition."""
-    cases = [(name, condition, label, payload) for name in wild.SETS for condition in wild.CONDITIONS
-             for label, payload, _ in wild.photos(name, condition, per_class, seed)]
+    cases = [(name, condition, label, payload) for name in photos.SETS for condition in photos.CONDITIONS
+             for label, payload, _ in photos.photos(name, condition, per_class, seed)]
     meta = {"set": [c[0] for c in cases], "condition": [c[1] for c in cases], "label": [c[2] for c in cases]}
     return read_all(decoded(c[3] for c in cases), meta)
 

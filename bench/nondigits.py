@@ -1,7 +1,7 @@
 """"Not a digit": how many non-digits each method refuses, and how many real digits it wrongly refuses.
 
-Every method gives each 28×28 field a score (higher: less like a digit; ``digits.ood`` from the classifier's own
-layers, ``digits.detector`` a separate small model, and ``a+b`` the larger of two scores, each scaled so
+Every method gives each 28×28 field a score (higher: less like a digit; ``digits.nondigit.ood`` from the classifier's
+own layers, ``digits.nondigit.detector`` a separate small model, and ``a+b`` the larger of two scores, each scaled so
 that its validation median is 0 and its threshold 1). The threshold is a percentile (``--quantile``, also the
 other of ``QUANTILES``) of MNIST's validation digits' scores; the method is chosen on validation parts alone:
 the most validation non-digits refused (seed + 1) while at most ``WILD_BUDGET`` of the validation wild digits
@@ -23,7 +23,10 @@ from pathlib import Path
 import numpy as np
 
 from bench import nondigit_report as report, nondigit_sets as sets
-from digits import data, detector, detector_data, fonts, nondigits, ood, storage
+from digits.data import arrays
+from digits.nondigit import detector, detector_data, nondigits, ood
+from digits.runtime import storage
+from digits.synthetic import fonts
 
 QUANTILES = (99.0, 99.5)
 WILD_BUDGET = 0.05
@@ -42,18 +45,18 @@ def combined(scores: Scores, quantile: float) -> None:
 
 
 def model_scores(path: Path, folder: Path, fields: dict[str, np.ndarray]) -> Scores:
-    """``digits.ood``'s scores of every set's fields from the model at ``path``, statistics from the training
+    """``digits.nondigit.ood``'s scores of every set's fields from the model at ``path``, statistics from the training
     split."""
     import keras
 
     model = keras.models.load_model(path, compile=False)
-    x, y = (np.concatenate(a) for a in zip(*(data.load_split(s) for s in data.train_shards(folder))))
-    h, _ = ood.features(model, data.preprocess(x))
-    stats = ood.fit(h, y, data.preprocess(x))
+    x, y = (np.concatenate(a) for a in zip(*(arrays.load_split(s) for s in arrays.train_shards(folder))))
+    h, _ = ood.features(model, arrays.preprocess(x))
+    stats = ood.fit(h, y, arrays.preprocess(x))
     out = {}
     for name, f in fields.items():
-        h, z = ood.features(model, data.preprocess(f))
-        out[name] = ood.scores(h, z, data.preprocess(f), stats)
+        h, z = ood.features(model, arrays.preprocess(f))
+        out[name] = ood.scores(h, z, arrays.preprocess(f), stats)
     return out
 
 
@@ -80,7 +83,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 
 
 def measured(args: argparse.Namespace) -> dict[str, sets.Pieces]:
-    x, y = data.load_split(data.split_path(args.data, "test"))
+    x, y = arrays.load_split(arrays.split_path(args.data, "test"))
     return {"nondigits_val": sets.nondigit_photos(args.per_kind, args.seed + 1),
             "nondigits_test": sets.nondigit_photos(args.per_kind, args.seed),
             "wild_val": sets.wild_photos(max(1, args.per_class // 3), args.seed + 1),
@@ -115,10 +118,10 @@ def model_result(scores: Scores, read: dict[str, sets.Pieces], quantile: float) 
 def main(argv: list[str] | None = None) -> dict:
     args, start = parse(argv), time.time()
     read = measured(args)
-    fields = {"mnist_val": data.load_split(data.split_path(args.data, "val"))[0],
-              "mnist_test": data.load_split(data.split_path(args.data, "test"))[0],
+    fields = {"mnist_val": arrays.load_split(arrays.split_path(args.data, "val"))[0],
+              "mnist_test": arrays.load_split(arrays.split_path(args.data, "test"))[0],
               **{name: p.fields for name, p in read.items()}}
-    train_x = np.concatenate([data.load_split(s)[0] for s in data.train_shards(args.data)])
+    train_x = np.concatenate([arrays.load_split(s)[0] for s in arrays.train_shards(args.data)])
     # The stage's recipe, but letters and typed digits in Debian's handwriting fonts (the stage: matplotlib's).
     negative, synthetic = detector_data.training_fields(600, 60, args.seed + 10, fonts.available())
     found = detector.train([train_x, detector_data.enlarged(train_x, args.seed), synthetic], negative, args.seed)

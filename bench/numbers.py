@@ -1,7 +1,7 @@
-"""Reading written numbers: count, digit and whole-number accuracy of ``digits.reading.answer_image`` with a
-trained model, on four-digit numbers composed from MNIST test digits (``compose.mnist_number``: with gaps as PNG,
+"""Reading written numbers: count, digit and whole-number accuracy of ``digits.read.reading.answer_image`` with a
+trained model, on four-digit numbers composed from MNIST test digits (``multidigit.mnist_number``: with gaps as PNG,
 touching as JPEG) and from ``wild``'s drawn digits photographed clean and under every condition at once
-(``compose.wild_number``); and how many single digits (MNIST, drawn) are still read as one.
+(``multidigit.wild_number``); and how many single digits (MNIST, drawn) are still read as one.
 
 Command: ``python -m bench.numbers [OUT] [--model artifacts/models/cnn.keras] [--data artifacts/data/test.npz]
 [--detector artifacts/models/nondigit.keras|none] [--count 200] [--seed 0]``; prints JSON and writes it to OUT
@@ -18,7 +18,9 @@ import numpy as np
 from PIL import Image
 
 from bench import readings
-from digits import compose, data, images, reading, wild
+from digits.data import arrays
+from digits.read import images, reading
+from digits.synthetic import multidigit, photos
 
 
 def decoded(grey: np.ndarray, fmt: str) -> np.ndarray:
@@ -50,28 +52,28 @@ def mnist_cases(x, y, count: int, gaps: tuple[int, int], fmt: str, seed: int) ->
     out = []
     for _ in range(count):
         idx = rng.integers(0, len(x), 4)
-        grey, _ = compose.mnist_number(x[idx], [int(g) for g in rng.integers(*gaps, 3)])
+        grey, _ = multidigit.mnist_number(x[idx], [int(g) for g in rng.integers(*gaps, 3)])
         out.append(("".join(map(str, y[idx])), decoded(grey, fmt)))
     return out
 
 
 def wild_cases(count: int, condition: str, seed: int) -> list:
-    drawn = wild.digits("drawn", per_class=10, seed=seed + 1)
+    drawn = photos.digits("drawn", per_class=10, seed=seed + 1)
     rng = np.random.default_rng([seed, 5])
     out = []
     for k in range(count):
         pick = rng.choice(len(drawn), 4, replace=False)
         gaps = [int(g) for g in rng.integers(4, 16, 3)]
-        payload, _, _ = compose.wild_number([drawn[i][1] for i in pick], gaps, condition, seed=seed * 1000 + k)
+        payload, _, _ = multidigit.wild_number([drawn[i][1] for i in pick], gaps, condition, seed=seed * 1000 + k)
         grey = images.to_grey(np.asarray(Image.open(io.BytesIO(payload)).convert("L")))
         out.append(("".join(str(drawn[i][0]) for i in pick), grey))
     return out
 
 
 def singles(x, y, count: int, seed: int) -> dict[str, list]:
-    mnist = [(str(y[i]), decoded(compose.mnist_number(x[[i]], [], scale=6)[0], "PNG")) for i in range(count)]
+    mnist = [(str(y[i]), decoded(multidigit.mnist_number(x[[i]], [], scale=6)[0], "PNG")) for i in range(count)]
     drawn = [(str(label), images.to_grey(np.asarray(Image.open(io.BytesIO(payload)).convert("L"))))
-             for label, payload, _ in wild.photos("drawn", "photo", per_class=count // 10, seed=seed)]
+             for label, payload, _ in photos.photos("drawn", "photo", per_class=count // 10, seed=seed)]
     return {"single_mnist": mnist, "single_drawn_photo": drawn}
 
 
@@ -85,9 +87,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--count", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    x, y = data.load_split(args.data)
+    x, y = arrays.load_split(args.data)
     model = readings.predictor(args.model, args.detector)
-    labels = data.load_class_names(args.data)
+    labels = arrays.load_class_names(args.data)
     sets = {"mnist_gaps_png": mnist_cases(x, y, args.count, (2, 7), "PNG", args.seed),
             "mnist_touching_jpeg": mnist_cases(x, y, args.count, (-2, 1), "JPEG", args.seed),
             "drawn_clean": wild_cases(args.count // 2, "clean", args.seed),

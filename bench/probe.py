@@ -16,7 +16,9 @@ import digits  # noqa: F401  (first: TensorFlow's start-up lines are dropped, as
 import keras
 
 from bench import arrays as in_memory
-from digits import config, data, inputs, models, training
+from digits.config import schema
+from digits.data import arrays
+from digits.train import inputs, models, training
 
 TARGETS = (0.99, 0.993)
 
@@ -24,9 +26,9 @@ TARGETS = (0.99, 0.993)
 class TestAccuracy(keras.callbacks.Callback):
     """Test accuracy after each epoch, and the training seconds (tests excluded) up to it."""
 
-    def __init__(self, test: data.Arrays):
+    def __init__(self, test: arrays.Arrays):
         super().__init__()
-        self.x, self.labels = data.preprocess(test[0]), test[1]
+        self.x, self.labels = arrays.preprocess(test[0]), test[1]
         self.epochs: list[dict] = []
         self._seconds = 0.0
 
@@ -43,26 +45,27 @@ def first_reaching(epochs: list[dict], target: float) -> dict | None:
     return next(({"epoch": e["epoch"], "seconds": e["seconds"]} for e in epochs if e["test_accuracy"] >= target), None)
 
 
-def accuracy_curve(params: config.Params) -> dict:
+def accuracy_curve(params: schema.Params) -> dict:
     """Train the CNN exactly as ``train@cnn`` does, scoring the test set after each epoch."""
-    folder = config.PATHS.data
-    val, test = (data.load_split(data.split_path(folder, s)) for s in ("val", "test"))
+    folder = schema.PATHS.data
+    val, test = (arrays.load_split(arrays.split_path(folder, s)) for s in ("val", "test"))
     probe = TestAccuracy(test)
     training.seed_everything(params.seed)
     with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stdout(io.StringIO()):
-        training.fit("cnn", params.train.cnn, inputs.Shards.open(data.train_shards(folder), stream=False), val,
-                  len(data.load_class_names(data.split_path(folder, "test"))), Path(tmp) / "history.csv",
+        training.fit("cnn", params.train.cnn, inputs.Shards.open(arrays.train_shards(folder), stream=False), val,
+                  len(arrays.load_class_names(arrays.split_path(folder, "test"))), Path(tmp) / "history.csv",
                   params.seed, callbacks=(probe,))
     return {"epochs": probe.epochs, **{f"first_{t:.3f}": first_reaching(probe.epochs, t) for t in TARGETS}}
 
 
-def input_speeds(params: config.Params, rounds: int = 6) -> dict:
+def input_speeds(params: schema.Params, rounds: int = 6) -> dict:
     """CNN training images/second, the pipeline's input against a bare ``model.fit`` on float arrays (same model
     and batch size): epochs alternate between the two, so a noisy machine slows both alike. Medians of the
     rounds after the first (which traces the graphs)."""
-    cfg, folder = params.train.cnn, config.PATHS.data
-    shards, (images, labels) = inputs.Shards.open(data.train_shards(folder), stream=False), in_memory.load_train(folder)
-    x, y = data.preprocess(images), keras.utils.to_categorical(labels, 10)
+    cfg, folder = params.train.cnn, schema.PATHS.data
+    shards = inputs.Shards.open(arrays.train_shards(folder), stream=False)
+    images, labels = in_memory.load_train(folder)
+    x, y = arrays.preprocess(images), keras.utils.to_categorical(labels, 10)
     training.seed_everything(params.seed)
     bare, piped = (models.compiled("cnn", cfg, x.shape[1:], 10, math.ceil(len(x) / cfg.batch_size)) for _ in "ab")
     speeds: dict[str, list[float]] = {"bare_fit": [], "pipeline": []}
@@ -81,7 +84,7 @@ def input_speeds(params: config.Params, rounds: int = 6) -> dict:
 def main() -> None:
     import json
 
-    params = config.load_params()
+    params = schema.load_params()
     result = {"cnn_input_images_per_second": input_speeds(params),
               "cnn_test_accuracy_by_epoch": accuracy_curve(params)}
     print(json.dumps(result, sort_keys=True))

@@ -21,7 +21,8 @@ import sys
 import time
 from pathlib import Path
 
-from digits import config, datasets
+from digits.config import schema
+from digits.config import catalog
 
 # A few thousand images keep every stage's work real (a validation split, 15 corruptions of 1,000 test images,
 # full plot grids, both export formats) while TensorFlow's start-up in each stage is most of the time left.
@@ -35,9 +36,9 @@ def local_mirrors(root: Path, name: str) -> list[str]:
     """Absolute folders holding ``name``'s four files under the mirrors' .gz names, made from the files placed in
     ``root``/dataset/ as ``fetch`` finds them; [] when any file is missing (``fetch`` then uses the DVC cache
     after a ``dvc repro``, or the configured mirrors)."""
-    dataset = datasets.get(name)
-    folders = dataset.folders(root / config.PATHS.dataset)
-    found = [datasets.find_local(folders, spec) for spec in dataset.files]
+    dataset = catalog.get(name)
+    folders = dataset.folders(root / schema.PATHS.dataset)
+    found = [catalog.find_local(folders, spec) for spec in dataset.files]
     if not all(found):
         return []
     if all(path.name == spec.gz_name for path, spec in zip(found, dataset.files)):
@@ -52,7 +53,7 @@ def local_mirrors(root: Path, name: str) -> list[str]:
 
 def command(root: Path, extra: list[str]) -> list[str]:
     """The ``dvc exp run --temp`` command line of a quick try in the project at ``root``."""
-    name = config.load_params(root / config.PARAMS_FILE).dataset
+    name = schema.load_params(root / schema.PARAMS_FILE).dataset
     sets = list(QUICK)
     if mirrors := local_mirrors(root, name):
         sets.append(f"fetch.mirrors.{name}={json.dumps(mirrors)}")

@@ -1,5 +1,5 @@
 """Reading image files through exactly the path ``python -m digits.predict --json`` takes
-(``digits.streaming.answers``), on MNIST digits written as files: how often a single digit is read as one digit of
+(``digits.read.streaming.answers``), on MNIST digits written as files: how often a single digit is read as one digit of
 the right class, and how often a written number is read whole.
 
 Inputs: MNIST's four IDX files (``--mnist DIR``, default ``dataset/mnist``, else loose in ``dataset/``), read
@@ -10,7 +10,7 @@ the digits from the training set instead (the singles: its first 10,000 images),
 without looking at the test set.
 
 Sets (``--sets``, default all three): ``singles``, every test image as its own 28×28 PNG, white on black as in
-the IDX file; ``gaps``, ``--count`` numbers of 2–6 random digits (``compose.mnist_number``, scale 4) with gaps of
+the IDX file; ``gaps``, ``--count`` numbers of 2–6 random digits (``multidigit.mnist_number``, scale 4) with gaps of
 2..6 MNIST pixels, as PNG; ``touching``, the same with gaps of -2..0, as JPEG quality 85. Random draws come from
 ``np.random.default_rng([seed, k])``, one k per set.
 
@@ -33,8 +33,14 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from digits import compose, config, data, datasets, idx, images, loaders, reading, runner, streaming
-from digits.storage import write_json
+from digits.config import schema
+from digits.data import arrays, idx
+from digits.config import catalog
+from digits.export import loaders
+from digits.read import images, reading, streaming
+from digits.runtime import runner
+from digits.synthetic import multidigit
+from digits.runtime.storage import write_json
 
 SETS = {"singles": 0, "gaps": 1, "touching": 2}  # each set's k in default_rng([seed, k])
 NUMBER_SETS = {"gaps": ((2, 6), "PNG"), "touching": ((-2, 0), "JPEG")}  # gaps in MNIST pixels, inclusive
@@ -45,11 +51,11 @@ SHOWN = 50  # singles read as numbers listed in the JSON
 def load_mnist(folder: Path, source: str) -> tuple[np.ndarray, np.ndarray]:
     """The ``source`` split's images (N×28×28 uint8) and labels, from ``folder`` or else ``dataset/``."""
     prefix = "t10k" if source == "test" else "train"
-    specs = [s for s in datasets.MNIST.files if s.gz_name.startswith(prefix)]
-    folders, raw = (folder, Path(config.PATHS.dataset)), []
+    specs = [s for s in catalog.MNIST.files if s.gz_name.startswith(prefix)]
+    folders, raw = (folder, Path(schema.PATHS.dataset)), []
     for spec in specs:
-        if (path := datasets.find_local(folders, spec)) is None:
-            raise FileNotFoundError(datasets.not_found(folders, spec))
+        if (path := catalog.find_local(folders, spec)) is None:
+            raise FileNotFoundError(catalog.not_found(folders, spec))
         raw.append(idx.decompress(path.read_bytes()))
     return idx.parse_images(raw[0], gunzip=False), idx.parse_labels(raw[1], gunzip=False)
 
@@ -104,7 +110,7 @@ def number_case(x: np.ndarray, rng: np.random.Generator, lengths: tuple[int, int
     """One number of ``lengths`` (inclusive) random digits of ``x`` with gaps drawn from ``gaps`` (inclusive),
     4× enlarged: (the digits' indices, grey image, each digit's box)."""
     pick = rng.integers(0, len(x), int(rng.integers(lengths[0], lengths[1] + 1)))
-    grey, boxes = compose.mnist_number(x[pick], [int(g) for g in rng.integers(gaps[0], gaps[1] + 1, len(pick) - 1)],
+    grey, boxes = multidigit.mnist_number(x[pick], [int(g) for g in rng.integers(gaps[0], gaps[1] + 1, len(pick) - 1)],
                                        scale=4)
     return pick, grey, boxes
 
@@ -162,9 +168,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--count", type=int, default=1000, help="numbers per number set (default 1000)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--source", choices=("test", "train"), default="test")
-    parser.add_argument("--mnist", type=Path, default=Path(config.PATHS.dataset) / "mnist")
-    parser.add_argument("--model", type=Path, default=Path(config.PATHS.models) / "cnn.keras")
-    parser.add_argument("--detector", default=str(Path(config.PATHS.models) / "nondigit.keras"),
+    parser.add_argument("--mnist", type=Path, default=Path(schema.PATHS.dataset) / "mnist")
+    parser.add_argument("--model", type=Path, default=Path(schema.PATHS.models) / "cnn.keras")
+    parser.add_argument("--detector", default=str(Path(schema.PATHS.models) / "nondigit.keras"),
                         help="the \"not a digit\" detector predict consults (default: the project's); none: without")
     parser.add_argument("--out", type=Path, default=Path("bench/results/readings.json"))
     args = parser.parse_args(argv)
@@ -177,7 +183,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     x, y = load_mnist(args.mnist, args.source)
-    labels = data.load_class_names(data.split_path(config.PATHS.data, "test"))  # as predict finds them
+    labels = arrays.load_class_names(arrays.split_path(schema.PATHS.data, "test"))  # as predict finds them
     predict = predictor(args.model, args.detector)
     predict(np.zeros((1, images.SIZE, images.SIZE), np.float32))  # warm up, as predict does, outside the timings
     result = {"model": str(args.model), "detector": args.detector, "source": args.source, "seed": args.seed,

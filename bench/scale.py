@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from digits import config
+from digits.config import schema
 from bench.speed import ROOT, run, workspace
 
 
@@ -33,7 +33,7 @@ def measure(repo: Path, copies: int, model: str, epochs: int) -> list[dict]:
         wall, _ = run([sys.executable, "-m", f"stages.{stage}", *([model] if input_kind else [])], repo,
                       {"MNIST_STAGE_TIMINGS": str(timings)})
         line = json.loads(timings.read_text())
-        summary = repo / config.PATHS.timings / f"train_{model}.json"
+        summary = repo / schema.PATHS.timings / f"train_{model}.json"
         rows.append({"copies": copies, "stage": line["stage"], "input": input_kind, "wall_seconds": round(wall, 2),
                      "run_seconds": line["run_seconds"], "peak_rss_mb": line["peak_rss_mb"],
                      **({"train_images_per_second": json.loads(summary.read_text())["train_images_per_second"]}

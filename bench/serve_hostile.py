@@ -26,8 +26,9 @@ import urllib.parse
 from pathlib import Path
 
 from bench import hostile_cases, hostile_watch
-from bench.server_process import start
-from digits import guards, runner, storage
+from harness.server import start
+from digits.runtime import runner, storage
+from digits.serve import guards
 
 CASES = tuple(hostile_cases.CASES)
 TARGET_MB = 1536  # the "≤ 1.5 GB RSS with 200 hostile clients of every kind" (MB as /proc's kB / 1024)

@@ -23,8 +23,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from digits import config, data, runner
-from bench.server_process import request, start
+from digits.config import schema
+from digits.data import arrays
+from digits.runtime import runner
+from harness.server import request, start
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -40,9 +42,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def test_pngs(project: Path, count: int = 200) -> list[tuple[bytes, str]]:
     """(PNG bytes, true class) for MNIST's first test digits, dark ink on white as a drawing would be."""
-    path = data.split_path(project / config.PATHS.data, "test")
-    digits, labels = data.load_split(path)
-    names = data.load_class_names(path)
+    path = arrays.split_path(project / schema.PATHS.data, "test")
+    digits, labels = arrays.load_split(path)
+    names = arrays.load_class_names(path)
     out = []
     for digit, label in zip(digits[:count], labels[:count]):
         buffer = io.BytesIO()

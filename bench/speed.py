@@ -32,8 +32,8 @@ from pathlib import Path
 import yaml
 
 from bench import quick as quick_try
-from bench.workspace import ROOT, commit_all, copy_tree
-from digits import config
+from harness.workspace import ROOT, commit_all, copy_tree
+from digits.config import schema
 
 # --quick, a smoke run of the whole bench: the quick try's settings (bench.quick: every stage small, one epoch),
 # and one epoch of the seed's recipe.
@@ -59,13 +59,13 @@ def run(cmd: list[str], cwd: Path, env: dict | None = None) -> tuple[float, str]
 
 
 def workspace(dest: Path, quick: bool, mirror: str | None = None, overrides: dict | None = None) -> Path:
-    """A git + DVC copy of the working tree (``bench.workspace``) with this dataset folder; ``mirror`` (a folder
+    """A git + DVC copy of the working tree (``harness.workspace``) with this dataset folder; ``mirror`` (a folder
     or URL with the gzip files) replaces the dataset's mirrors for ``fetch``; ``overrides`` maps dotted params
     keys to values."""
     copy_tree(dest)
     params = yaml.safe_load((dest / "params.yaml").read_text())
-    if (ROOT / config.PATHS.dataset).is_dir():  # loose files or dataset/<name>/ folders, as the user placed them
-        shutil.copytree(ROOT / config.PATHS.dataset, dest / config.PATHS.dataset, dirs_exist_ok=True)
+    if (ROOT / schema.PATHS.dataset).is_dir():  # loose files or dataset/<name>/ folders, as the user placed them
+        shutil.copytree(ROOT / schema.PATHS.dataset, dest / schema.PATHS.dataset, dirs_exist_ok=True)
     if mirror:
         params["fetch"]["mirrors"][params["dataset"]] = [str(mirror)]
     for key, value in {**(QUICK if quick else {}), **(overrides or {})}.items():
@@ -93,8 +93,8 @@ def pipeline(repo: Path, env: dict) -> dict:
     params["plots"]["dpi"] += 1
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     plot_change, plot_out = run([sys.executable, "-m", "dvc", "repro"], repo, env)
-    metrics = {m: json.loads((repo / config.PATHS.metrics / f"{m}.json").read_text()) for m in params["models"]}
-    timings = repo / config.PATHS.timings
+    metrics = {m: json.loads((repo / schema.PATHS.metrics / f"{m}.json").read_text()) for m in params["models"]}
+    timings = repo / schema.PATHS.timings
     summaries = {m: json.loads((timings / f"train_{m}.json").read_text()) for m in params["models"]}
     evaluations = {m: json.loads((timings / f"evaluate_{m}.json").read_text()) for m in params["models"]}
     return {

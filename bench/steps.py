@@ -18,7 +18,8 @@ import time
 
 import numpy as np
 
-from digits import config, hardware
+from digits.config import schema
+from digits.runtime import hardware
 
 POLICIES = ("float32", "mixed_bfloat16")
 MACHINE_FLAGS = ("avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16")  # what decides speed and bytes here
@@ -36,9 +37,9 @@ def cpu_kind() -> dict:
 def step_ms(policy: str, steps: int) -> float:
     import keras
 
-    from digits import models
+    from digits.train import models
 
-    cfg = dataclasses.replace(config.load_params().train.cnn, dtype_policy=policy, steps_per_execution=1)
+    cfg = dataclasses.replace(schema.load_params().train.cnn, dtype_policy=policy, steps_per_execution=1)
     model = models.compiled("cnn", cfg, (28, 28), 10, steps)
     rng = np.random.default_rng(0)
     x = rng.random((cfg.batch_size, 28, 28), dtype=np.float32)

@@ -1,5 +1,5 @@
-"""Digits in the wild: each trained model's accuracy and mean reported top probability on ``digits.wild``'s sets
-under each condition, read through ``digits.images`` exactly as ``digits.predict`` reads a file (decode, then
+"""Digits in the wild: each trained model's accuracy and mean reported top probability on ``digits.synthetic.photos``'s
+sets under each condition, read through ``digits.read.images`` exactly as ``digits.predict`` reads a file (decode, then
 to_mnist); and, with ``--mnist N``, on MNIST's first N test digits as docs/predict.md's check renders them (dark ink on
 white, enlarged to 160×160 on a 200×240 sheet, JPEG).
 
@@ -20,7 +20,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from digits import data, images, loaders, wild
+from digits.data import arrays
+from digits.export import loaders
+from digits.read import images
+from digits.synthetic import photos
 
 MODELS = ("dense", "cnn")
 
@@ -37,7 +40,7 @@ def read(files: list[tuple[int, bytes, str]], folder: Path) -> np.ndarray:
 
 def mnist_sheets(test: Path, limit: int) -> list[tuple[int, bytes, str]]:
     """MNIST test digits as dark ink on white, enlarged to 160×160 on a 200×240 sheet, saved as JPEG."""
-    x, y = data.load_split(test)
+    x, y = arrays.load_split(test)
     out = []
     for digit, label in zip(x[:limit], y[:limit]):
         sheet = Image.new("L", (200, 240), 255)
@@ -55,9 +58,9 @@ def score(name: str, probs: np.ndarray, labels: np.ndarray) -> dict:
 
 def cases(args: argparse.Namespace):
     """(set, condition, files) to measure."""
-    for name in wild.SETS:
-        for condition in wild.CONDITIONS:
-            yield name, condition, wild.photos(name, condition, args.per_class, args.seed)
+    for name in photos.SETS:
+        for condition in photos.CONDITIONS:
+            yield name, condition, photos.photos(name, condition, args.per_class, args.seed)
     if args.mnist:
         yield "mnist", "sheet", mnist_sheets(Path(args.data) / "test.npz", args.mnist)
 
@@ -76,7 +79,7 @@ def main(argv: list[str] | None = None) -> None:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for name, condition, files in cases(args):
-            x, labels = data.preprocess(read(files, Path(tmp))), np.array([f[0] for f in files])
+            x, labels = arrays.preprocess(read(files, Path(tmp))), np.array([f[0] for f in files])
             for model, run in models.items():
                 rows.append({"set": name, "condition": condition, "images": len(files), **score(model, run(x), labels)})
                 print(json.dumps(rows[-1]), flush=True)

@@ -15,7 +15,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from digits import config, names, runner
+from digits.config import fixed, schema
+from digits.runtime import runner
 
 Z = 3.0  # standard deviations: a gap past 3 sigma happens by chance about 3 times in 1,000
 
@@ -74,15 +75,15 @@ def main(argv: list[str]) -> int:
         raise ValueError("usage: python -m digits.compare [REV]  (a git revision; default HEAD)")
     rev, root = (argv or ["HEAD"])[0], runner.project_root()
     results = []
-    for model in names.MODEL_NAMES:
-        path = f"{config.PATHS.metrics}/{model}.json"
+    for model in fixed.MODEL_NAMES:
+        path = f"{schema.PATHS.metrics}/{model}.json"
         theirs, here = metrics_at(rev, path, root), root / path
         if theirs is None or not here.is_file():
             continue
         results.append(verdict(model, json.loads(here.read_text()), theirs))
         print(results[-1][1])
     if not results:
-        raise ValueError(f"no model has metrics both here ({config.PATHS.metrics}/) and at {rev}")
+        raise ValueError(f"no model has metrics both here ({schema.PATHS.metrics}/) and at {rev}")
     if all(ok for ok, _ in results):
         print(f"compare: every model within tolerance of {rev}: what another CPU kind gives (docs/reproducibility.md)")
         return 0

@@ -3,21 +3,21 @@
 ``python -m digits.predict IMAGE... [--model dense|cnn] [--format keras|h5|savedmodel|tflite] [--json]
 [--project DIR] [--trust-model]``
 
-Each image (PNG, JPEG, ... of any size within ``digits.imagefile``'s caps; dark ink on light paper, light on dark,
+Each image (PNG, JPEG, ... of any size within ``digits.read.imagefile``'s caps; dark ink on light paper, light on dark,
 or any colour on transparent paper; ``-`` reads one image from standard input) is brought to MNIST's form by
-``digits.images`` and preprocessed as in training (``data.preprocess``). The model comes from ``train``
+``digits.read.images`` and preprocessed as in training (``arrays.preprocess``). The model comes from ``train``
 (``keras``, the default) or ``export`` (the other formats); class names from ``artifacts/data/test.npz``. These and
 ``params.yaml`` are the project's: ``--project DIR``, by default the current folder if it holds ``params.yaml`` and
 ``dvc.yaml``, else the folder this package lives in; IMAGE paths stay relative to the current folder. A SavedModel
 runs its own graph, so from any other project it needs ``--trust-model`` (docs/predict.md, "Whose model files are
 safe").
-Images are decoded on two threads a chunk ahead and the model is called once per chunk of 64 (``digits.reading``),
+Images are decoded on two threads a chunk ahead and the model is called once per chunk of 64 (``digits.read.reading``),
 so 10,000 files cost 157 model calls, with memory bounded by the chunk. Prints ``IMAGE: class (probability 0.997)``
 per image, in the order given, as its chunk is answered, or with ``--json`` one JSON list of
 objects with keys ``class``, ``file``, ``label`` (the class index), ``probability`` and ``digits`` (its box).
 Ink the project's "not a digit" detector (stage ``nondigit``) refuses is dropped; an image of nothing else prints
 ``IMAGE: not a digit (...)``, its class ``not a digit`` with ``not_a_digit`` (score, the model's guess). A
-written number ("2026") is read digit by digit, left to right (``digits.numbers``; ``answer_image`` and
+written number ("2026") is read digit by digit, left to right (``digits.read.segment``; ``answer_image`` and
 docs/numbers.md give its line and keys). An image that cannot be read
 gets one ``error: IMAGE: ...`` line on stderr, the others are still answered, and the exit status is 1. Ctrl-C
 prints the answers so far (the JSON list too) and exits 130.
@@ -31,8 +31,13 @@ from pathlib import Path
 
 import numpy as np
 
-from digits import config, data, detector, formats, images, loaders, quiet, reading, runner, streaming
-from digits.reading import line
+from digits.config import schema
+from digits.data import arrays
+from digits.export import formats, loaders
+from digits.nondigit import detector
+from digits.read import images, reading, streaming
+from digits.runtime import quiet, runner
+from digits.read.reading import line
 
 INTERRUPTED = 130  # the shell's status for a command ended by Ctrl-C (128 + SIGINT)
 
@@ -60,8 +65,8 @@ def trust_option(parser: argparse.ArgumentParser) -> None:
 def project_folder(chosen: Path | None) -> Path:
     """``--project``, else ``runner.project_root()``: so the command works from any folder."""
     chosen = runner.project_root() if chosen is None else chosen
-    if not (chosen / config.PARAMS_FILE).is_file():
-        raise OSError(f"{chosen}: no {config.PARAMS_FILE} here; --project must name the project's folder")
+    if not (chosen / schema.PARAMS_FILE).is_file():
+        raise OSError(f"{chosen}: no {schema.PARAMS_FILE} here; --project must name the project's folder")
     return chosen
 
 
@@ -71,7 +76,7 @@ def own_project(project: Path) -> bool:
     return project.resolve() == runner.project_root().resolve()
 
 
-def load_model(params: config.Params, project: Path, model: str, fmt: str, trust: bool = False
+def load_model(params: schema.Params, project: Path, model: str, fmt: str, trust: bool = False
                ) -> loaders.Predictor:
     """``model`` of ``project`` in ``fmt``; a SavedModel only from the user's own project or with ``trust``."""
     if model not in params.models:
@@ -107,9 +112,9 @@ def load_detector(project: Path) -> loaders.Predictor | None:
 def classify(names: list[str], answers: list[dict], project: Path, args: argparse.Namespace) -> bool:
     """Answer each image as it is read, appending to ``answers`` (printed at once unless ``--json``), so an
     interruption loses nothing already answered. Returns whether every image was answered."""
-    labels = data.load_class_names(data.split_path(project / config.PATHS.data, "test"))
+    labels = arrays.load_class_names(arrays.split_path(project / schema.PATHS.data, "test"))
     with quiet.sigint_to_main_thread():  # the runtimes start their threads loading and on their first call
-        predict = reading.with_detector(load_model(config.load_params(project / config.PARAMS_FILE), project,
+        predict = reading.with_detector(load_model(schema.load_params(project / schema.PARAMS_FILE), project,
                                                    args.model, args.format, args.trust_model), load_detector(project))
         predict(np.zeros((1, images.SIZE, images.SIZE), np.float32))
     ok = True

@@ -1,5 +1,5 @@
-"""Stage ``corrupt``: the robustness suite, MNIST-C style corrupted copies of the test set (``digits.corruptions``),
-made once and cached, so ``evaluate@<model>`` only scores them.
+"""Stage ``corrupt``: the robustness suite, MNIST-C style corrupted copies of the test set
+(``digits.corrupt.corruptions``), made once and cached, so ``evaluate@<model>`` only scores them.
 
 Inputs: ``artifacts/data/test.npz`` (its first ``robustness.images`` images, or all), params ``seed`` and
 ``robustness``.
@@ -11,16 +11,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from digits import config, corruptions, data, robustness, runner
+from digits.config import schema
+from digits.corrupt import corruptions
+from digits.data import arrays
+from digits.evaluate import robustness
+from digits.runtime import runner
 
 
-def main(params: config.Params) -> None:
-    test_path = data.split_path(config.PATHS.data, "test")
-    (images, labels), class_names = data.load_split(test_path), data.load_class_names(test_path)
+def main(params: schema.Params) -> None:
+    test_path = arrays.split_path(schema.PATHS.data, "test")
+    (images, labels), class_names = arrays.load_split(test_path), arrays.load_class_names(test_path)
     limit = params.robustness.images  # None keeps all: the slice [:None] is the whole array
     images, labels = images[:limit], labels[:limit]
     suite = corruptions.corrupted_test_set(images, params.seed, params.robustness.corruptions)
-    out = Path(config.PATHS.corrupted) / "test.npz"
+    out = Path(schema.PATHS.corrupted) / "test.npz"
     robustness.save_suite(out, suite, labels, class_names)
     print(f"corrupt: {len(suite)} corrupted copies of {len(labels)} test images -> {out}")
 

@@ -1,5 +1,5 @@
-"""Stage ``evaluate@<model>``: score a trained model on the test set and on the robustness suite (``digits.metrics``,
-``digits.robustness``).
+"""Stage ``evaluate@<model>``: score a trained model on the test set and on the robustness suite
+(``digits.evaluate.metrics``, ``digits.evaluate.robustness``).
 
 Inputs: ``artifacts/models/<model>.keras``, ``artifacts/data/test.npz``, ``artifacts/train/<model>/calibration.json``
 (the temperature train baked into the model), ``artifacts/corrupted/test.npz`` (stage ``corrupt``),
@@ -25,17 +25,23 @@ from pathlib import Path
 
 import numpy as np
 
-from digits import (calibration, config, data, detector, formats, loaders, metrics, readcheck, reading, robustness,
-                    runner)
-from digits.storage import write_bytes, write_json
+from digits.config import schema
+from digits.data import arrays
+from digits.evaluate import metrics, robustness
+from digits.export import formats, loaders
+from digits.nondigit import detector
+from digits.read import as_files, reading
+from digits.runtime import runner
+from digits.train import calibration
+from digits.runtime.storage import write_bytes, write_json
 
 
-def main(params: config.Params, name: str) -> None:
+def main(params: schema.Params, name: str) -> None:
     source = formats.keras_path(name)
     model = loaders.load_keras_model(source, f"train@{name}")
-    test_path = data.split_path(config.PATHS.data, "test")
-    (images, labels), class_names = data.load_split(test_path), data.load_class_names(test_path)
-    probs, images_per_second = metrics.timed_predict(model, data.preprocess(images), params.evaluate.batch_size)
+    test_path = arrays.split_path(schema.PATHS.data, "test")
+    (images, labels), class_names = arrays.load_split(test_path), arrays.load_class_names(test_path)
+    probs, images_per_second = metrics.timed_predict(model, arrays.preprocess(images), params.evaluate.batch_size)
     metrics.refuse_non_finite(probs, source)
     scores = metrics.classification_metrics(labels, probs, class_names)
     # The model outputs calibrated probabilities (train baked T in); those before follow from them and T.
@@ -44,14 +50,14 @@ def main(params: config.Params, name: str) -> None:
     scores.update(params=int(model.count_params()),
                   calibration=metrics.calibration_metrics(labels, probs, before, temperature))
     scores["read"] = score_reading(model, labels, class_names, params.evaluate.batch_size)
-    out = Path(config.PATHS.metrics) / f"{name}.json"
+    out = Path(schema.PATHS.metrics) / f"{name}.json"
     metrics.refuse_nan_json(scores, out)
     write_json(out, scores)
-    write_json(Path(config.PATHS.timings) / f"evaluate_{name}.json",
+    write_json(Path(schema.PATHS.timings) / f"evaluate_{name}.json",
                {"inference_images_per_second": round(images_per_second, 1)})
-    write_bytes(Path(config.PATHS.predictions) / f"{name}.csv",
+    write_bytes(Path(schema.PATHS.predictions) / f"{name}.csv",
                 metrics.predictions_csv(labels, probs.argmax(axis=1), class_names))
-    write_bytes(Path(config.PATHS.predictions) / f"{name}_reliability.csv", metrics.reliability_csv(probs, labels))
+    write_bytes(Path(schema.PATHS.predictions) / f"{name}_reliability.csv", metrics.reliability_csv(probs, labels))
     ece = scores["calibration"]
     print(f"evaluate: {name}: test accuracy {scores['accuracy']:.4f}, loss {scores['loss']:.4f}, "
           f"ECE {ece['ece']:.4f} (T = {temperature}; {ece['ece_uncalibrated']:.4f} before) -> {out}")
@@ -60,36 +66,36 @@ def main(params: config.Params, name: str) -> None:
           f"{read['as_number']:.4f} read as a number, {read['not_a_digit']:.4f} as not a digit (the model alone: "
           f"{scores['accuracy']:.4f}); held-out non-digits refused: {read['nondigits']['refused']:.4f}")
     suite = score_robustness(name, model, params.evaluate.batch_size)
-    write_json(Path(config.PATHS.headline) / f"{name}.json",
+    write_json(Path(schema.PATHS.headline) / f"{name}.json",
                metrics.headline(scores, suite["mean_accuracy"], params.dataset))
 
 
 def score_reading(model, labels, class_names: tuple[str, ...], batch_size: int) -> dict:
     """The test images as predict answers their files (stage ``read`` found their candidates), with the "not a
-    digit" detector (stage ``nondigit``) as predict consults it: ``readcheck.score``; and under ``nondigits``,
-    the share of stage read's held-out non-digit photos refused (``readcheck.score_refusals``)."""
+    digit" detector (stage ``nondigit``) as predict consults it: ``as_files.score``; and under ``nondigits``,
+    the share of stage read's held-out non-digit photos refused (``as_files.score_refusals``)."""
     detect = loaders.load_keras_model(detector.path(), "nondigit")
     out = reading.with_detector(lambda x: model.predict(x, batch_size=batch_size, verbose=0),
                                 lambda x: detect.predict(x, batch_size=batch_size, verbose=0))
-    readings = readcheck.load(Path(config.PATHS.read) / "test.npz")
-    result = readcheck.score(readings, out(data.preprocess(np.concatenate([r.fields for r in readings]))), labels,
+    readings = as_files.load(Path(schema.PATHS.read) / "test.npz")
+    result = as_files.score(readings, out(arrays.preprocess(np.concatenate([r.fields for r in readings]))), labels,
                              class_names)
-    check, kinds = readcheck.load_check(Path(config.PATHS.read) / "nondigits.npz")
+    check, kinds = as_files.load_check(Path(schema.PATHS.read) / "nondigits.npz")
     fields = np.concatenate([r.fields for r in check if r is not None])
-    result["nondigits"] = readcheck.score_refusals(check, kinds, out(data.preprocess(fields)), class_names)
+    result["nondigits"] = as_files.score_refusals(check, kinds, out(arrays.preprocess(fields)), class_names)
     return result
 
 
 def score_robustness(name: str, model, batch_size: int) -> dict:
     """The robustness suite (stage ``corrupt``) scored by the model already loaded: here rather than in a stage of
     its own, which would cost a second TensorFlow start-up per model."""
-    suite, labels, _ = robustness.load_suite(Path(config.PATHS.corrupted) / "test.npz")
+    suite, labels, _ = robustness.load_suite(Path(schema.PATHS.corrupted) / "test.npz")
     scores = robustness.accuracies(model, suite, labels, batch_size)
-    out = Path(config.PATHS.metrics) / f"{name}_robustness.json"
+    out = Path(schema.PATHS.metrics) / f"{name}_robustness.json"
     result = robustness.summary(scores, len(labels))
     metrics.refuse_nan_json(result, out)
     write_json(out, result)
-    write_bytes(Path(config.PATHS.predictions) / f"{name}_robustness.csv", robustness.accuracy_csv(scores))
+    write_bytes(Path(schema.PATHS.predictions) / f"{name}_robustness.csv", robustness.accuracy_csv(scores))
     worst = robustness.worst(scores)
     print(f"evaluate: {name}: robustness suite mean accuracy {result['mean_accuracy']:.4f} over {len(scores)} "
           f"corruptions, worst {worst} {scores[worst]:.4f} -> {out}")

@@ -1,4 +1,4 @@
-"""Stage ``export@<model>``: the trained model in the formats other runtimes load (``digits.formats``).
+"""Stage ``export@<model>``: the trained model in the formats other runtimes load (``digits.export.formats``).
 
 Inputs: ``artifacts/models/<model>.keras``, params ``export.formats``.
 Outputs: ``artifacts/export/<model>/`` with, per listed format, ``model.h5``, ``saved_model/`` or
@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from digits import config, formats, loaders, runner
-from digits.storage import atomic_dir
+from digits.config import schema
+from digits.export import formats, loaders
+from digits.runtime import runner
+from digits.runtime.storage import atomic_dir
 
 
-def main(params: config.Params, model: str) -> None:
+def main(params: schema.Params, model: str) -> None:
     keras_model = loaders.load_keras_model(formats.keras_path(model), f"train@{model}")
     chosen = tuple(dict.fromkeys(params.export.formats))
-    target = Path(config.PATHS.exports) / model
+    target = Path(schema.PATHS.exports) / model
     with atomic_dir(target) as tmp:
         formats.export(keras_model, tmp, chosen)
     print(f"export: {model}: {', '.join(str(formats.export_path(target, f)) for f in chosen) or 'no formats listed'}")

@@ -13,16 +13,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from digits import config, datasets, runner
-from digits.fetching import experiment_origin, fetch_file
+from digits.config import schema
+from digits.config import catalog
+from digits.runtime import runner
+from digits.data.fetch import experiment_origin, fetch_file
 
 
-def main(params: config.Params) -> None:
-    dataset = datasets.get(params.dataset)
-    folders = dataset.folders(config.PATHS.dataset)
+def main(params: schema.Params) -> None:
+    dataset = catalog.get(params.dataset)
+    folders = dataset.folders(schema.PATHS.dataset)
     folders[0].mkdir(parents=True, exist_ok=True)
     origin = experiment_origin(Path.cwd())
-    origin_folders = dataset.folders(origin / config.PATHS.dataset) if origin else ()
+    origin_folders = dataset.folders(origin / schema.PATHS.dataset) if origin else ()
     for spec in dataset.files:
         path = fetch_file(folders, spec, params.fetch.mirrors.get(dataset.name, ()), params.fetch, origin_folders)
         print(f"fetch: {path} verified")

@@ -1,5 +1,5 @@
-"""Stage ``plots``: matplotlib PNGs of test images captioned actual → predicted (``digits.figures``); the last stage,
-so it ends ``dvc repro`` with the summary of the run (``digits.summary``).
+"""Stage ``plots``: matplotlib PNGs of test images captioned actual → predicted (``digits.evaluate.figures``); the last
+stage, so it ends ``dvc repro`` with the summary of the run (``digits.evaluate.summary``).
 
 The curves, confusion matrices, reliability and robustness are drawn by ``dvc plots show`` from the CSVs
 themselves (dvc.yaml's ``plots:``), so they are not drawn here a second time.
@@ -16,15 +16,18 @@ from pathlib import Path
 import matplotlib
 import numpy as np
 
-from digits import config, data, figures, runner, summary
+from digits.config import schema
+from digits.data import arrays
+from digits.evaluate import figures, summary
+from digits.runtime import runner
 
 
-def main(params: config.Params) -> None:
+def main(params: schema.Params) -> None:
     matplotlib.use("Agg")  # files only; no display on CI or servers
-    paths, cfg = config.PATHS, params.plots
+    paths, cfg = schema.PATHS, params.plots
     out = Path(paths.plots)
-    test_path = data.split_path(paths.data, "test")
-    (images, labels), class_names = data.load_split(test_path), data.load_class_names(test_path)
+    test_path = arrays.split_path(paths.data, "test")
+    (images, labels), class_names = arrays.load_split(test_path), arrays.load_class_names(test_path)
     n = cfg.grid_rows * cfg.grid_cols
     for m in params.models:
         source = Path(paths.predictions) / f"{m}.csv"

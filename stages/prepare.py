@@ -11,24 +11,27 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from digits import config, data, datasets, runner, splits
-from digits.storage import remove_leftovers
+from digits.config import schema
+from digits.data import arrays, prepare
+from digits.config import catalog
+from digits.runtime import runner
+from digits.runtime.storage import remove_leftovers
 
 
-def main(params: config.Params) -> None:
-    folder = config.PATHS.data
-    for name in data.SPLITS:  # a SIGKILLed run's temp folders, possibly gigabytes
-        remove_leftovers(data.split_path(folder, name))
-    dataset = datasets.get(params.dataset)
-    folders = dataset.folders(config.PATHS.dataset)
-    train, test = splits.read_pair(folders, dataset, "train"), splits.read_pair(folders, dataset, "test")
-    parts = splits.split(train, test, params.prepare, params.seed)
-    splits.check_space(Path(folder), parts, params.prepare.copies)
+def main(params: schema.Params) -> None:
+    folder = schema.PATHS.data
+    for name in arrays.SPLITS:  # a SIGKILLed run's temp folders, possibly gigabytes
+        remove_leftovers(arrays.split_path(folder, name))
+    dataset = catalog.get(params.dataset)
+    folders = dataset.folders(schema.PATHS.dataset)
+    train, test = prepare.read_pair(folders, dataset, "train"), prepare.read_pair(folders, dataset, "test")
+    parts = prepare.split(train, test, params.prepare, params.seed)
+    prepare.check_space(Path(folder), parts, params.prepare.copies)
     train = parts.pop("train")
-    splits.write_shards(data.split_path(folder, "train"), train, params.prepare, params.seed, dataset.class_names)
+    prepare.write_shards(arrays.split_path(folder, "train"), train, params.prepare, params.seed, dataset.class_names)
     print(f"prepare: train: {params.prepare.copies} shard(s) of {len(train[1])} images")
     for name, (images, labels) in parts.items():
-        data.save_split(data.split_path(folder, name), images, labels, dataset.class_names)
+        arrays.save_split(arrays.split_path(folder, name), images, labels, dataset.class_names)
         print(f"prepare: {name}: {len(labels)} images")
 
 

@@ -29,12 +29,12 @@ def committed_text(path: str = "params.yaml") -> str:
 
 @functools.cache
 def _default_params() -> dict:
-    from digits import config
+    from digits.config import schema
 
     raw = yaml.safe_load(committed_text())
     try:
-        config.parse_params(raw)
-    except config.ParamsError as err:  # keys changed in the working tree, not yet committed with the code
+        schema.parse_params(raw)
+    except schema.ParamsError as err:  # keys changed in the working tree, not yet committed with the code
         raise RuntimeError(f"the committed params.yaml, which the tests start from, does not load with this "
                            f"code ({err}): commit params.yaml with the code that reads it") from None
     return raw

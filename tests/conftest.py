@@ -32,14 +32,14 @@ def mnist_candidates() -> list[Path]:
 def as_gzip_mirror(folder: Path, out_dir: Path) -> Path | None:
     """``folder`` if it holds MNIST's four files under the mirrors' ``.gz`` names; a gzip copy in ``out_dir`` if
     it holds them under other namings; None if any is missing."""
-    from digits import datasets
+    from digits.config import catalog
 
-    found = [datasets.find_local(folder, spec) for spec in datasets.MNIST.files]
+    found = [catalog.find_local(folder, spec) for spec in catalog.MNIST.files]
     if not all(found):
         return None
-    if all(path.name == spec.gz_name for path, spec in zip(found, datasets.MNIST.files)):
+    if all(path.name == spec.gz_name for path, spec in zip(found, catalog.MNIST.files)):
         return folder
-    for path, spec in zip(found, datasets.MNIST.files):
+    for path, spec in zip(found, catalog.MNIST.files):
         data = path.read_bytes()
         (out_dir / spec.gz_name).write_bytes(data if path.name == spec.gz_name else gzip.compress(data, 1, mtime=0))
     return out_dir
@@ -58,7 +58,7 @@ def mnist_dir(tmp_path_factory) -> Path:
 
 def write_project(root: Path, params: dict) -> Path:
     """A project folder as a stage sees one: ``params`` as params.yaml beside the project's dvc.yaml (a stage run
-    elsewhere works on the checkout it belongs to, ``digits.runner.project_root``)."""
+    elsewhere works on the checkout it belongs to, ``digits.runtime.runner.project_root``)."""
     import yaml
 
     root.mkdir(parents=True, exist_ok=True)
@@ -69,9 +69,9 @@ def write_project(root: Path, params: dict) -> Path:
 
 def run_stage(module: str, *args: str) -> None:
     """Stage ``module``'s ``main`` in this process, in the current folder, with its params.yaml loaded."""
-    from digits import config
+    from digits.config import schema
 
-    importlib.import_module(f"stages.{module}").main(config.load_params(), *args)
+    importlib.import_module(f"stages.{module}").main(schema.load_params(), *args)
 
 
 def project_after(root: Path, params: dict, *stages: tuple[str, ...]) -> Path:
@@ -86,8 +86,8 @@ def project_after(root: Path, params: dict, *stages: tuple[str, ...]) -> Path:
 
 
 def shards_in_memory(*arrays):
-    """``digits.inputs.Shards`` over (images, labels) arrays held by the test, one shard each, not streamed."""
-    from digits import inputs
+    """``digits.train.inputs.Shards`` over (images, labels) arrays held by the test, one shard each, not streamed."""
+    from digits.train import inputs
 
     return inputs.Shards([len(labels) for _, labels in arrays], lambda i: arrays[i], stream=False)
 
@@ -176,10 +176,10 @@ def prepared_copy(prepared_project, tmp_path) -> Path:
 def trained_project(tmp_path_factory, mnist_dir) -> Path:
     """A temp project with a CNN trained well enough to read digits (2 epochs on 3,600 real MNIST images: about
     95% on the test set, in seconds), exported in every format; shared by the export and predict tests."""
-    from digits import names
+    from digits.config import fixed
 
     params = tiny_params(mnist_dir, train_limit=4000, test_limit=500)
-    params["export"]["formats"] = list(names.EXPORT_FORMATS)
+    params["export"]["formats"] = list(fixed.EXPORT_FORMATS)
     root = project_after(tmp_path_factory.mktemp("trained"), params,
                          ("fetch",), ("prepare",), ("train", "cnn"), ("export", "cnn"))
     # A detector that refuses nothing: these tests hold predict to the classifier's answers (tests/test_detector.py
@@ -189,8 +189,9 @@ def trained_project(tmp_path_factory, mnist_dir) -> Path:
 
 
 def constant_detector(path: Path, logit: float) -> Path:
-    """A "not a digit" detector file (``digits.detector``'s layers) whose logit is ``logit`` for every field."""
-    from digits import detector
+    """A "not a digit" detector file (``digits.nondigit.detector``'s layers) whose logit is ``logit`` for every
+    field."""
+    from digits.nondigit import detector
 
     model = detector.build()
     kernel, _ = model.layers[-1].get_weights()

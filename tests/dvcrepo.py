@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bench.workspace import commit_all, copy_tree
+from harness.workspace import commit_all, copy_tree
 
 
 def dvc_env() -> dict[str, str]:
@@ -74,7 +74,7 @@ def copy_project(repo: Path, params: dict) -> Path:
     """The project's files that git tracks or would (no results, no lock) in a fresh git repo at ``repo`` on
     branch main, with ``params``: the working tree as it would be committed, so uncommitted changes are tested
     too."""
-    from digits.names import PATHS
+    from digits.config.fixed import PATHS
 
     copy_tree(repo, skip=("artifacts/", f"{PATHS.headline}/", "dvc.lock"))
     set_params(repo, params)

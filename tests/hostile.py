@@ -1,6 +1,6 @@
 """Hostile image files made cheaply, for the image tests and the memory figures in docs/faults.md.
 
-``python tests/hostile.py peak FILE`` prints the peak memory (MB) of reading FILE with ``digits.images.decode``
+``python tests/hostile.py peak FILE`` prints the peak memory (MB) of reading FILE with ``digits.read.images.decode``
 in this process and its one-line outcome; the tests run it in a child process under a memory limit.
 """
 from __future__ import annotations
@@ -36,7 +36,8 @@ def png_of_zeros(width: int, height: int, band: float = 0.0) -> bytes:
 
 def peak(path: str) -> None:
     """Read ``path`` as ``digits.predict`` does; print the outcome and this process's peak memory in MB."""
-    from digits import images, runner
+    from digits.read import images
+    from digits.runtime import runner
 
     try:
         outcome = f"28x28 image, ink {images.to_mnist(images.decode(path)).sum()}"

@@ -1,4 +1,4 @@
-"""Writing IDX files, for the tests' fixtures: the inverse of ``digits.idx``'s parsers, which the product never
+"""Writing IDX files, for the tests' fixtures: the inverse of ``digits.data.idx``'s parsers, which the product never
 needs (it only reads MNIST)."""
 from __future__ import annotations
 
@@ -17,6 +17,6 @@ def encode(array: np.ndarray) -> bytes:
 def mnist_sums() -> dict[str, str]:
     """The SHA-256 of each MNIST file's decompressed bytes, by name (``t10k-images-idx3-ubyte``), from the tests'
     own ``mnist.sha256`` (the shared copy's SHA256SUMS): checked against wherever the tests found MNIST, a user's
-    dataset/ among them, and independent of fetch's pins (digits/datasets.py)."""
+    dataset/ among them, and independent of fetch's pins (digits/config/catalog.py)."""
     lines = (Path(__file__).parent / "mnist.sha256").read_text().splitlines()
     return {name: digest for digest, name in (line.split() for line in lines if line.strip())}

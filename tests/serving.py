@@ -1,4 +1,4 @@
-"""The session's ``digits.serve`` for the API and browser tests (``bench.server_process`` starts it), and a server
+"""The session's ``digits.serve`` for the API and browser tests (``harness.server`` starts it), and a server
 with a fake model for the tests of its limits: ``python -m tests.serving`` takes ``digits.serve``'s options, and
 ``--limit NAME=VALUE`` for any other of ``guards.Limits``' figures (the tests shorten them), and serves the real
 app, guards and protocol, with a predictor that needs no trained model."""
@@ -14,7 +14,7 @@ import urllib.parse
 
 import pytest
 
-from bench.server_process import Server, multipart, request, start  # noqa: F401  (the tests import them from here)
+from harness.server import Server, multipart, request, start  # noqa: F401  (the tests import them from here)
 
 LABELS = tuple(str(i) for i in range(10))
 
@@ -84,16 +84,16 @@ def uniform(x):
 
 
 def main(argv: list[str]) -> None:
-    from digits import batching, serve, webapp
+    from digits.serve import batching, cli, webapp
 
     extra = argparse.ArgumentParser()
     extra.add_argument("--limit", action="append", default=[], metavar="NAME=VALUE")
     own, rest = extra.parse_known_args(argv)
-    args = serve.parse_args(rest)  # (--project, which start passes, is accepted and not used)
-    bounds = serve.limits(args)
+    args = cli.parse_args(rest)  # (--project, which start passes, is accepted and not used)
+    bounds = cli.limits(args)
     for name, value in (item.split("=", 1) for item in own.limit):
         bounds = dataclasses.replace(bounds, **{name: type(getattr(bounds, name))(value)})
-    serve.run(webapp.Models({"cnn": batching.Batcher(uniform)}, "keras", LABELS), args, bounds)
+    cli.run(webapp.Models({"cnn": batching.Batcher(uniform)}, "keras", LABELS), args, bounds)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ import pytest
 
 from committed import default_params
 from conftest import ROOT, run_stage, tiny_params, write_project
-from digits import datasets
+from digits.config import catalog
 from dvcrepo import copy_project, dvc_env
 
 
@@ -108,7 +108,7 @@ def test_in_memory_figures(quick):
 
 def test_prepare_all_of_mnist_is_timed(tmp_path, mnist_dir):
     """All 70,000 images prepared, and the stage's timing record written (its figure: bench/speed.py)."""
-    from digits import data
+    from digits.data import arrays
 
     params = tiny_params(mnist_dir, train_limit=None, test_limit=None)
     write_project(tmp_path, params)
@@ -121,7 +121,8 @@ def test_prepare_all_of_mnist_is_timed(tmp_path, mnist_dir):
     assert line["stage"] == "prepare" and not line["tensorflow"], line
     assert line["startup_seconds"] > 0 and line["run_seconds"] > 0 and line["peak_rss_mb"] > 0, line
     folder = tmp_path / "artifacts/data"
-    sizes = [data.split_size(path) for path in [*data.train_shards(folder), folder / "val.npz", folder / "test.npz"]]
+    files = [*arrays.train_shards(folder), folder / "val.npz", folder / "test.npz"]
+    sizes = [arrays.split_size(path) for path in files]
     assert sum(sizes) == 70_000, sizes
 
 
@@ -129,14 +130,14 @@ def test_prepare_all_of_mnist_is_timed(tmp_path, mnist_dir):
 def test_baseline_trains_the_seeds_way_whatever_params_say(name):
     """The baseline keeps the architecture from params.yaml but none of the pipeline's speed-ups or recipe."""
     from bench import baseline
-    from digits import config
+    from digits.config import schema
 
-    cfg = getattr(config.parse_params(default_params()).train, name)
+    cfg = getattr(schema.parse_params(default_params()).train, name)
     seed = baseline.seed_recipe(cfg, 10)
     assert (seed.epochs, seed.batch_size, seed.learning_rate, seed.schedule, seed.label_smoothing,
             seed.dtype_policy, seed.steps_per_execution, seed.augment.enabled) \
         == (10, 32, 1e-3, "constant", 0.0, "float32", 1, False)
-    recipe_fields = {f.name for f in dataclasses.fields(config.Recipe)}
+    recipe_fields = {f.name for f in dataclasses.fields(schema.Recipe)}
     arch = {k: v for k, v in dataclasses.asdict(cfg).items() if k not in recipe_fields}
     assert arch and arch == {k: v for k, v in dataclasses.asdict(seed).items() if k not in recipe_fields}
 
@@ -164,10 +165,11 @@ def test_levers_measure_steps_and_runs(tmp_path, mnist_dir):
 def test_workspace_keeps_the_dataset_as_the_user_placed_it(tmp_path, mnist_dir, monkeypatch):
     """The README's layout, MNIST's four files straight in dataset/, and a dataset/<name>/ folder beside them: the
     bench's copy holds both as placed, and its fetch finds the files there (its only mirror is an empty folder)."""
-    from bench import speed, workspace
+    from bench import speed
+    from harness import workspace
 
     checkout = copy_project(tmp_path / "checkout", default_params())  # stands in for the user's, left untouched
-    for spec in datasets.MNIST.files:
+    for spec in catalog.MNIST.files:
         (checkout / "dataset").mkdir(exist_ok=True)
         shutil.copy2(mnist_dir / spec.gz_name, checkout / "dataset" / spec.gz_name)
     (checkout / "dataset" / "fashion-mnist").mkdir()

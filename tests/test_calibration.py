@@ -1,4 +1,4 @@
-"""Temperature scaling (``digits.calibration``): the fitted T lowers ECE and NLL on data it was not fitted on,
+"""Temperature scaling (``digits.train.calibration``): the fitted T lowers ECE and NLL on data it was not fitted on,
 keeps every answer, is the same on every run, and baked into the last layer makes the model output exactly
 softmax(logits / T); and on a real CNN trained with label smoothing, the saved model is calibrated."""
 from __future__ import annotations
@@ -10,7 +10,11 @@ import numpy as np
 import pytest
 
 from committed import default_params
-from digits import calibration, config, data, loaders, metrics, models
+from digits.config import schema
+from digits.data import arrays
+from digits.evaluate import metrics
+from digits.export import loaders
+from digits.train import calibration, models
 
 
 def synthetic(scale: float, n: int = 20_000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -57,7 +61,7 @@ def test_uncalibrated_recovers_the_probabilities_before_scaling():
 def seed_model(name: str) -> keras.Sequential:
     """An untrained seed architecture as train saves it: the CNN trains in mixed_bfloat16, saved in float32."""
     keras.utils.set_random_seed(3)
-    params = config.parse_params(default_params())  # the project's own architectures, not the user's edits
+    params = schema.parse_params(default_params())  # the project's own architectures, not the user's edits
     return models.inference_model(models.build(name, getattr(params.train, name), (28, 28), 10))
 
 
@@ -115,8 +119,8 @@ def test_trained_cnn_is_calibrated_on_the_test_split(trained_project):
     t = report["temperature"]
     assert 0.05 < t < 1 and report["images"] == 400 and report["val_ece"] < report["val_ece_uncalibrated"]
     model = loaders.load_keras_model(root / "artifacts/models/cnn.keras", "train@cnn")
-    images, labels = data.load_split(root / "artifacts/data/test.npz")
-    probs = model.predict(data.preprocess(images), verbose=0)
+    images, labels = arrays.load_split(root / "artifacts/data/test.npz")
+    probs = model.predict(arrays.preprocess(images), verbose=0)
     before = calibration.uncalibrated(probs, t)
     assert (before.argmax(axis=1) == probs.argmax(axis=1)).all()
     scores = metrics.calibration_metrics(labels, probs, before, t)

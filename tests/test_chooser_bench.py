@@ -1,12 +1,12 @@
-"""bench/chooser.py, which fits ``digits.choice.WEIGHTS``: its numbers, the right partition it finds for each, and the
-perceptron, on a few real MNIST test digits with fixed probabilities: no trained model, a few seconds."""
+"""bench/chooser.py, which fits ``digits.read.choice.WEIGHTS``: its numbers, the right partition it finds for each, and
+the perceptron, on a few real MNIST test digits with fixed probabilities: no trained model, a few seconds."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
 from bench import chooser, readings
-from digits import choice
+from digits.read import choice
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ import yaml
 
 from committed import committed_text, default_params
 from conftest import write_project
-from digits import config
+from digits.config import schema
 
 ROOT = Path(__file__).resolve().parents[1]
 RAW = default_params()  # the committed file, never the user's edited one (tests/committed.py says why)
@@ -49,8 +49,8 @@ def test_committed_params_load(tmp_path):
     stages themselves, on every run)."""
     path = tmp_path / "params.yaml"
     path.write_text(committed_text())
-    params = config.load_params(path)
-    assert isinstance(params, config.Params)
+    params = schema.load_params(path)
+    assert isinstance(params, schema.Params)
     assert params.models == ("dense", "cnn")
     assert params.fetch.mirrors == {k: tuple(v) for k, v in RAW["fetch"]["mirrors"].items()}
     assert params.dataset == "mnist" and len(params.fetch.mirrors["mnist"]) >= 1
@@ -68,7 +68,7 @@ def test_committed_params_load(tmp_path):
 def test_load_params_reads_cwd_by_default(tmp_path, monkeypatch):
     write_project(tmp_path, mutated(_set("seed", 7)))
     monkeypatch.chdir(tmp_path)
-    assert config.load_params().seed == 7
+    assert schema.load_params().seed == 7
 
 
 @pytest.mark.parametrize(("dotted", "value", "expected"), [
@@ -78,7 +78,7 @@ def test_load_params_reads_cwd_by_default(tmp_path, monkeypatch):
     ("fetch.timeout", 2, 2.0),
 ])
 def test_floats_accept_ints(dotted, value, expected):
-    params = config.parse_params(mutated(_set(dotted, value)))
+    params = schema.parse_params(mutated(_set(dotted, value)))
     got = params
     for key in dotted.split("."):
         got = getattr(got, key)
@@ -87,7 +87,7 @@ def test_floats_accept_ints(dotted, value, expected):
 
 def test_limits_accept_integers():
     raw = mutated(lambda r: r["prepare"].update(train_limit=600, test_limit=200))
-    prepare = config.parse_params(raw).prepare
+    prepare = schema.parse_params(raw).prepare
     assert (prepare.train_limit, prepare.test_limit) == (600, 200)
 
 
@@ -134,7 +134,7 @@ BROKEN = [
     ("section-not-mapping", _set("evaluate", "fast"), "evaluate", ["expected a mapping"]),
     # Output paths are not params: DVC deletes a stage's outputs before running it.
     ("paths-not-a-param", _set("paths", {"plots": "examples"}), "paths",
-     ["unknown key", "fixed in dvc.yaml and digits/names.py"]),
+     ["unknown key", "fixed in dvc.yaml and digits/config/fixed.py"]),
     ("limit-str", _set("prepare.train_limit", "all"), "prepare.train_limit", ["expected null or an integer >= 1"]),
     ("epochs-0", _set("train.dense.epochs", 0), "train.dense.epochs", ["an integer in [1, 1000]", "got 0"]),
     ("val-fraction-1.5", _set("prepare.val_fraction", 1.5), "prepare.val_fraction", ["(0, 1)", "1.5"]),
@@ -203,7 +203,7 @@ BROKEN = [
     ("dpi-3000", _set("plots.dpi", 3000), "plots.dpi", ["an integer in [1, 600]", "got 3000"]),
     ("grid-rows-2000", _set("plots.grid_rows", 2000), "plots.grid_rows", ["an integer in [1, 20]"]),
     ("grid-cols-21", _set("plots.grid_cols", 21), "plots.grid_cols", ["an integer in [1, 20]"]),
-    # The robustness suite: corruption names from digits.corruptions, each once, at least one.
+    # The robustness suite: corruption names from digits.corrupt.corruptions, each once, at least one.
     ("corruption-unknown", _set("robustness.corruptions", ["fog", "snow"]), "robustness.corruptions",
      ["drawn from shot_noise, impulse_noise", "canny_edges", "got list ['fog', 'snow']"]),
     ("corruption-repeat", _set("robustness.corruptions", ["fog", "fog"]), "robustness.corruptions",
@@ -216,8 +216,8 @@ BROKEN = [
 
 @pytest.mark.parametrize(("change", "key", "fragments"), [b[1:] for b in BROKEN], ids=[b[0] for b in BROKEN])
 def test_broken_params_rejected(change, key, fragments, tmp_path):
-    with pytest.raises(config.ParamsError) as info:
-        config.parse_params(mutated(change))
+    with pytest.raises(schema.ParamsError) as info:
+        schema.parse_params(mutated(change))
     message = str(info.value)
     assert message.startswith(f"{key}: "), message
     assert "\n" not in message
@@ -227,8 +227,8 @@ def test_broken_params_rejected(change, key, fragments, tmp_path):
     # Through the file: the same message, prefixed with the file's name.
     path = tmp_path / "params.yaml"
     path.write_text(yaml.safe_dump(mutated(change)))
-    with pytest.raises(config.ParamsError) as info:
-        config.load_params(path)
+    with pytest.raises(schema.ParamsError) as info:
+        schema.load_params(path)
     assert str(info.value) == f"{path}: {message}"
 
 
@@ -241,11 +241,11 @@ def test_broken_params_rejected(change, key, fragments, tmp_path):
 ], ids=["seed-max", "dpi-600", "grid-20x20", "kernel-14-of-2", "four-convs", "no-convs", "no-hidden",
         "hidden-8x2048", "copies-100", "epochs-1000", "one-corruption", "one-robustness-image"])
 def test_limits_themselves_accepted(change):
-    config.parse_params(mutated(change))
+    schema.parse_params(mutated(change))
 
 
 def test_params_error_is_value_error():
-    assert issubclass(config.ParamsError, ValueError)  # so run_stage turns it into a one-line exit
+    assert issubclass(schema.ParamsError, ValueError)  # so run_stage turns it into a one-line exit
 
 
 @pytest.mark.parametrize(("text", "fragments"), [
@@ -256,8 +256,8 @@ def test_params_error_is_value_error():
 def test_unparseable_files(tmp_path, text, fragments):
     path = tmp_path / "params.yaml"
     path.write_text(text)
-    with pytest.raises(config.ParamsError) as info:
-        config.load_params(path)
+    with pytest.raises(schema.ParamsError) as info:
+        schema.load_params(path)
     message = str(info.value)
     assert message.startswith(f"{path}: ") and "\n" not in message
     for fragment in fragments:
@@ -306,8 +306,8 @@ def test_duplicate_key_refused_naming_key_and_lines(tmp_path):
                   if i >= first and line.split("#")[0].strip() == f"epochs: {OWN_EPOCHS}") + 1
     path = tmp_path / "params.yaml"
     path.write_text(text)
-    with pytest.raises(config.ParamsError) as info:
-        config.load_params(path)
+    with pytest.raises(schema.ParamsError) as info:
+        schema.load_params(path)
     assert str(info.value) == (f"{path}: train.dense.epochs: duplicate key on line {second} "
                                f"(first on line {first}); keep one")
 
@@ -315,15 +315,15 @@ def test_duplicate_key_refused_naming_key_and_lines(tmp_path):
 def test_duplicate_key_refused_in_a_list_item(tmp_path):
     path = tmp_path / "params.yaml"
     path.write_text("seed: 1\nfetch:\n  mirrors:\n    mnist:\n      - {a: 1, a: 2}\n")
-    with pytest.raises(config.ParamsError, match=r"fetch\.mirrors\.mnist\[0\]\.a: duplicate key on line 5"):
-        config.load_params(path)
+    with pytest.raises(schema.ParamsError, match=r"fetch\.mirrors\.mnist\[0\]\.a: duplicate key on line 5"):
+        schema.load_params(path)
 
 
 def test_non_utf8_file_is_one_line_naming_it(tmp_path):
     path = tmp_path / "params.yaml"
     path.write_bytes(committed_text().encode().replace(b"mnist  #", b"mn\xefst  #", 1))
-    with pytest.raises(config.ParamsError) as info:
-        config.load_params(path)
+    with pytest.raises(schema.ParamsError) as info:
+        schema.load_params(path)
     assert str(info.value).startswith(f"{path}: not UTF-8 text (byte 0xef at offset ")
     assert "\n" not in str(info.value)
 

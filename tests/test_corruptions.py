@@ -9,9 +9,9 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from scipy import ndimage
 
-from digits import geometry
-from digits.corruptions import CORRUPTIONS, DETERMINISTIC, corrupt, corrupted_test_set
-from digits.idx import parse_images
+from digits.corrupt import geometry
+from digits.corrupt.corruptions import CORRUPTIONS, DETERMINISTIC, corrupt, corrupted_test_set
+from digits.data.idx import parse_images
 
 NAMES = list(CORRUPTIONS)
 GEOMETRIC = {"shear", "scale", "rotate", "translate"}

@@ -12,8 +12,10 @@ import numpy as np
 import pytest
 
 from conftest import optional_part, project_after, tiny_params
-from digits import datasets, fetching, figures
-from digits.config import FetchConfig, PlotsConfig
+from digits.data import fetch
+from digits.config import catalog
+from digits.evaluate import figures
+from digits.config.schema import FetchConfig, PlotsConfig
 
 FASHION_DIR = Path(os.environ.get("FASHION_MNIST_DIR", "/usr/share/datasets/fashion-mnist"))
 
@@ -27,25 +29,25 @@ def fashion_dir() -> Path:
 
 
 def test_pins_match_the_debian_files(fashion_dir):
-    for spec in datasets.FASHION_MNIST.files:
+    for spec in catalog.FASHION_MNIST.files:
         data = gzip.decompress((fashion_dir / spec.gz_name).read_bytes())
         assert hashlib.sha256(data).hexdigest() == spec.sha256, spec.gz_name
 
 
 def test_registry():
-    assert set(datasets.DATASETS) == {"mnist", "fashion-mnist"}
-    for dataset in datasets.DATASETS.values():
+    assert set(catalog.DATASETS) == {"mnist", "fashion-mnist"}
+    for dataset in catalog.DATASETS.values():
         assert len(dataset.files) == 4 and len(set(dataset.class_names)) == 10
     with pytest.raises(ValueError, match="unknown dataset 'emnist', expected one of mnist, fashion-mnist"):
-        datasets.get("emnist")
+        catalog.get("emnist")
 
 
 def test_mnist_files_are_refused_as_fashion(mnist_dir, tmp_path):
     """Same file names, other digests: a user who puts MNIST into dataset/fashion-mnist/ is told."""
-    spec = datasets.FASHION_MNIST.files[1]
+    spec = catalog.FASHION_MNIST.files[1]
     (tmp_path / spec.gz_name).write_bytes((mnist_dir / spec.gz_name).read_bytes())
     with pytest.raises(ValueError, match="SHA-256"):
-        fetching.fetch_file(tmp_path, spec, (), FetchConfig(mirrors={}, retries=1, timeout=1))
+        fetch.fetch_file(tmp_path, spec, (), FetchConfig(mirrors={}, retries=1, timeout=1))
 
 
 @pytest.fixture(scope="module")
@@ -63,9 +65,9 @@ def fashion_project(tmp_path_factory, mnist_dir, fashion_dir):
 @pytest.mark.slow  # runs the pipeline on Fashion-MNIST
 def test_fashion_runs_through_the_pipeline(fashion_project):
     root = fashion_project
-    names = datasets.FASHION_MNIST.class_names
+    names = catalog.FASHION_MNIST.class_names
     assert sorted(p.name for p in (root / "dataset" / "fashion-mnist").iterdir()) == sorted(
-        s.gz_name for s in datasets.FASHION_MNIST.files)
+        s.gz_name for s in catalog.FASHION_MNIST.files)
     with np.load(root / "artifacts/data/train/00000.npz") as npz:
         assert tuple(npz["class_names"]) == names and len(npz["labels"]) == 1800
     metrics = json.loads((root / "artifacts/metrics/dense.json").read_text())
@@ -85,7 +87,7 @@ def test_fashion_names_in_plots():
     import matplotlib
 
     matplotlib.use("Agg")
-    names = datasets.FASHION_MNIST.class_names
+    names = catalog.FASHION_MNIST.class_names
     cfg = PlotsConfig(grid_rows=1, grid_cols=3, dpi=40)
     fig = figures.grid_figure("t", np.zeros((2, 28, 28)), np.array([0, 9]), np.array([0, 5]), names, cfg)
     assert [ax.get_title() for ax in fig.axes] == ["T-shirt/top → T-shirt/top", "Ankle boot → Sandal", ""]

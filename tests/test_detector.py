@@ -16,12 +16,15 @@ import pytest
 from PIL import Image, ImageDraw
 
 from conftest import ROOT, constant_detector
-from digits import answering, choice, data, detector, detector_data, numbers, readcheck, reading
+from digits.data import arrays
+from digits.nondigit import detector, detector_data
+from digits.read import as_files, choice, reading, segment
+from digits.serve import answering
 
 LABELS = tuple("0123456789")
 
 
-def two_bars(left: int = 8, tall: int = 60) -> reading.Reading:
+def two_bars(left: int = 8, tall: int = 60) -> segment.Reading:
     """A reading of two vertical bars far apart, the left one ``left`` pixels wide and ``tall`` high, the right 8
     by 60: candidates [left], [right] and [both]."""
     sheet = np.zeros((80, 160), np.uint8)
@@ -30,13 +33,13 @@ def two_bars(left: int = 8, tall: int = 60) -> reading.Reading:
     return reading.read("bars", sheet)
 
 
-def output(found: reading.Reading, logits: list[float]) -> np.ndarray:
+def output(found: segment.Reading, logits: list[float]) -> np.ndarray:
     """Every candidate read as a sure 1, with the detector's ``logits`` in candidate order."""
     probs = np.tile(np.eye(10, dtype=np.float32)[1], (len(found.candidates), 1))
     return np.concatenate([probs, np.array(logits, np.float32)[:, None]], axis=1)
 
 
-def by_span(found: reading.Reading, spans: dict[tuple[int, int], float]) -> list[float]:
+def by_span(found: segment.Reading, spans: dict[tuple[int, int], float]) -> list[float]:
     return [spans[(c.start, c.stop)] for c in found.candidates]
 
 
@@ -103,7 +106,7 @@ def test_a_surely_read_mark_the_detector_barely_refuses_stands(top, logit, refus
     assert (reply["class"] == reading.NOT_A_DIGIT) == refused, reply
 
 
-def pair(p_piece: float, p_whole: float, piece_logit: float, whole_logit: float) -> tuple[reading.Reading, np.ndarray]:
+def pair(p_piece: float, p_whole: float, piece_logit: float, whole_logit: float) -> tuple[segment.Reading, np.ndarray]:
     """Two full-height strokes a fifth of their height apart, each piece read as a 1 with ``p_piece`` and both
     together as a 0 with ``p_whole``, with the detector's logits for a piece and for the whole."""
     sheet = np.full((160, 300), 255, np.uint8)
@@ -131,14 +134,14 @@ def test_whether_an_image_is_a_digit_is_decided_before_the_detector_shapes_the_r
     assert reading.answer_reading(found, out, LABELS)["class"] == reading.NOT_A_DIGIT
 
 
-def touching(piece_logit: float) -> tuple[reading.Reading, np.ndarray]:
+def touching(piece_logit: float) -> tuple[segment.Reading, np.ndarray]:
     """Two touching digits as the reader sees them: two halves split by a cut through much ink (its prior's cost,
     ``choice.CUT_COST`` × 1.5), each read as a 1 with 0.995, and the whole read as an 8 with 0.999 (so the
     classifier alone takes the whole), which the detector refuses (logit 3); the halves' logits ``piece_logit``."""
     def mark(start, stop, x, width, cut):
-        return numbers.Candidate(start, stop, (x, 0, width, 50), np.zeros((50, width)), width / 50, 1.0, 0.0, cut,
+        return segment.Candidate(start, stop, (x, 0, width, 50), np.zeros((50, width)), width / 50, 1.0, 0.0, cut,
                                  cut > 0)
-    found = reading.Reading("touching", 2, [mark(0, 1, 0, 25, 1.5), mark(1, 2, 25, 25, 0.0), mark(0, 2, 0, 50, 0.0)],
+    found = segment.Reading("touching", 2, [mark(0, 1, 0, 25, 1.5), mark(1, 2, 25, 25, 0.0), mark(0, 2, 0, 50, 0.0)],
                             np.zeros((3, 28, 28), np.uint8), [50, 50])
     probs = [np.eye(10)[1] * 0.995 + 0.005 / 10, np.eye(10)[1] * 0.995 + 0.005 / 10, np.eye(10)[8] * 0.999 + 0.0001]
     return found, np.array([[*p, logit] for p, logit in zip(probs, [piece_logit, piece_logit, 3.0])], np.float32)
@@ -179,7 +182,7 @@ def test_refusal_rates_count_unread_blanks_as_refused():
     found = two_bars()
     n = len(found.candidates)
     out = np.concatenate([output(found, [5.0] * n), output(found, [-5.0] * n)])
-    got = readcheck.score_refusals([found, None, found], np.array(["lines", "blank", "shapes"]), out, LABELS)
+    got = as_files.score_refusals([found, None, found], np.array(["lines", "blank", "shapes"]), out, LABELS)
     assert got == {"images": 3, "refused": pytest.approx(0.6667), "by_kind": {"blank": 1.0, "lines": 1.0,
                                                                              "shapes": 0.0}}
 
@@ -190,7 +193,7 @@ def test_predict_says_not_a_digit_when_the_detector_refuses(trained_project, tmp
     project = tmp_path / "project"
     shutil.copytree(trained_project, project, symlinks=True, ignore=shutil.ignore_patterns("export"))
     constant_detector(project / "artifacts/models/nondigit.keras", logit)
-    images, _ = data.load_split(project / "artifacts/data/test.npz")
+    images, _ = arrays.load_split(project / "artifacts/data/test.npz")
     Image.fromarray(images[0]).save(tmp_path / "digit.png")
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     done = subprocess.run([sys.executable, "-m", "digits.predict", "--project", str(project), "digit.png"],

@@ -14,7 +14,8 @@ import pytest
 import yaml
 
 from conftest import ROOT, project_after, tiny_params, write_project
-from digits import data, distribute
+from digits.data import arrays
+from digits.train import distribute
 
 pytestmark = pytest.mark.slow  # trains under tf.distribute, in worker processes
 
@@ -59,8 +60,8 @@ def score(root: Path) -> float:
     import keras
 
     model = keras.models.load_model(root / "artifacts/models/dense.keras")
-    images, labels = data.load_split(root / "artifacts/data/test.npz")
-    return float((model.predict(data.preprocess(images), verbose=0).argmax(1) == labels).mean())
+    images, labels = arrays.load_split(root / "artifacts/data/test.npz")
+    return float((model.predict(arrays.preprocess(images), verbose=0).argmax(1) == labels).mean())
 
 
 @pytest.fixture(scope="module")

@@ -136,7 +136,8 @@ def test_the_documented_commands_fit_120_columns(repo, swept, tmp_path):
                       "train.cnn.learning_rate"], exp_table
     row = next(line for line in exp_table.splitlines() if f"[{name}]" in line).split()
     assert row[-3:] == [f"{figures['dense']['accuracy']:.5g}", f"{figures['cnn']['accuracy']:.5g}", f"{rate:.5g}"]
-    # The dataset param in a column of its own, not sharing one with the dataset/ folder (digits.metrics.headline).
+    # The dataset param in a column of its own, not sharing one with the dataset/ folder
+    # (digits.evaluate.metrics.headline).
     rows = list(csv.reader(sh("dvc", "exp", "show", "--csv", cwd=repo).splitlines()))
     assert {row[rows[0].index("params.yaml:dataset")] for row in rows[1:]} == {"mnist"}, rows[0]
 

@@ -1,4 +1,4 @@
-"""``export@<model>``: each format, loaded back by ``digits.formats`` with its own runtime, predicts as the Keras
+"""``export@<model>``: each format, loaded back by ``digits.export.formats`` with its own runtime, predicts as the Keras
 model does; the export folder holds exactly the listed formats and is replaced whole or not at all."""
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ import pytest
 import yaml
 
 from conftest import ROOT, write_project
-from digits import config, data, formats, loaders, names
+from digits.config import fixed, schema
+from digits.data import arrays
+from digits.export import formats, loaders
 from stages import export
 
 pytestmark = pytest.mark.slow  # trains a CNN (trained_project) and starts stage processes
@@ -25,8 +27,8 @@ TOLERANCE = {"h5": 1e-6, "savedmodel": 1e-6, "tflite": 1e-4}
 
 @pytest.fixture(scope="module")
 def batch(trained_project) -> np.ndarray:
-    images, _ = data.load_split(trained_project / "artifacts/data/test.npz")
-    return data.preprocess(images[:200])
+    images, _ = arrays.load_split(trained_project / "artifacts/data/test.npz")
+    return arrays.preprocess(images[:200])
 
 
 @pytest.fixture(scope="module")
@@ -35,8 +37,8 @@ def keras_probs(trained_project, batch) -> np.ndarray:
 
 
 def test_formats_match_the_params_schema():
-    assert tuple(formats.FILES) == names.EXPORT_FORMATS
-    assert formats.FORMATS == ("keras", *names.EXPORT_FORMATS)
+    assert tuple(formats.FILES) == fixed.EXPORT_FORMATS
+    assert formats.FORMATS == ("keras", *fixed.EXPORT_FORMATS)
 
 
 def test_export_folder_holds_exactly_the_listed_formats(trained_project):
@@ -71,7 +73,7 @@ def export_with(root: Path, listed: list[str]) -> list[str]:
     params["export"]["formats"] = listed
     write_project(root, params)
     with contextlib.chdir(root):
-        export.main(config.load_params(), "cnn")
+        export.main(schema.load_params(), "cnn")
     return sorted(p.name for p in (root / "artifacts/export/cnn").iterdir())
 
 
@@ -113,6 +115,6 @@ def test_damaged_model_is_one_line_naming_it(other_project):
     models.mkdir()
     (models / "cnn.keras").write_bytes(b"PK\x03\x04 not really a zip")
     with contextlib.chdir(other_project), pytest.raises(ValueError) as info:
-        export.main(config.load_params(), "cnn")
+        export.main(schema.load_params(), "cnn")
     assert str(info.value).startswith("artifacts/models/cnn.keras: cannot load the keras model (")
     assert str(info.value).endswith("; rerun `dvc repro train@cnn`")

@@ -33,12 +33,13 @@ import pytest
 from committed import default_params
 from conftest import write_project
 import idxfiles
-from digits import datasets, fetching, idx
-from digits.storage import leftover_temps
-from digits.config import FetchConfig
+from digits.data import fetch, idx
+from digits.config import catalog
+from digits.runtime.storage import leftover_temps
+from digits.config.schema import FetchConfig
 
 ROOT = Path(__file__).resolve().parents[1]
-SPECS = {spec.gz_name: spec for spec in datasets.MNIST.files}
+SPECS = {spec.gz_name: spec for spec in catalog.MNIST.files}
 LABELS = SPECS["t10k-labels-idx1-ubyte.gz"]  # the smallest file: unit cases use it to stay fast
 IMAGES = SPECS["t10k-images-idx3-ubyte.gz"]
 
@@ -166,7 +167,7 @@ def server(mnist_dir):
 def sleeps(monkeypatch):
     """Record fetch's back-off sleeps instead of sleeping, so retry cases stay fast."""
     calls = []
-    monkeypatch.setattr(fetching, "time", types.SimpleNamespace(sleep=calls.append, monotonic=time.monotonic))
+    monkeypatch.setattr(fetch, "time", types.SimpleNamespace(sleep=calls.append, monotonic=time.monotonic))
     return calls
 
 
@@ -183,7 +184,7 @@ def _hidden(folder: Path) -> list[str]:
 def test_pins_match_shared_copy(mnist_dir):
     """fetch's pins, the shared copy's SHA256SUMS (tests/mnist.sha256) and the MNIST the tests found agree."""
     sums = idxfiles.mnist_sums()
-    assert {spec.gz_name[: -len(".gz")]: spec.sha256 for spec in datasets.MNIST.files} == sums
+    assert {spec.gz_name[: -len(".gz")]: spec.sha256 for spec in catalog.MNIST.files} == sums
     assert {name: _digest(mnist_dir / f"{name}.gz") for name in sums} == sums
 
 
@@ -191,20 +192,20 @@ def test_pins_match_shared_copy(mnist_dir):
 def test_good_mirror_downloads_all_four(server, mnist_dir, tmp_path):
     folder = tmp_path / "dataset"
     sums = idxfiles.mnist_sums()
-    for spec in datasets.MNIST.files:
-        path = fetching.fetch_file(folder, spec, *cfg(server.url("good").rstrip("/")))  # no trailing slash either
+    for spec in catalog.MNIST.files:
+        path = fetch.fetch_file(folder, spec, *cfg(server.url("good").rstrip("/")))  # no trailing slash either
         assert path == folder / spec.gz_name
         assert path.read_bytes() == (mnist_dir / spec.gz_name).read_bytes()
         assert _digest(path) == sums[spec.gz_name[:-3]]
-    assert sorted(p.name for p in folder.iterdir()) == sorted(s.gz_name for s in datasets.MNIST.files)
+    assert sorted(p.name for p in folder.iterdir()) == sorted(s.gz_name for s in catalog.MNIST.files)
     assert _hidden(folder) == []
-    assert sorted(server.requests) == sorted(f"/good/{s.gz_name}" for s in datasets.MNIST.files)
+    assert sorted(server.requests) == sorted(f"/good/{s.gz_name}" for s in catalog.MNIST.files)
 
 
 def test_already_fetched_files_are_not_downloaded_again(server, tmp_path):
-    fetching.fetch_file(tmp_path, LABELS, *cfg(server.url("good")))
+    fetch.fetch_file(tmp_path, LABELS, *cfg(server.url("good")))
     before = (tmp_path / LABELS.gz_name).stat().st_mtime_ns
-    assert fetching.fetch_file(tmp_path, LABELS, *cfg(server.url("good"))) == tmp_path / LABELS.gz_name
+    assert fetch.fetch_file(tmp_path, LABELS, *cfg(server.url("good"))) == tmp_path / LABELS.gz_name
     assert server.requests == [f"/good/{LABELS.gz_name}"]
     assert (tmp_path / LABELS.gz_name).stat().st_mtime_ns == before
 
@@ -212,8 +213,8 @@ def test_already_fetched_files_are_not_downloaded_again(server, tmp_path):
 # (b) a corrupted file is rejected, naming the file, and the next mirror is used
 def test_corrupt_mirror_rejected_then_next_used(server, mnist_dir, tmp_path, capsys):
     mirrors = cfg(server.url("corrupt"), server.url("good"))
-    images = fetching.fetch_file(tmp_path, IMAGES, *mirrors)  # the corrupt mirror serves this one intact
-    labels = fetching.fetch_file(tmp_path, LABELS, *mirrors)
+    images = fetch.fetch_file(tmp_path, IMAGES, *mirrors)  # the corrupt mirror serves this one intact
+    labels = fetch.fetch_file(tmp_path, LABELS, *mirrors)
     assert images.read_bytes() == (mnist_dir / IMAGES.gz_name).read_bytes()
     assert labels.read_bytes() == (mnist_dir / LABELS.gz_name).read_bytes()
     assert server.requests == [
@@ -229,7 +230,7 @@ def test_corrupt_mirror_rejected_then_next_used(server, mnist_dir, tmp_path, cap
 
 def test_corrupt_only_mirror_fails_naming_file(server, tmp_path, sleeps):
     with pytest.raises(OSError) as info:
-        fetching.fetch_file(tmp_path, LABELS, *cfg(server.url("corrupt"), retries=3))
+        fetch.fetch_file(tmp_path, LABELS, *cfg(server.url("corrupt"), retries=3))
     message = str(info.value)
     assert LABELS.gz_name in message and "SHA-256" in message and "fetch.mirrors" in message
     assert server.requests == [f"/corrupt/{LABELS.gz_name}"]  # wrong content is not retried
@@ -238,7 +239,7 @@ def test_corrupt_only_mirror_fails_naming_file(server, tmp_path, sleeps):
 
 # (c) a dropped connection
 def test_dropped_connection_then_next_mirror(server, mnist_dir, tmp_path, capsys):
-    path = fetching.fetch_file(tmp_path, IMAGES, *cfg(server.url("drop"), server.url("good")))
+    path = fetch.fetch_file(tmp_path, IMAGES, *cfg(server.url("drop"), server.url("good")))
     assert path.read_bytes() == (mnist_dir / IMAGES.gz_name).read_bytes()
     assert server.requests == [f"/drop/{IMAGES.gz_name}", f"/good/{IMAGES.gz_name}"]
     out = capsys.readouterr().out
@@ -248,7 +249,7 @@ def test_dropped_connection_then_next_mirror(server, mnist_dir, tmp_path, capsys
 
 def test_dropped_connection_only_mirror(server, tmp_path, sleeps):
     with pytest.raises(OSError) as info:
-        fetching.fetch_file(tmp_path, IMAGES, *cfg(server.url("drop"), retries=2))
+        fetch.fetch_file(tmp_path, IMAGES, *cfg(server.url("drop"), retries=2))
     message = str(info.value)
     assert "\n" not in message
     assert f"could not get {IMAGES.gz_name}" in message
@@ -260,7 +261,7 @@ def test_dropped_connection_only_mirror(server, tmp_path, sleeps):
 
 
 def test_transient_failure_retried_then_succeeds(server, mnist_dir, tmp_path, sleeps):
-    path = fetching.fetch_file(tmp_path, LABELS, *cfg(server.url("flaky"), retries=2))
+    path = fetch.fetch_file(tmp_path, LABELS, *cfg(server.url("flaky"), retries=2))
     assert path.read_bytes() == (mnist_dir / LABELS.gz_name).read_bytes()
     assert server.requests == [f"/flaky/{LABELS.gz_name}"] * 2
     assert len(sleeps) == 1
@@ -269,7 +270,7 @@ def test_transient_failure_retried_then_succeeds(server, mnist_dir, tmp_path, sl
 
 # (d) HTTP 404
 def test_404_then_good_mirror(server, mnist_dir, tmp_path, capsys, sleeps):
-    path = fetching.fetch_file(tmp_path, LABELS, *cfg(server.url("missing"), server.url("good"), retries=3))
+    path = fetch.fetch_file(tmp_path, LABELS, *cfg(server.url("missing"), server.url("good"), retries=3))
     assert path.read_bytes() == (mnist_dir / LABELS.gz_name).read_bytes()
     # a 404 is final: asked once, no back-off, then the next mirror
     assert server.requests == [f"/missing/{LABELS.gz_name}", f"/good/{LABELS.gz_name}"]
@@ -279,13 +280,13 @@ def test_404_then_good_mirror(server, mnist_dir, tmp_path, capsys, sleeps):
 
 def test_refused_connection_then_good_mirror(server, mnist_dir, tmp_path):
     dead = f"http://127.0.0.1:{_unused_port()}/"
-    path = fetching.fetch_file(tmp_path, LABELS, *cfg(dead, server.url("good")))
+    path = fetch.fetch_file(tmp_path, LABELS, *cfg(dead, server.url("good")))
     assert path.read_bytes() == (mnist_dir / LABELS.gz_name).read_bytes()
 
 
 # (d2) HTTP 5xx: the server may recover, so it is asked again (with back-off), then the next mirror
 def test_500_retried_then_next_mirror(server, mnist_dir, tmp_path, capsys, sleeps):
-    path = fetching.fetch_file(tmp_path, LABELS, *cfg(server.url("error500"), server.url("good"), retries=3))
+    path = fetch.fetch_file(tmp_path, LABELS, *cfg(server.url("error500"), server.url("good"), retries=3))
     assert path.read_bytes() == (mnist_dir / LABELS.gz_name).read_bytes()
     assert server.requests == [f"/error500/{LABELS.gz_name}"] * 3 + [f"/good/{LABELS.gz_name}"]
     assert len(sleeps) == 2
@@ -298,7 +299,7 @@ def test_stalled_server_times_out_then_next_mirror(server, mnist_dir, tmp_path, 
     timeouts, urlopen = [], urllib.request.urlopen  # each attempt's timeout, as the request is opened
     monkeypatch.setattr(urllib.request, "urlopen", lambda *a, **kw: timeouts.append(kw.get("timeout")) or
                         urlopen(*a, **kw))
-    path = fetching.fetch_file(tmp_path, IMAGES, *cfg(server.url("stall"), server.url("good"), retries=2, timeout=0.3))
+    path = fetch.fetch_file(tmp_path, IMAGES, *cfg(server.url("stall"), server.url("good"), retries=2, timeout=0.3))
     assert timeouts == [0.3] * 3  # gave up on the silent server after fetch.timeout instead of waiting for it
     assert path.read_bytes() == (mnist_dir / IMAGES.gz_name).read_bytes()
     assert server.requests == [f"/stall/{IMAGES.gz_name}"] * 2 + [f"/good/{IMAGES.gz_name}"]
@@ -308,7 +309,7 @@ def test_stalled_server_times_out_then_next_mirror(server, mnist_dir, tmp_path, 
 
 def test_stalled_only_mirror_fails_leaving_nothing(server, tmp_path, sleeps):
     with pytest.raises(OSError) as info:
-        fetching.fetch_file(tmp_path, IMAGES, *cfg(server.url("stall"), timeout=0.3))
+        fetch.fetch_file(tmp_path, IMAGES, *cfg(server.url("stall"), timeout=0.3))
     assert f"could not get {IMAGES.gz_name}" in str(info.value) and "timed out" in str(info.value)
     assert list(tmp_path.iterdir()) == []  # the half received is gone with its temp file
 
@@ -317,7 +318,7 @@ def test_slow_server_is_waited_for(server, mnist_dir, tmp_path):
     """``fetch.timeout`` bounds the silence between reads, not the whole download."""
     timeout = 0.45
     start = time.monotonic()
-    path = fetching.fetch_file(tmp_path, LABELS, *cfg(server.url("slow"), timeout=timeout))
+    path = fetch.fetch_file(tmp_path, LABELS, *cfg(server.url("slow"), timeout=timeout))
     assert time.monotonic() - start > timeout  # longer in total than the timeout, yet not abandoned
     assert path.read_bytes() == (mnist_dir / LABELS.gz_name).read_bytes()
     assert server.requests == [f"/slow/{LABELS.gz_name}"]
@@ -326,7 +327,7 @@ def test_slow_server_is_waited_for(server, mnist_dir, tmp_path):
 # (d4) a download killed mid-file: never a partial file under the final name, and a rerun starts clean
 def test_killed_download_then_rerun_is_clean(server, mnist_dir, tmp_path):
     folder = _params(tmp_path, [server.url("stall")])
-    first = datasets.MNIST.files[0]
+    first = catalog.MNIST.files[0]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen([sys.executable, "-m", "stages.fetch"], cwd=tmp_path / PROJECT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -344,9 +345,9 @@ def test_killed_download_then_rerun_is_clean(server, mnist_dir, tmp_path):
     _params(tmp_path, [server.url("good")])
     done = _run_stage(tmp_path)
     assert done.returncode == 0, done.stderr
-    assert sorted(p.name for p in folder.iterdir()) == sorted(s.gz_name for s in datasets.MNIST.files)
+    assert sorted(p.name for p in folder.iterdir()) == sorted(s.gz_name for s in catalog.MNIST.files)
     sums = idxfiles.mnist_sums()
-    assert all(_digest(folder / s.gz_name) == sums[s.gz_name[:-3]] for s in datasets.MNIST.files)
+    assert all(_digest(folder / s.gz_name) == sums[s.gz_name[:-3]] for s in catalog.MNIST.files)
 
 
 # (e) a local folder (or file:// URL) as mirror
@@ -354,14 +355,14 @@ def test_killed_download_then_rerun_is_clean(server, mnist_dir, tmp_path):
 def test_local_folder_mirror(mnist_dir, tmp_path, as_uri):
     mirror = mnist_dir.as_uri() if as_uri else str(mnist_dir)
     for spec in (IMAGES, LABELS):
-        path = fetching.fetch_file(tmp_path / "dataset", spec, *cfg(mirror))
+        path = fetch.fetch_file(tmp_path / "dataset", spec, *cfg(mirror))
         assert path == tmp_path / "dataset" / spec.gz_name
         assert path.read_bytes() == (mnist_dir / spec.gz_name).read_bytes()
     assert _hidden(tmp_path / "dataset") == []
 
 
 def test_missing_local_folder_then_good(mnist_dir, tmp_path, capsys):
-    path = fetching.fetch_file(tmp_path / "d", LABELS, *cfg(tmp_path / "nowhere", mnist_dir, retries=3))
+    path = fetch.fetch_file(tmp_path / "d", LABELS, *cfg(tmp_path / "nowhere", mnist_dir, retries=3))
     assert path.read_bytes() == (mnist_dir / LABELS.gz_name).read_bytes()
     assert "no such file" in capsys.readouterr().out
 
@@ -378,7 +379,7 @@ def test_user_placed_files_used_untouched(server, mnist_dir, tmp_path, naming):
         os.utime(path, ns=(1_000_000_000_000_000_000, 1_000_000_000_000_000_000))
         placed[spec] = (path, path.read_bytes())
     for spec, (path, data) in placed.items():
-        assert fetching.fetch_file(tmp_path, spec, *failing) == path
+        assert fetch.fetch_file(tmp_path, spec, *failing) == path
         assert path.read_bytes() == data
         assert path.stat().st_mtime_ns == 1_000_000_000_000_000_000
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p, _ in placed.values())
@@ -389,8 +390,8 @@ def test_raw_naming_preferred_when_both_placed(mnist_dir, tmp_path):
     raw = tmp_path / LABELS.raw_name
     raw.write_bytes(gzip.decompress((mnist_dir / LABELS.gz_name).read_bytes()))
     (tmp_path / LABELS.gz_name).write_bytes(b"not looked at")
-    assert datasets.find_local(tmp_path, LABELS) == raw
-    assert fetching.fetch_file(tmp_path, LABELS, *cfg()) == raw
+    assert catalog.find_local(tmp_path, LABELS) == raw
+    assert fetch.fetch_file(tmp_path, LABELS, *cfg()) == raw
 
 
 # (g) a user-placed file with wrong content
@@ -406,7 +407,7 @@ def test_user_placed_wrong_file_rejected(server, mnist_dir, tmp_path, kind):
     path = tmp_path / name
     path.write_bytes(data)
     with pytest.raises(ValueError) as info:
-        fetching.fetch_file(tmp_path, LABELS, *cfg(server.url("good")))
+        fetch.fetch_file(tmp_path, LABELS, *cfg(server.url("good")))
     message = str(info.value)
     assert str(path) in message
     assert ("corrupt gzip" if kind == "gz-corrupt-stream" else "SHA-256") in message
@@ -438,8 +439,8 @@ def test_command_fetches_all_four(server, mnist_dir, tmp_path):
     proc = _run_stage(tmp_path)
     assert proc.returncode == 0, proc.stderr
     sums = idxfiles.mnist_sums()
-    assert sorted(p.name for p in folder.iterdir()) == sorted(s.gz_name for s in datasets.MNIST.files)
-    for spec in datasets.MNIST.files:
+    assert sorted(p.name for p in folder.iterdir()) == sorted(s.gz_name for s in catalog.MNIST.files)
+    for spec in catalog.MNIST.files:
         assert _digest(folder / spec.gz_name) == sums[spec.gz_name[:-3]]
         assert f"fetch: {Path('dataset/mnist') / spec.gz_name} verified" in proc.stdout  # as the project names it
     assert "error" not in proc.stderr
@@ -473,7 +474,7 @@ def test_command_rejects_bad_placed_file(mnist_dir, tmp_path):
 
 def test_an_experiments_temporary_copy_knows_its_repository(tmp_path):
     """dvc exp run --temp / --queue run in <repo>/.dvc/tmp/exps/...: fetch copies the files placed in <repo>."""
-    from digits.fetching import experiment_origin
+    from digits.data.fetch import experiment_origin
 
     copy = tmp_path / "repo" / ".dvc" / "tmp" / "exps" / "tmpab12" / "run"
     copy.mkdir(parents=True)

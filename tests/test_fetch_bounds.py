@@ -19,10 +19,12 @@ import numpy as np
 import pytest
 
 from conftest import tiny_params, write_project
-from digits import datasets, download, fetching, idx, splits, storage
+from digits.data import download, fetch, idx, prepare
+from digits.config import catalog
+from digits.runtime import storage
 from test_fetch import IMAGES, LABELS, PROJECT, ROOT, _hidden, _params, cfg, gzip_bomb, server, sleeps  # noqa: F401 (fixtures)
 
-TRAIN_IMAGES = datasets.MNIST.files[0]
+TRAIN_IMAGES = catalog.MNIST.files[0]
 BOMB_BYTES = 400 << 20  # inflated; 0.4 MB as gzip: the old code held all of it (and more) in memory
 PEAK_LIMIT_MB = 160  # python + numpy + one file's honest size (47 MB) with room; far under BOMB_BYTES
 
@@ -80,7 +82,7 @@ def test_placed_raw_file_too_large_refused_before_reading(mnist_dir, tmp_path):
     with (folder / LABELS.raw_name).open("wb") as f:
         f.truncate(10**10)  # 10 GB, sparse: no disk used, and reading it would take minutes
     with pytest.raises(ValueError) as info:
-        fetching.verify(folder / LABELS.raw_name, LABELS)
+        fetch.verify(folder / LABELS.raw_name, LABELS)
     assert str(info.value) == (f"{folder / LABELS.raw_name}: 10000000000 bytes, more than the 11132 allowed, "
                                "expected 10008; not this dataset's file")
 
@@ -94,15 +96,15 @@ def test_read_capped_is_the_honest_file(mnist_dir):
 
 
 def test_expected_sizes_pinned(mnist_dir):
-    assert [s.size for s in datasets.MNIST.files] == [47_040_016, 60_008, 7_840_016, 10_008]
-    assert [s.size for s in datasets.FASHION_MNIST.files] == [s.size for s in datasets.MNIST.files]
-    for spec in datasets.MNIST.files:
+    assert [s.size for s in catalog.MNIST.files] == [47_040_016, 60_008, 7_840_016, 10_008]
+    assert [s.size for s in catalog.FASHION_MNIST.files] == [s.size for s in catalog.MNIST.files]
+    for spec in catalog.MNIST.files:
         assert sum(map(len, idx.stream(mnist_dir / spec.gz_name, spec.size))) == spec.size
 
 
 # 2. downloads: bytes, time and encodings bounded
 def test_endless_mirror_stopped_at_the_cap_then_next(server, mnist_dir, tmp_path, capsys, sleeps):
-    path = fetching.fetch_file(tmp_path, LABELS, *cfg(server.url("endless"), server.url("good"), retries=3))
+    path = fetch.fetch_file(tmp_path, LABELS, *cfg(server.url("endless"), server.url("good"), retries=3))
     assert path.read_bytes() == (mnist_dir / LABELS.gz_name).read_bytes()
     assert server.requests == [f"/endless/{LABELS.gz_name}", f"/good/{LABELS.gz_name}"]  # not asked again
     assert f"{server.url('endless')}: {LABELS.gz_name}: more than 11132 bytes sent, expected at most 10008" \
@@ -111,7 +113,7 @@ def test_endless_mirror_stopped_at_the_cap_then_next(server, mnist_dir, tmp_path
 
 
 def test_served_gzip_bomb_refused_then_next(server, mnist_dir, tmp_path, capsys):
-    path = fetching.fetch_file(tmp_path, IMAGES, *cfg(server.url("bomb"), server.url("good")))
+    path = fetch.fetch_file(tmp_path, IMAGES, *cfg(server.url("bomb"), server.url("good")))
     assert path.read_bytes() == (mnist_dir / IMAGES.gz_name).read_bytes()
     assert "inflates past 7919440 bytes, expected 7840016" in capsys.readouterr().out
     assert _hidden(tmp_path) == []
@@ -120,7 +122,7 @@ def test_served_gzip_bomb_refused_then_next(server, mnist_dir, tmp_path, capsys)
 def test_trickling_mirror_stopped_at_the_deadline(server, tmp_path, capsys, sleeps):
     timeout = 0.3  # never silent that long: only the deadline (0.6 s + 10008 bytes at 50 kB/s = 0.8 s) stops it
     with pytest.raises(OSError) as info:  # the trickle never ends: stopping at all is the deadline's doing
-        fetching.fetch_file(tmp_path, LABELS, *cfg(server.url("trickle"), retries=3, timeout=timeout))
+        fetch.fetch_file(tmp_path, LABELS, *cfg(server.url("trickle"), retries=3, timeout=timeout))
     assert "not complete after 1 s (2 × fetch.timeout + 10008 bytes at 50 kB/s); too slow" in str(info.value)
     assert server.requests == [f"/trickle/{LABELS.gz_name}"]
     assert list(tmp_path.iterdir()) == []
@@ -132,7 +134,7 @@ def test_deadline_rule():
 
 @pytest.mark.parametrize("encoding", ["gzip", "deflate"])
 def test_content_encoding_undone(server, mnist_dir, tmp_path, encoding):
-    path = fetching.fetch_file(tmp_path, IMAGES, *cfg(server.url(f"{encoding}-encoded")))
+    path = fetch.fetch_file(tmp_path, IMAGES, *cfg(server.url(f"{encoding}-encoded")))
     assert path.read_bytes() == (mnist_dir / IMAGES.gz_name).read_bytes()
 
 
@@ -161,10 +163,10 @@ def _splits(n_train: int) -> dict:
 
 def test_copies_that_do_not_fit_refused(tmp_path, monkeypatch):
     free = 2 << 30
-    monkeypatch.setattr(splits.shutil, "disk_usage", lambda p: shutil._ntuple_diskusage(free * 2, free, free))
-    splits.check_space(tmp_path / "artifacts/data", _splits(54000), copies=10)  # 0.44 GB: fits
+    monkeypatch.setattr(prepare.shutil, "disk_usage", lambda p: shutil._ntuple_diskusage(free * 2, free, free))
+    prepare.check_space(tmp_path / "artifacts/data", _splits(54000), copies=10)  # 0.44 GB: fits
     with pytest.raises(ValueError) as info:
-        splits.check_space(tmp_path / "artifacts/data", _splits(54000), copies=100)
+        prepare.check_space(tmp_path / "artifacts/data", _splits(54000), copies=100)
     assert str(info.value) == (f"prepare.copies: 100 copies of 54,000 training images need about 4.25 GB in "
                                f"{tmp_path / 'artifacts/data'}, but its file system has 2.15 GB free (and 256 MB is "
                                "kept free); lower prepare.copies or free some space")
@@ -176,7 +178,7 @@ SMALL_DISK = ("import shutil; free = 300 << 20; "  # the file system of artifact
 
 def test_command_refuses_copies_past_free_space_before_writing(mnist_dir, tmp_path):
     folder = _project(tmp_path, mnist_dir, train_limit=6000, copies=100)
-    for spec in datasets.MNIST.files:
+    for spec in catalog.MNIST.files:
         (folder / spec.gz_name).symlink_to(mnist_dir / spec.gz_name)
     status, stderr, _ = run_measured("stages.prepare", tmp_path, SMALL_DISK)
     assert status == 1
@@ -189,7 +191,7 @@ def test_command_refuses_copies_past_free_space_before_writing(mnist_dir, tmp_pa
 # 4. leftovers of a killed prepare (or any atomic write) go on the next run, however it is started
 def test_prepare_removes_leftovers_of_killed_runs(mnist_dir, tmp_path):
     folder = _project(tmp_path, mnist_dir)
-    for spec in datasets.MNIST.files:
+    for spec in catalog.MNIST.files:
         (folder / spec.gz_name).symlink_to(mnist_dir / spec.gz_name)
     data = tmp_path / "artifacts/data"
     (data / ".train.0123abcd.tmp").mkdir(parents=True)

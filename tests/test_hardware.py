@@ -1,5 +1,5 @@
-"""``dtype_policy: auto`` and an explicit policy on each kind of machine (``digits.hardware``): which precision a
-model trains in, the one line saying why, and a train stage that picks float32 under an AVX2 cap instead of dying
+"""``dtype_policy: auto`` and an explicit policy on each kind of machine (``digits.runtime.hardware``): which precision
+a model trains in, the one line saying why, and a train stage that picks float32 under an AVX2 cap instead of dying
 in oneDNN."""
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from digits import hardware
+from digits.runtime import hardware
 
 ROOT = Path(__file__).resolve().parents[1]
 AVX2 = frozenset("fpu sse2 avx avx2 fma".split())

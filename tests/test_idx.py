@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import idxfiles
-from digits import idx
+from digits.data import idx
 
 
 def _images(n: int = 3, h: int = 28, w: int = 28) -> np.ndarray:

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import idxfiles
-from digits import idx
+from digits.data import idx
 
 PARSERS = {"images": idx.parse_images, "labels": idx.parse_labels}
 NDIM = {"images": 3, "labels": 1}

@@ -1,6 +1,7 @@
-"""``digits.imagefile`` shrinks a large image a strip at a time (``digits.shrinking``): the same pixels as shrinking
-it whole, in every mode it meets, and a 40-megapixel RGBA PNG decodes in little more than its own 160 MB (twice that
-when Pillow's reduce made a premultiplied copy of all of it); ``cost`` counts a decoder's copies from the header."""
+"""``digits.read.imagefile`` shrinks a large image a strip at a time (``digits.read.shrinking``): the same pixels as
+shrinking it whole, in every mode it meets, and a 40-megapixel RGBA PNG decodes in little more than its own 160 MB
+(twice that when Pillow's reduce made a premultiplied copy of all of it); ``cost`` counts a decoder's copies from the
+header."""
 from __future__ import annotations
 
 import io
@@ -10,8 +11,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bench.hostile_bodies import stroke_png
-from digits import guards, imagefile, shrinking
+from harness.hostile_bodies import stroke_png
+from digits.read import imagefile, shrinking
+from digits.serve import guards
 
 
 def image(mode: str, width: int, height: int) -> Image.Image:

@@ -1,4 +1,4 @@
-"""Hostile and unusual image files (``digits.imagefile`` through ``digits.images.decode``): bounded memory, no
+"""Hostile and unusual image files (``digits.read.imagefile`` through ``digits.read.images.decode``): bounded memory, no
 blocking on special files, caps refused with one line naming the file; transparent and float images read right."""
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from PIL import Image
 
 import hostile
 from conftest import ROOT
-from digits import imagefile, images
+from digits.read import imagefile, images
 
 MEMORY_LIMIT = 1 << 30  # address space of the reading child: the bound every file must be read within
 

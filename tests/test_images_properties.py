@@ -1,5 +1,5 @@
 """Property tests of the image path (hypothesis), as ``test_idx_properties.py`` for the IDX parser: whatever bytes
-are given as an image, ``digits.images`` returns a 28×28 uint8 digit or raises ValueError/OSError with a one-line
+are given as an image, ``digits.read.images`` returns a 28×28 uint8 digit or raises ValueError/OSError with a one-line
 message naming the file; never another exception, never a hang (5 s).
 
 Four sources: any bytes; valid headers (PNG, JPEG, GIF, TIFF, BMP) with random dimensions and bodies; valid small
@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from digits import images
+from digits.read import images
 from test_idx_properties import _no_hang
 
 HANG_SECONDS = 5

@@ -9,10 +9,11 @@ import pytest
 import yaml
 
 from conftest import project_after, shards_in_memory, tiny_params
-from digits import data, inputs, splits
+from digits.data import arrays, prepare
+from digits.train import inputs
 
 
-def random_arrays(n: int, seed: int = 0) -> data.Arrays:
+def random_arrays(n: int, seed: int = 0) -> arrays.Arrays:
     rng = np.random.default_rng(seed)
     return rng.integers(0, 256, (n, 28, 28), dtype=np.uint8), rng.integers(0, 10, n).astype(np.uint8)
 
@@ -27,7 +28,7 @@ def test_each_row_once_per_epoch_in_a_seeded_order():
     got = all_batches(shards, seed=5, epoch=0, batch_size=16)
     assert [len(x) for x, _ in got] == [16] * 7 + [11]
     images = np.concatenate([x for x, _ in got])
-    expected = data.preprocess(np.concatenate([p[0] for p in parts]))
+    expected = arrays.preprocess(np.concatenate([p[0] for p in parts]))
     # every row exactly once: same multiset of rows (sorted by their bytes)
     assert sorted(map(bytes, images.reshape(len(images), -1))) == sorted(map(bytes, expected.reshape(123, -1)))
     labels = np.concatenate([y for _, y in got])
@@ -42,7 +43,7 @@ def test_streaming_holds_one_shard_and_yields_the_same_batches():
     parts = [random_arrays(40, s) for s in range(4)]
     loads: list[int] = []
 
-    def load(i: int) -> data.Arrays:
+    def load(i: int) -> arrays.Arrays:
         loads.append(i)
         return parts[i]
 
@@ -71,13 +72,13 @@ def test_memory_and_stream_datasets_give_the_same_batches():
 
 def test_shifted_copies_move_whole_images():
     images, _ = random_arrays(200)
-    moved = splits.shifted(images, 2, np.random.default_rng(0))
+    moved = prepare.shifted(images, 2, np.random.default_rng(0))
     padded = np.pad(images, ((0, 0), (2, 2), (2, 2)))
     for original, copy in zip(padded, moved):
         windows = [original[2 - a: 30 - a, 2 - b: 30 - b] for a in range(-2, 3) for b in range(-2, 3)]
         assert any(np.array_equal(copy, w) for w in windows)
     assert not np.array_equal(moved, images)
-    assert np.array_equal(splits.shifted(images, 0, np.random.default_rng(0)), images)
+    assert np.array_equal(prepare.shifted(images, 0, np.random.default_rng(0)), images)
 
 
 @pytest.fixture(scope="module")
@@ -90,9 +91,9 @@ def scaled(tmp_path_factory, mnist_dir):
 
 
 def test_copies_are_shards_with_the_same_labels(scaled):
-    shards = data.train_shards(scaled / "artifacts/data")
+    shards = arrays.train_shards(scaled / "artifacts/data")
     assert [p.name for p in shards] == ["00000.npz", "00001.npz", "00002.npz"]
-    (first, labels), (second, labels2) = data.load_split(shards[0]), data.load_split(shards[1])
+    (first, labels), (second, labels2) = arrays.load_split(shards[0]), arrays.load_split(shards[1])
     assert len(labels) == 600 and np.array_equal(labels, labels2) and not np.array_equal(first, second)
 
 
@@ -104,7 +105,7 @@ def test_fewer_copies_leave_no_stale_shards(scaled, tmp_path):
     params = yaml.safe_load((project / "params.yaml").read_text())
     params["prepare"]["copies"] = 1
     project_after(project, params, ("prepare",))
-    assert [p.name for p in data.train_shards(project / "artifacts/data")] == ["00000.npz"]
+    assert [p.name for p in arrays.train_shards(project / "artifacts/data")] == ["00000.npz"]
 
 
 def test_streamed_training_sees_every_copy(scaled):

@@ -11,8 +11,9 @@ import pytest
 
 from conftest import tiny_params
 from dvcrepo import copy_project, dvc_env, sh
-from digits import datasets, fetching
-from digits.config import FetchConfig
+from digits.data import fetch
+from digits.config import catalog
+from digits.config.schema import FetchConfig
 
 NAMINGS = {"seed": 0, "mirrors": 1, "gunzipped": 2}  # index into IdxFile.names
 
@@ -21,7 +22,7 @@ def place(mnist_dir: Path, folder: Path, naming: str) -> list[Path]:
     """MNIST's four files in ``folder`` under ``naming``; gzip bytes for the .gz name, raw bytes otherwise."""
     folder.mkdir(parents=True, exist_ok=True)
     placed = []
-    for spec in datasets.MNIST.files:
+    for spec in catalog.MNIST.files:
         name = spec.names[NAMINGS[naming]]
         gz = (mnist_dir / spec.gz_name).read_bytes()
         (folder / name).write_bytes(gz if name.endswith(".gz") else gzip.decompress(gz))
@@ -34,9 +35,9 @@ def place(mnist_dir: Path, folder: Path, naming: str) -> list[Path]:
 def test_placed_files_are_found_verified_and_left_alone(mnist_dir, tmp_path, where, naming):
     placed = place(mnist_dir, tmp_path / where, naming)
     before = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in placed}
-    folders = datasets.MNIST.folders(tmp_path / "dataset")
+    folders = catalog.MNIST.folders(tmp_path / "dataset")
     no_mirrors = FetchConfig(mirrors={}, retries=1, timeout=1)
-    found = [fetching.fetch_file(folders, spec, (), no_mirrors) for spec in datasets.MNIST.files]
+    found = [fetch.fetch_file(folders, spec, (), no_mirrors) for spec in catalog.MNIST.files]
     assert found == placed
     assert {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in placed} == before
     assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()) == \
@@ -46,12 +47,12 @@ def test_placed_files_are_found_verified_and_left_alone(mnist_dir, tmp_path, whe
 def test_the_dataset_folder_comes_before_the_top_level(mnist_dir, tmp_path):
     inside = place(mnist_dir, tmp_path / "dataset" / "mnist", "mirrors")
     place(mnist_dir, tmp_path / "dataset", "seed")
-    folders = datasets.MNIST.folders(tmp_path / "dataset")
-    assert [datasets.find_local(folders, spec) for spec in datasets.MNIST.files] == inside
+    folders = catalog.MNIST.folders(tmp_path / "dataset")
+    assert [catalog.find_local(folders, spec) for spec in catalog.MNIST.files] == inside
 
 
 def test_only_mnist_is_looked_for_at_the_top_level(tmp_path):
-    assert datasets.FASHION_MNIST.folders(tmp_path) == (tmp_path / "fashion-mnist",)
+    assert catalog.FASHION_MNIST.folders(tmp_path) == (tmp_path / "fashion-mnist",)
 
 
 @pytest.mark.slow  # runs dvc

@@ -9,7 +9,7 @@ import sys
 from conftest import ROOT
 
 
-CODE = ("digits", "stages", "bench", "tests")
+CODE = ("digits", "stages", "bench", "harness", "tests")
 
 
 def test_ruff_passes():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from digits import metrics
+from digits.evaluate import metrics
 
 # Four images, two classes. Top probabilities 0.9 (right), 0.9 (wrong), 0.7 (right), 0.62 (right): bins (lo, hi]
 # of width 1/15 put 0.9 in bin 14 (0.867, 0.933], 0.7 in bin 11 (0.667, 0.733], 0.62 in bin 10 (0.6, 0.667].

@@ -10,9 +10,12 @@ import numpy as np
 import pytest
 
 from committed import default_params
-from digits import config, formats, hardware, loaders, models
+from digits.config import schema
+from digits.export import formats, loaders
+from digits.runtime import hardware
+from digits.train import models
 
-PARAMS = config.parse_params(default_params())
+PARAMS = schema.parse_params(default_params())
 
 # The seed's table (000_166317ba99899666.txt), batch axis dropped.
 CNN_TABLE = [
@@ -50,7 +53,7 @@ def test_default_params_build_the_seed_architecture(name, table, total):
 
 
 def test_architecture_follows_params():
-    cfg = config.CnnConfig(conv_filters=(8,), kernel_size=5, dense_units=16, epochs=1, batch_size=1,
+    cfg = schema.CnnConfig(conv_filters=(8,), kernel_size=5, dense_units=16, epochs=1, batch_size=1,
                            learning_rate=1e-3, schedule="constant", label_smoothing=0.0,
                            augment=PARAMS.train.cnn.augment, input="memory", distribute="none",
                            dtype_policy="float32", threads=0, steps_per_execution=1)
@@ -68,10 +71,10 @@ AUGMENT_LAYERS = ["RandomTranslation", "RandomRotation", "RandomZoom", "RandomBr
                   "GaussianNoise", "RandomGaussianBlur"]
 
 
-def augmented(name: str, **sizes) -> config.DenseConfig | config.CnnConfig:
+def augmented(name: str, **sizes) -> schema.DenseConfig | schema.CnnConfig:
     """``train.<name>`` with every augmentation layer on (``sizes`` override; 0 leaves one out)."""
     cfg = getattr(PARAMS.train, name)
-    return dataclasses.replace(cfg, augment=config.AugmentConfig(enabled=True, **{**ALL_SIZES, **sizes}))
+    return dataclasses.replace(cfg, augment=schema.AugmentConfig(enabled=True, **{**ALL_SIZES, **sizes}))
 
 
 @pytest.mark.parametrize(("name", "table", "total"), [("dense", DENSE_TABLE, 109_386), ("cnn", CNN_TABLE, 421_642)])
@@ -89,7 +92,7 @@ def test_augmentation_sizes_pick_layers():
     model = models.build("cnn", augmented("cnn", shift=0.0, zoom=0.0, contrast=0.0, blur=0.0), (28, 28), 10)
     assert [row[0] for row in layer_table(model)][:5] == ["Reshape", "RandomRotation", "RandomBrightness",
                                                            "GaussianNoise", "Conv2D"]
-    off = dataclasses.replace(augmented("cnn"), augment=config.AugmentConfig(enabled=False, **ALL_SIZES))
+    off = dataclasses.replace(augmented("cnn"), augment=schema.AugmentConfig(enabled=False, **ALL_SIZES))
     assert [row[0] for row in layer_table(models.build("cnn", off, (28, 28), 10))][:2] == ["Reshape", "Conv2D"]
 
 
@@ -111,7 +114,7 @@ def test_photometric_layers_change_images_plausibly(size):
     blur, keeps pixels in 0..1 (noise alone may leave it: a Gaussian is unbounded)."""
     keras.utils.set_random_seed(0)
     sizes = {key: 0.0 for key in ALL_SIZES} | {size: ALL_SIZES[size]}
-    (layer,) = models.augmentation(config.AugmentConfig(enabled=True, **sizes))
+    (layer,) = models.augmentation(schema.AugmentConfig(enabled=True, **sizes))
     x = np.random.default_rng(2).random((16, 28, 28, 1)).astype(np.float32) ** 4  # dark, like MNIST
     y = np.asarray(layer(x, training=True))
     assert np.abs(y - x).max() > 1e-3 and np.array_equal(np.asarray(layer(x, training=False)), x)

@@ -1,5 +1,5 @@
-"""Non-digits for "not a digit": ``digits.nondigits`` is deterministic, balanced and gives a photo of every kind;
-``digits.ood``'s scores rank what is far from the training digits above what is near."""
+"""Non-digits for "not a digit": ``digits.nondigit.nondigits`` is deterministic, balanced and gives a photo of every
+kind; ``digits.nondigit.ood``'s scores rank what is far from the training digits above what is near."""
 from __future__ import annotations
 
 import collections
@@ -9,7 +9,8 @@ import numpy as np
 from PIL import Image
 
 from conftest import optional_part
-from digits import fonts, nondigits, ood, wild
+from digits.nondigit import nondigits, ood
+from digits.synthetic import fonts, photos
 
 
 def test_every_kind_is_deterministic_balanced_and_a_photo():
@@ -24,7 +25,7 @@ def test_every_kind_is_deterministic_balanced_and_a_photo():
     for item in first:
         img = Image.open(io.BytesIO(item.payload))
         assert img.mode == "RGB" and img.format == {"jpg": "JPEG", "png": "PNG"}[item.suffix]
-        assert item.condition in wild.CONDITIONS and min(img.size) >= 96
+        assert item.condition in photos.CONDITIONS and min(img.size) >= 96
         grey = np.asarray(img.convert("L"))
         if item.kind not in ("blank", "noise"):  # a mark with ink on it: dark strokes on the paper
             assert grey.min() < 120 < np.median(grey), (item.kind, item.detail)

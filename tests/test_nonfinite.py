@@ -8,14 +8,17 @@ import pytest
 
 from committed import default_params
 from conftest import shards_in_memory, write_project
-from digits import config, data, metrics, models, training
+from digits.config import schema
+from digits.data import arrays
+from digits.evaluate import metrics
+from digits.train import models, training
 from stages import evaluate
 from test_reproducibility import NO_AUGMENT, tiny_data
 
 
-def dense_cfg(learning_rate: float) -> config.DenseConfig:
+def dense_cfg(learning_rate: float) -> schema.DenseConfig:
     # Built directly, past the loader (which refuses .inf): a finite but absurd rate still diverges.
-    return config.DenseConfig(hidden_units=(16,), epochs=3, batch_size=32, learning_rate=learning_rate,
+    return schema.DenseConfig(hidden_units=(16,), epochs=3, batch_size=32, learning_rate=learning_rate,
                               schedule="constant", label_smoothing=0.0, augment=NO_AUGMENT, input="memory",
                               distribute="none", dtype_policy="float32", threads=0, steps_per_execution=1)
 
@@ -51,20 +54,20 @@ def test_evaluate_refuses_a_nan_model(tmp_path, monkeypatch):
     """A model whose weights are NaN (trained before the stop, or edited by hand): one line naming the model
     file, and no metrics file at all."""
     write_project(tmp_path, default_params())
-    params = config.load_params(tmp_path / "params.yaml")
+    params = schema.load_params(tmp_path / "params.yaml")
     model = models.build("dense", params.train.dense, (28, 28), 10)
     model.set_weights([np.full_like(w, np.nan) for w in model.get_weights()])
     monkeypatch.chdir(tmp_path)
-    path = tmp_path / config.PATHS.models / "dense.keras"
+    path = tmp_path / schema.PATHS.models / "dense.keras"
     path.parent.mkdir(parents=True)
     model.save(path)
     images, labels = tiny_data(2, 50)
-    data.save_split(data.split_path(config.PATHS.data, "test"), images, labels, tuple("0123456789"))
+    arrays.save_split(arrays.split_path(schema.PATHS.data, "test"), images, labels, tuple("0123456789"))
     with pytest.raises(ValueError) as info:
-        evaluate.main(config.load_params(), "dense")
-    assert str(info.value) == (f"{config.PATHS.models}/dense.keras: the model predicts NaN or infinite "
+        evaluate.main(schema.load_params(), "dense")
+    assert str(info.value) == (f"{schema.PATHS.models}/dense.keras: the model predicts NaN or infinite "
                                "probabilities; retrain it (dvc repro --force train@dense)")
-    assert not (tmp_path / config.PATHS.metrics).exists()
+    assert not (tmp_path / schema.PATHS.metrics).exists()
 
 
 def test_metrics_json_is_strict(tmp_path):

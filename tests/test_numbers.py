@@ -1,5 +1,5 @@
-"""Written numbers: segmentation (digits.numbers) on numbers composed from real MNIST test digits and from
-digits.wild's photo-like renders, and reading them end to end with predict (the trained_project CNN)."""
+"""Written numbers: segmentation (digits.read.segment) on numbers composed from real MNIST test digits and from
+digits.synthetic.photos's photo-like renders, and reading them end to end with predict (the trained_project CNN)."""
 from __future__ import annotations
 
 import io
@@ -9,7 +9,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from digits import choice, compose, data, idx, images, numbers, predict, reading, wild
+from digits import predict
+from digits.data import arrays, idx
+from digits.read import choice, images, reading, segment
+from digits.synthetic import multidigit, photos
 
 NUMBERS = [[0, 1, 2, 3], [4, 5, 6, 7], [10, 11, 12, 13], [14, 15, 16, 17]]  # MNIST test indices, clear ones
 # Touching pairs as wide as two digits (4 9, 4 1, 7 1): a 1 touching a 0 is no wider than one digit (docs/numbers.md)
@@ -23,11 +26,11 @@ def mnist(mnist_dir) -> tuple[np.ndarray, np.ndarray]:
                  for parse, kind in ((idx.parse_images, "images-idx3-ubyte"), (idx.parse_labels, "labels-idx1-ubyte")))
 
 
-def found(grey: np.ndarray) -> tuple[int, list[numbers.Candidate]]:
-    return numbers.candidates(images.sheet_ink(grey))
+def found(grey: np.ndarray) -> tuple[int, list[segment.Candidate]]:
+    return segment.candidates(images.sheet_ink(grey))
 
 
-def oracle(n_parts: int, cands: list[numbers.Candidate], true: list[tuple], slack: int) -> np.ndarray:
+def oracle(n_parts: int, cands: list[segment.Candidate], true: list[tuple], slack: int) -> np.ndarray:
     """Probabilities a perfect reader would give: sure (0.99) of a candidate in a true digit's box, unsure (0.3)
     of any other; each true box must be among the candidates."""
     hit = [any(np.abs(np.subtract(c.box, box)).max() <= slack for box in true) for c in cands]
@@ -40,7 +43,7 @@ def oracle(n_parts: int, cands: list[numbers.Candidate], true: list[tuple], slac
 
 def chosen_boxes(grey: np.ndarray, true: list[tuple], slack: int) -> list[tuple]:
     n, cands = found(grey)
-    reading_ = reading.Reading("t", n, cands, np.zeros((len(cands), 28, 28), np.uint8), [1, 1])
+    reading_ = segment.Reading("t", n, cands, np.zeros((len(cands), 28, 28), np.uint8), [1, 1])
     return [cands[k].box for k in choice.choose(reading_, oracle(n, cands, true, slack))]
 
 
@@ -52,7 +55,7 @@ def assert_boxes_match(got: list[tuple], true: list[tuple], slack: int) -> None:
 
 @pytest.mark.parametrize("which", range(len(NUMBERS)))
 def test_digits_with_gaps_are_candidates_and_chosen_in_order(mnist, which):
-    grey, true = compose.mnist_number(mnist[0][NUMBERS[which]], [3, 4, 3], scale=4)
+    grey, true = multidigit.mnist_number(mnist[0][NUMBERS[which]], [3, 4, 3], scale=4)
     # anti-aliasing at 4× and faint edges cleared: within 1.5 MNIST px
     assert_boxes_match(chosen_boxes(grey, true, slack=6), true, slack=6)
     n, cands = found(grey)
@@ -62,7 +65,7 @@ def test_digits_with_gaps_are_candidates_and_chosen_in_order(mnist, which):
 @pytest.mark.parametrize("which", range(len(TOUCHING)))
 def test_touching_digits_are_cut_between_them(mnist, which):
     pair = mnist[0][TOUCHING[which]]
-    grey, true = compose.mnist_number(pair, [-2], scale=4)  # strokes overlap by 2 MNIST pixels
+    grey, true = multidigit.mnist_number(pair, [-2], scale=4)  # strokes overlap by 2 MNIST pixels
     got = chosen_boxes(grey, true, slack=12)  # a vertical cut through the overlap: within 3 MNIST px
     assert len(got) == 2 and got[0][0] < got[1][0]
 
@@ -77,7 +80,7 @@ def test_the_model_decides_between_one_digit_and_two():
     assert n == 2 and {(c.start, c.stop) for c in cands} == {(0, 1), (1, 2), (0, 2)}
     together = np.array([[0.3] + [0.7 / 9] * 9 if c.stop - c.start == 1 else [0.99] + [0.01 / 9] * 9
                          for c in cands])
-    r = reading.Reading("t", n, cands, np.zeros((3, 28, 28), np.uint8), [300, 160])
+    r = segment.Reading("t", n, cands, np.zeros((3, 28, 28), np.uint8), [300, 160])
     assert [(cands[k].start, cands[k].stop) for k in choice.choose(r, together)] == [(0, 2)]
     apart = np.where(together == 0.99, 0.3, np.where(together == 0.3, 0.99, together))
     assert [(cands[k].start, cands[k].stop) for k in choice.choose(r, apart)] == [(0, 1), (1, 2)]
@@ -92,7 +95,7 @@ def test_one_inked_piece_wider_than_digits_is_cut_and_flagged():
 
 
 def test_specks_and_the_sheet_edge_are_not_digits(mnist):
-    grey, true = compose.mnist_number(mnist[0][NUMBERS[0]], [3, 4, 3], scale=4)
+    grey, true = multidigit.mnist_number(mnist[0][NUMBERS[0]], [3, 4, 3], scale=4)
     grey = np.pad(grey, ((0, 0), (0, 30)), constant_values=255)
     grey[:, -8:] = 40  # the table beyond the sheet's edge, full height
     grey[5:9, 200:204] = 0  # a speck
@@ -100,7 +103,7 @@ def test_specks_and_the_sheet_edge_are_not_digits(mnist):
 
 
 def test_single_digit_and_blank_sheet(mnist):
-    grey, (box,) = compose.mnist_number(mnist[0][[0]], [], scale=6)
+    grey, (box,) = multidigit.mnist_number(mnist[0][[0]], [], scale=6)
     n, cands = found(grey)
     assert any(np.abs(np.subtract(c.box, box)).max() <= 9 for c in cands if (c.start, c.stop) == (0, n))
     with pytest.raises(ValueError, match="blank image"):
@@ -109,13 +112,13 @@ def test_single_digit_and_blank_sheet(mnist):
 
 def wild_numbers(condition: str, count: int) -> list[tuple[list[int], np.ndarray, list[tuple]]]:
     """``count`` four-digit numbers of drawn digits, photographed under ``condition``, decoded as predict does."""
-    drawn = wild.digits("drawn", per_class=2, seed=3)
+    drawn = photos.digits("drawn", per_class=2, seed=3)
     out = []
     for k in range(count):
         rng = np.random.default_rng([k, 11])
         pick = rng.choice(len(drawn), 4, replace=False)
         gaps = [int(g) for g in rng.integers(6, 16, 3)]
-        payload, _, true = compose.wild_number([drawn[i][1] for i in pick], gaps, condition, seed=k)
+        payload, _, true = multidigit.wild_number([drawn[i][1] for i in pick], gaps, condition, seed=k)
         grey = images.to_grey(np.asarray(Image.open(io.BytesIO(payload)).convert("L")))
         out.append(([drawn[i][0] for i in pick], grey, true))
     return out
@@ -140,7 +143,7 @@ def read(root, paths, capsys, *flags) -> tuple[int, str]:
 def test_reads_clear_numbers_end_to_end(trained_project, mnist, tmp_path, capsys):
     paths, truths = [], []
     for k, (picks, gaps, suffix) in enumerate([(NUMBERS[0], [3, 4, 3], "png"), (NUMBERS[1], [1, 0, 2], "jpg")]):
-        grey, _ = compose.mnist_number(mnist[0][picks], gaps)
+        grey, _ = multidigit.mnist_number(mnist[0][picks], gaps)
         paths.append(tmp_path / f"number{k}.{suffix}")
         Image.fromarray(grey).convert("RGB").save(paths[-1])
         truths.append("".join(str(v) for v in mnist[1][picks]))
@@ -161,7 +164,7 @@ def test_reads_clear_numbers_end_to_end(trained_project, mnist, tmp_path, capsys
 
 @pytest.mark.slow  # trained_project
 def test_reads_a_photo_like_number_end_to_end(trained_project):
-    labels = data.load_class_names(trained_project / "artifacts/data/test.npz")
+    labels = arrays.load_class_names(trained_project / "artifacts/data/test.npz")
     model = predict.load_model(predict.config.load_params(trained_project / "params.yaml"), trained_project,
                                "cnn", "keras")
     truth, grey, _ = wild_numbers("photo", 1)[0]
@@ -171,12 +174,12 @@ def test_reads_a_photo_like_number_end_to_end(trained_project):
 
 @pytest.mark.slow  # trained_project
 def test_one_digit_is_answered_as_before_with_its_box(trained_project, mnist):
-    labels = data.load_class_names(trained_project / "artifacts/data/test.npz")
+    labels = arrays.load_class_names(trained_project / "artifacts/data/test.npz")
     model = predict.load_model(predict.config.load_params(trained_project / "params.yaml"), trained_project,
                                "cnn", "keras")
-    grey, (box,) = compose.mnist_number(mnist[0][[0]], [], scale=6)
+    grey, (box,) = multidigit.mnist_number(mnist[0][[0]], [], scale=6)
     reply = reading.answer_image("one.png", grey, model, labels)
-    before = reading.answer("one.png", model(data.preprocess(images.to_mnist(grey)[None]))[0], labels)
+    before = reading.answer("one.png", model(arrays.preprocess(images.to_mnist(grey)[None]))[0], labels)
     assert {k: v for k, v in reply.items() if k not in ("digits", "size")} == before
     (digit,) = reply["digits"]
     assert digit["class"] == before["class"] and digit["merged"] is False
@@ -189,7 +192,7 @@ def test_a_sliver_of_ink_is_one_candidate(width):
     of an empty sequence")."""
     ink = np.zeros((40, 60))
     ink[:, 3:3 + width] = 1.0
-    n, (only,) = numbers.candidates(ink)
+    n, (only,) = segment.candidates(ink)
     assert n == 1 and only.box == (3, 0, width, 40) and not only.merged
 
 
@@ -198,12 +201,12 @@ def test_a_sliver_of_ink_is_one_candidate(width):
 def test_broken_strokes_of_real_test_digits_stay_one_digit(trained_project, mnist_dir, index):
     """MNIST test digits whose strokes are broken in two, read as two-digit numbers before (a 0 as 63, a 5 as 12,
     a 5 as 52): now one digit, its class the one the model gives the whole image. Picked by index at test time."""
-    labels = data.load_class_names(trained_project / "artifacts/data/test.npz")
+    labels = arrays.load_class_names(trained_project / "artifacts/data/test.npz")
     model = predict.load_model(predict.config.load_params(trained_project / "params.yaml"), trained_project,
                                "cnn", "keras")
     x = idx.parse_images((mnist_dir / "t10k-images-idx3-ubyte.gz").read_bytes())[index]
-    n, _ = numbers.candidates(images.sheet_ink(x))
+    n, _ = segment.candidates(images.sheet_ink(x))
     assert n >= 2  # its ink is in more than one piece: the case
     reply = reading.answer_image(f"{index}.png", x, model, labels)
     assert "number" not in reply and len(reply["digits"]) == 1
-    assert reply["label"] == int(model(data.preprocess(images.to_mnist(x)[None]))[0].argmax())
+    assert reply["label"] == int(model(arrays.preprocess(images.to_mnist(x)[None]))[0].argmax())

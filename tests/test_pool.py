@@ -1,9 +1,10 @@
-"""``digits.pool.in_pool``: results in the order given, on worker processes only where there is more than one item."""
+"""``digits.runtime.pool.in_pool``: results in the order given, on worker processes only where there is more than
+one item."""
 from __future__ import annotations
 
 import os
 
-from digits import pool
+from digits.runtime import pool
 
 
 def pid_and_square(item: int) -> tuple[int, int]:

@@ -1,5 +1,5 @@
-"""``digits.predict`` and ``digits.images``: real MNIST test digits saved as files the way people have them (dark on
-light, large, JPEG) and digits drawn here are read correctly; the preprocessing matches MNIST's own; bad files
+"""``digits.predict`` and ``digits.read.images``: real MNIST test digits saved as files the way people have them (dark
+on light, large, JPEG) and digits drawn here are read correctly; the preprocessing matches MNIST's own; bad files
 get one error line each without stopping the others."""
 from __future__ import annotations
 
@@ -21,7 +21,11 @@ from PIL import Image, ImageDraw
 
 import hostile
 from conftest import ROOT, write_project
-from digits import data, formats, images, loaders, predict, runner
+from digits import predict
+from digits.data import arrays
+from digits.export import formats, loaders
+from digits.read import images
+from digits.runtime import runner
 
 pytestmark = pytest.mark.slow  # trains a CNN (trained_project) and starts predict processes
 
@@ -54,7 +58,7 @@ def drawn(digit: str) -> Image.Image:
 @pytest.fixture(scope="module")
 def test_digits(trained_project) -> tuple[np.ndarray, np.ndarray]:
     """The first 30 images of MNIST's test set (never trained on) and their labels."""
-    images_, labels = data.load_split(trained_project / "artifacts/data/test.npz")
+    images_, labels = arrays.load_split(trained_project / "artifacts/data/test.npz")
     return images_[:30], labels[:30]
 
 
@@ -143,7 +147,7 @@ def test_reads_mnist_digits_from_files(trained_project, digit_files, test_digits
     predicted = np.array([a["label"] for a in answers])
     assert (predicted == labels).mean() >= 0.8, list(zip(paths, predicted))
     # Each kind of file is read as well as the arrays themselves are: within a digit or two of 10.
-    direct = loaders.load(trained_project / "artifacts/models/cnn.keras", "keras")(data.preprocess(test_digits[0]))
+    direct = loaders.load(trained_project / "artifacts/models/cnn.keras", "keras")(arrays.preprocess(test_digits[0]))
     for kind in range(3):
         assert (predicted[kind::3] == direct.argmax(1)[kind::3]).sum() >= 8
 
@@ -173,7 +177,7 @@ def test_class_names_come_from_the_data(trained_project, tmp_path, capsys):
     write_project(tmp_path, yaml.safe_load((trained_project / "params.yaml").read_text()))
     (tmp_path / "artifacts").mkdir()
     (tmp_path / "artifacts/models").symlink_to(trained_project / "artifacts/models")
-    data.save_split(tmp_path / "artifacts/data/test.npz", np.zeros((1, 28, 28), np.uint8), np.zeros(1, np.uint8),
+    arrays.save_split(tmp_path / "artifacts/data/test.npz", np.zeros((1, 28, 28), np.uint8), np.zeros(1, np.uint8),
                     names)
     drawn("7").save(tmp_path / "seven.png")
     with contextlib.chdir(tmp_path):

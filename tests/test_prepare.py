@@ -19,7 +19,9 @@ from PIL import Image
 
 from conftest import ROOT, tiny_params, write_project
 import idxfiles
-from digits import config, data, datasets, idx, splits
+from digits.config import schema
+from digits.data import arrays, idx, prepare
+from digits.config import catalog
 
 DATASET = Path("dataset") / "mnist"  # as params.yaml names it, so as the errors name its files
 
@@ -37,7 +39,7 @@ def prepared(tmp_path_factory, mnist_dir) -> Path:
     root = tmp_path_factory.mktemp("prepared")
     write_project(root, tiny_params(mnist_dir))
     (root / DATASET).mkdir(parents=True)
-    for spec in datasets.MNIST.files:
+    for spec in catalog.MNIST.files:
         (root / DATASET / spec.raw_name).write_bytes(gzip.decompress((mnist_dir / spec.gz_name).read_bytes()))
     done = run_prepare(root)
     assert done.returncode == 0, done.stderr
@@ -51,7 +53,7 @@ def project_copy(src: Path, dst: Path, replace: dict[str, bytes | None]) -> Path
     shutil.copy2(src / "dvc.yaml", dst / "dvc.yaml")
     shutil.copytree(src / "artifacts", dst / "artifacts")
     (dst / DATASET).mkdir(parents=True)
-    for spec in datasets.MNIST.files:
+    for spec in catalog.MNIST.files:
         name = next((n for n in (spec.raw_name, spec.gz_name) if n in replace), None)
         if name is None:
             (dst / DATASET / spec.raw_name).symlink_to(src / DATASET / spec.raw_name)
@@ -119,7 +121,7 @@ BAD_FILES = [
 
 @pytest.mark.parametrize(("name", "make", "fault"), [b[1:] for b in BAD_FILES], ids=[b[0] for b in BAD_FILES])
 def test_bad_file_fails_cleanly_and_keeps_earlier_arrays(prepared, mnist_dir, tmp_path, name, make, fault):
-    spec = next(s for s in datasets.MNIST.files if name in (s.raw_name, s.gz_name))
+    spec = next(s for s in catalog.MNIST.files if name in (s.raw_name, s.gz_name))
     bad = make((prepared / DATASET / spec.raw_name).read_bytes(), (mnist_dir / spec.gz_name).read_bytes())
     project = project_copy(prepared, tmp_path, {name: bad})
     before = _snapshot(project / "artifacts" / "data")
@@ -159,16 +161,16 @@ def test_data_stages_do_not_import_tensorflow():
 def test_split_is_seeded_and_disjoint():
     images = np.arange(500, dtype=np.int32)[:, None, None] * np.ones((1, 28, 28), np.int32)  # each image its index
     labels = (np.arange(500) % 10).astype(np.uint8)
-    cfg = config.PrepareConfig(val_fraction=0.2, train_limit=None, test_limit=5, copies=1, copy_shift=2)
-    a = splits.split((images, labels), (images, labels), cfg, seed=1)
-    b = splits.split((images, labels), (images, labels), cfg, seed=1)
-    c = splits.split((images, labels), (images, labels), cfg, seed=2)
+    cfg = schema.PrepareConfig(val_fraction=0.2, train_limit=None, test_limit=5, copies=1, copy_shift=2)
+    a = prepare.split((images, labels), (images, labels), cfg, seed=1)
+    b = prepare.split((images, labels), (images, labels), cfg, seed=1)
+    c = prepare.split((images, labels), (images, labels), cfg, seed=2)
     assert all(np.array_equal(a[k][0], b[k][0]) for k in a)
     assert not np.array_equal(a["val"][0], c["val"][0])
     assert len(a["val"][1]) == 100 and len(a["train"][1]) == 400 and len(a["test"][1]) == 5
     assert not set(a["val"][0][:, 0, 0]) & set(a["train"][0][:, 0, 0])
     with pytest.raises(ValueError, match="leaves no training images"):
-        splits.split((images[:1], labels[:1]), (images, labels), dataclasses.replace(cfg, val_fraction=0.6), seed=1)
+        prepare.split((images[:1], labels[:1]), (images, labels), dataclasses.replace(cfg, val_fraction=0.6), seed=1)
 
 
 @pytest.mark.parametrize(("n", "fraction"), [(100, 0.2), (600, 0.05), (60_000, 0.0008)])
@@ -176,19 +178,19 @@ def test_split_too_small_to_calibrate_is_refused_before_training(n, fraction):
     """A temperature fitted on fewer than MIN_VAL images is noise: prepare stops, naming the keys, before any
     model is trained, so every model's probabilities stay calibrated (README)."""
     images, labels = np.zeros((n, 28, 28), np.uint8), (np.arange(n) % 10).astype(np.uint8)
-    cfg = config.PrepareConfig(val_fraction=fraction, train_limit=None, test_limit=5, copies=1, copy_shift=2)
+    cfg = schema.PrepareConfig(val_fraction=fraction, train_limit=None, test_limit=5, copies=1, copy_shift=2)
     with pytest.raises(ValueError, match=rf"^prepare\.val_fraction={fraction} of {n} training images leaves "
-                                         rf"\d+ for validation; calibration needs at least {config.MIN_VAL} "):
-        splits.split((images, labels), (images, labels), cfg, seed=1)
+                                         rf"\d+ for validation; calibration needs at least {schema.MIN_VAL} "):
+        prepare.split((images, labels), (images, labels), cfg, seed=1)
 
 
 def test_saved_arrays_are_byte_identical_across_runs(tmp_path, monkeypatch):
     """np.savez stamps the time; ours must not, or every prepare rerun would retrain both models."""
     images, labels = np.zeros((3, 28, 28), np.uint8), np.arange(3, dtype=np.uint8)
-    data.save_split(tmp_path / "a.npz", images, labels, ("a", "b", "c"))
+    arrays.save_split(tmp_path / "a.npz", images, labels, ("a", "b", "c"))
     monkeypatch.setattr(time, "time", lambda: 1_000_000_000.0)  # a later save, in 2001
-    data.save_split(tmp_path / "b.npz", images, labels, ("a", "b", "c"))
+    arrays.save_split(tmp_path / "b.npz", images, labels, ("a", "b", "c"))
     assert (tmp_path / "a.npz").read_bytes() == (tmp_path / "b.npz").read_bytes()
-    loaded = data.load_split(tmp_path / "b.npz")
+    loaded = arrays.load_split(tmp_path / "b.npz")
     assert np.array_equal(loaded[0], images) and np.array_equal(loaded[1], labels)
-    assert data.load_class_names(tmp_path / "b.npz") == ("a", "b", "c")
+    assert arrays.load_class_names(tmp_path / "b.npz") == ("a", "b", "c")

@@ -11,7 +11,7 @@ import keras
 import pytest
 
 from conftest import shards_in_memory
-from digits import training
+from digits.train import training
 from test_nonfinite import dense_cfg
 from test_reproducibility import tiny_data
 

@@ -38,10 +38,10 @@ def clone(tmp_path_factory, mnist_dir) -> Path:
         (repo / name).parent.mkdir(parents=True, exist_ok=True)
         (repo / name).write_bytes(committed(name))
     commit(repo, "committed results")
-    from digits import datasets
+    from digits.config import catalog
 
     (repo / "dataset").mkdir()
-    for spec in datasets.MNIST.files:  # the seed's instruction: raw files straight in dataset/
+    for spec in catalog.MNIST.files:  # the seed's instruction: raw files straight in dataset/
         (repo / "dataset" / spec.raw_name).write_bytes(gzip.decompress((mnist_dir / spec.gz_name).read_bytes()))
     return repo
 

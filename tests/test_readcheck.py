@@ -1,4 +1,4 @@
-"""The test set read as predict reads files (``digits.readcheck``, stage ``read``, scored by ``evaluate``): what it
+"""The test set read as predict reads files (``digits.read.as_files``, stage ``read``, scored by ``evaluate``): what it
 reports is what ``python -m digits.predict`` answers for the same images written as PNG files."""
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from digits import data, idx, readcheck, streaming
+from digits.data import arrays, idx
+from digits.read import as_files, streaming
 
 PICKED = [0, 1, 2, 597, 694, 1131, 3, 4, 5, 6, 7, 8]  # three whose strokes are broken in two among clear ones
 CLASSES = tuple("0123456789")
@@ -33,9 +34,9 @@ def test_the_score_is_what_predict_answers_for_the_files(test_images, tmp_path):
         paths.append(str(tmp_path / f"{i}.png"))
         Image.fromarray(pixels).save(paths[-1])
     replies = list(streaming.answers(paths, fixed_model, CLASSES))
-    readings = readcheck.unpack(readcheck.pack(readcheck.read_all(x, workers=2)))
-    probs = fixed_model(data.preprocess(np.concatenate([r.fields for r in readings])))
-    got = readcheck.score(readings, probs, y, CLASSES)
+    readings = as_files.unpack(as_files.pack(as_files.read_all(x, workers=2)))
+    probs = fixed_model(arrays.preprocess(np.concatenate([r.fields for r in readings])))
+    got = as_files.score(readings, probs, y, CLASSES)
     single = [len(r["digits"]) == 1 for r in replies]
     right = [s and r["class"] == CLASSES[t] for s, r, t in zip(single, replies, y)]
     assert got["images"] == len(x)
@@ -45,8 +46,8 @@ def test_the_score_is_what_predict_answers_for_the_files(test_images, tmp_path):
 
 def test_pack_round_trips_and_one_worker_reads_the_same(test_images):
     x, _ = test_images
-    found = readcheck.read_all(x[:4], workers=1)
-    back = readcheck.unpack(readcheck.pack(found))
+    found = as_files.read_all(x[:4], workers=1)
+    back = as_files.unpack(as_files.pack(found))
     for a, b in zip(found, back):
         assert (a.parts, a.size) == (b.parts, b.size) and np.array_equal(a.fields, b.fields)
         assert [c._replace(ink=None) for c in a.candidates] == b.candidates
@@ -54,7 +55,7 @@ def test_pack_round_trips_and_one_worker_reads_the_same(test_images):
 
 def test_a_missing_or_damaged_file_is_one_line_naming_the_stage(tmp_path):
     with pytest.raises(OSError, match="not found; run `dvc repro read`"):
-        readcheck.load(tmp_path / "test.npz")
+        as_files.load(tmp_path / "test.npz")
     (tmp_path / "test.npz").write_bytes(b"PK\x03\x04 cut off")
     with pytest.raises(ValueError, match=r"test.npz: cannot read it .*rerun `dvc repro read`"):
-        readcheck.load(tmp_path / "test.npz")
+        as_files.load(tmp_path / "test.npz")

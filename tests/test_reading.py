@@ -1,11 +1,11 @@
-"""``digits.streaming.answers``: many files answered in the order given, errors in their places, with one model call
-per chunk, not per image (a fake model: no TensorFlow needed)."""
+"""``digits.read.streaming.answers``: many files answered in the order given, errors in their places, with one model
+call per chunk, not per image (a fake model: no TensorFlow needed)."""
 from __future__ import annotations
 
 import numpy as np
 from PIL import Image, ImageDraw
 
-from digits import reading, streaming
+from digits.read import reading, streaming
 
 LABELS = tuple("0123456789")
 

@@ -1,4 +1,4 @@
-"""bench/readings.py's scoring, on a few real MNIST test images read through ``digits.streaming.answers`` with a
+"""bench/readings.py's scoring, on a few real MNIST test images read through ``digits.read.streaming.answers`` with a
 fake model that answers 7 for every digit: no trained model, a few seconds."""
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ LABELS = tuple(str(d) for d in range(10))
 
 
 def always_7(fields: np.ndarray) -> np.ndarray:
-    """What ``streaming.answers`` calls: ``data.preprocess``'d N×28×28 float32 fields in, N×10 probabilities out."""
+    """What ``streaming.answers`` calls: ``arrays.preprocess``'d N×28×28 float32 fields in, N×10 probabilities out."""
     assert fields.dtype == np.float32 and fields.shape[1:] == (28, 28)
     return np.tile(np.eye(10, dtype=np.float32)[7], (len(fields), 1))
 

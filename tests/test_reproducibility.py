@@ -7,13 +7,15 @@ import numpy as np
 import pytest
 
 from conftest import shards_in_memory
-from digits import config, distribute, metrics, training
+from digits.config import schema
+from digits.evaluate import metrics
+from digits.train import distribute, training
 
 pytestmark = pytest.mark.slow  # trains models, twice each
 
-NO_AUGMENT = config.AugmentConfig(enabled=False, shift=0.0, rotation=0.0, zoom=0.0, brightness=0.0, contrast=0.0,
+NO_AUGMENT = schema.AugmentConfig(enabled=False, shift=0.0, rotation=0.0, zoom=0.0, brightness=0.0, contrast=0.0,
                                   noise=0.0, blur=0.0)
-EVERY_AUGMENT = config.AugmentConfig(enabled=True, shift=0.05, rotation=5.0, zoom=0.05, brightness=0.3, contrast=0.5,
+EVERY_AUGMENT = schema.AugmentConfig(enabled=True, shift=0.05, rotation=5.0, zoom=0.05, brightness=0.3, contrast=0.5,
                                      noise=0.1, blur=1.5)
 
 
@@ -23,8 +25,8 @@ def tiny_data(seed: int, n: int):
 
 
 def weights_after_training(seed: int, tmp_path, steps_per_execution: int = 1,
-                           augment: config.AugmentConfig = NO_AUGMENT):
-    cfg = config.DenseConfig(hidden_units=(16,), epochs=2, batch_size=32, learning_rate=1e-3, schedule="cosine",
+                           augment: schema.AugmentConfig = NO_AUGMENT):
+    cfg = schema.DenseConfig(hidden_units=(16,), epochs=2, batch_size=32, learning_rate=1e-3, schedule="cosine",
                              label_smoothing=0.1, augment=augment, input="memory", distribute="none",
                              dtype_policy="float32", threads=0, steps_per_execution=steps_per_execution)
     training.seed_everything(seed)
@@ -65,7 +67,7 @@ def test_steps_per_execution_changes_speed_not_weights(tmp_path):
 
 
 def test_multiworker_runs_one_step_per_call(capsys):
-    cfg = config.DenseConfig(hidden_units=(16,), epochs=2, batch_size=32, learning_rate=1e-3, schedule="cosine",
+    cfg = schema.DenseConfig(hidden_units=(16,), epochs=2, batch_size=32, learning_rate=1e-3, schedule="cosine",
                              label_smoothing=0.1, augment=NO_AUGMENT, input="memory", distribute="multiworker",
                              dtype_policy="float32", threads=0, steps_per_execution=16)
     assert distribute.as_run_here("dense", cfg).steps_per_execution == 1

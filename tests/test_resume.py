@@ -16,7 +16,7 @@ import yaml
 
 from committed import default_params
 from conftest import ROOT, copy_of, write_project
-from digits import checkpoint
+from digits.train import checkpoint
 
 pytestmark = pytest.mark.slow  # trains and kills training processes
 
@@ -90,11 +90,11 @@ def test_checkpoint_of_other_params_is_not_resumed(tmp_path):
 
 
 def test_fingerprint_follows_params_seed_and_data(tmp_path):
-    from digits import config
+    from digits.config import schema
 
     data = tmp_path / "train.npz"
     data.write_bytes(b"a")
-    cfg = config.parse_params(default_params()).train.dense
+    cfg = schema.parse_params(default_params()).train.dense
     key = checkpoint.fingerprint("dense", cfg, 42, (data,))
     assert key == checkpoint.fingerprint("dense", cfg, 42, (data,))
     import dataclasses

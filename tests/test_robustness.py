@@ -1,4 +1,4 @@
-"""The robustness suite's file and scoring (``digits.robustness``), and the params' corruption names."""
+"""The robustness suite's file and scoring (``digits.evaluate.robustness``), and the params' corruption names."""
 from __future__ import annotations
 
 import typing
@@ -6,7 +6,9 @@ import typing
 import numpy as np
 import pytest
 
-from digits import corruptions, names, robustness
+from digits.config import fixed
+from digits.corrupt import corruptions
+from digits.evaluate import robustness
 
 
 class Fixed:
@@ -20,7 +22,7 @@ class Fixed:
 
 
 def test_params_names_are_the_libraries():
-    assert typing.get_args(names.CorruptionName) == tuple(corruptions.CORRUPTIONS)
+    assert typing.get_args(fixed.CorruptionName) == tuple(corruptions.CORRUPTIONS)
 
 
 def test_suite_round_trips_in_order_with_the_same_bytes(tmp_path):

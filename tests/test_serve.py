@@ -18,7 +18,10 @@ from PIL import Image
 
 import hostile
 from conftest import ROOT
-from digits import batching, bodies, data, formats, imagefile, images, loaders, reading
+from digits.data import arrays
+from digits.export import formats, loaders
+from digits.read import imagefile, images, reading
+from digits.serve import batching, uploads
 from serving import multipart, request, served  # noqa: F401  (served: the fixture)
 
 pytestmark = pytest.mark.slow  # trains a CNN (trained_project) and serves it
@@ -33,7 +36,7 @@ def png(pixels: np.ndarray) -> bytes:
 @pytest.fixture(scope="module")
 def mnist_pngs(trained_project) -> list[tuple[bytes, np.ndarray]]:
     """Six MNIST test digits as dark-on-light PNGs, with their 28×28 arrays."""
-    digits, _ = data.load_split(trained_project / "artifacts/data/test.npz")
+    digits, _ = arrays.load_split(trained_project / "artifacts/data/test.npz")
     return [(png(255 - digit), digit) for digit in digits[:6]]
 
 
@@ -71,7 +74,7 @@ def test_multipart_field_image_is_answered_under_its_file_name(served):
 
 @pytest.mark.parametrize("how", ["declared", "streamed"])
 def test_a_body_over_the_cap_is_413(served, how):
-    big = bodies.MAX_BODY + 1
+    big = uploads.MAX_BODY + 1
     if how == "declared":  # refused on Content-Length alone: the body is never sent
         status, body = request(served.url + "api/predict", b"x", {"Content-Length": str(big)})
     else:  # no length given (chunked): counted as it arrives

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bench.hostile_bodies import stroke_png
+from harness.hostile_bodies import stroke_png
 from conftest import ROOT
 from serving import answer_of, connect, post_head, request, start_fake
 

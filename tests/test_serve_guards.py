@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from conftest import ROOT
-from digits import bodies, guards, shares
+from digits.serve import guards, shares, uploads
 from serving import answer_of, connect, multipart, new_log, post_head, request, start_fake
 
 HEADER_TIMEOUT, BODY_TIMEOUT, MAX_CONNECTIONS = 2.0, 3.0, 4
@@ -164,7 +164,7 @@ def test_sigterm_with_a_stalled_client_exits_promptly(tmp_path):
 
 
 def test_decode_turns_bound_decoding_but_not_the_model_calls(monkeypatch):
-    from digits import answering
+    from digits.serve import answering
 
     now = {"decoding": 0, "predicting": 0}
     most = {"decoding": 0, "predicting": 0}
@@ -225,10 +225,10 @@ def stream_request(body: list[bytes], headers: dict[str, str]):
 
 async def read(request, budget: shares.Budget) -> tuple[int, str]:
     try:
-        async with bodies.image_body(request, budget, guards.Limits(body_timeout=5)) as (_, data):
+        async with uploads.image_body(request, budget, guards.Limits(body_timeout=5)) as (_, data):
             assert budget.held >= len(data)
             return 200, ""
-    except bodies.ApiError as err:
+    except uploads.ApiError as err:
         return err.status, str(err)
 
 
@@ -258,7 +258,7 @@ def test_host_names_allowed_by_the_bound_address(bound, header, allowed):
 def test_event_loop_os_errors_are_one_line_and_bugs_keep_their_traceback(caplog):
     """The bug goes to asyncio's own handler (which logs its traceback); asserted on the call, not on asyncio's
     logger, which a test before this one in the same worker (DVC's logging set-up) may have silenced."""
-    from digits import connections
+    from digits.serve import connections
 
     loop, handed_on = asyncio.new_event_loop(), []
     loop.default_exception_handler = handed_on.append

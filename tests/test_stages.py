@@ -13,7 +13,9 @@ import yaml
 
 from committed import default_params
 from conftest import tiny_params, write_project
-from digits import config, data, formats, loaders
+from digits.config import schema
+from digits.data import arrays
+from digits.export import formats, loaders
 
 pytestmark = pytest.mark.slow  # runs every stage, training included
 
@@ -55,7 +57,7 @@ def leaf_keys(params: dict, key: str) -> set[str]:
 def run_main(module: str, args: list[str]) -> set[str]:
     """Run ``stages.<module>.main`` on the loaded params and return the params keys it read."""
     seen: set[str] = set()
-    importlib.import_module(f"stages.{module}").main(recording(config.load_params(), "", seen), *args)
+    importlib.import_module(f"stages.{module}").main(recording(schema.load_params(), "", seen), *args)
     return seen
 
 
@@ -124,8 +126,8 @@ def test_nondigit_outputs(project):
     assert report["trained_on"]["mnist"] == 540 and report["trained_on"]["mnist_enlarged"] == 540
     assert report["trained_on"]["nondigits"] > 0 and report["trained_on"]["synthetic_digits"] == 60
     assert report["trained_on"]["merged_pairs"] == 20
-    val, _ = data.load_split(root / "artifacts/data/val.npz")
-    refused = np.mean(model.predict(data.preprocess(val), verbose=0)[:, 0] > 0)
+    val, _ = arrays.load_split(root / "artifacts/data/val.npz")
+    refused = np.mean(model.predict(arrays.preprocess(val), verbose=0)[:, 0] > 0)
     assert refused == pytest.approx(report["refused"]["mnist_val"], abs=1e-4) and refused <= 1 / 60 + 1e-9
 
 
@@ -193,8 +195,8 @@ def test_export_outputs(project, model):
     listed = yaml.safe_load((root / "params.yaml").read_text())["export"]["formats"]
     folder = root / "artifacts/export" / model
     assert sorted(p.name for p in folder.iterdir()) == sorted(formats.FILES[f] for f in listed)
-    images, _ = data.load_split(root / "artifacts/data/test.npz")
-    x = data.preprocess(images[:50])
+    images, _ = arrays.load_split(root / "artifacts/data/test.npz")
+    x = arrays.preprocess(images[:50])
     expected = loaders.load(root / f"artifacts/models/{model}.keras", "keras")(x)
     for fmt in listed:
         probs = loaders.load(formats.export_path(folder, fmt), fmt)(x)
@@ -205,13 +207,13 @@ def test_corrupt_output_has_every_corruption_and_is_deterministic(project):
     """Every listed corruption of the first robustness.images test images, with their labels; a second run writes the
     same bytes (so `dvc repro --force corrupt` leaves the evaluate stages up to date)."""
     root, _ = project
-    out = root / config.PATHS.corrupted / "test.npz"
+    out = root / schema.PATHS.corrupted / "test.npz"
     first = out.read_bytes()
     listed = yaml.safe_load((root / "params.yaml").read_text())["robustness"]["corruptions"]
     with np.load(out) as npz:
         assert [str(n) for n in npz["corruptions"]] == listed
         assert sorted(npz.files) == sorted([*listed, "labels", "class_names", "corruptions"])
-        test_images, test_labels = (a[:150] for a in data.load_split(root / "artifacts/data/test.npz"))
+        test_images, test_labels = (a[:150] for a in arrays.load_split(root / "artifacts/data/test.npz"))
         np.testing.assert_array_equal(npz["labels"], test_labels)
         for name in listed:
             assert npz[name].dtype == np.uint8 and npz[name].shape == test_images.shape, name

@@ -75,7 +75,7 @@ def test_read_only_artifacts_is_one_line_and_keeps_the_arrays(prepared_copy):
 WRITE_THEN_DIE = """
 import os, signal, sys
 from pathlib import Path
-from digits.storage import atomic_dir, atomic_path
+from digits.runtime.storage import atomic_dir, atomic_path
 target = Path(sys.argv[1])
 if sys.argv[2] == "file":
     with atomic_path(target) as tmp:
@@ -107,7 +107,7 @@ def test_killed_while_writing_leaves_the_previous_artifact(tmp_path, kind):
 @pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o027, 0o640), (0o002, 0o664)])
 def test_results_get_the_users_umask_permissions(tmp_path, umask, mode):
     """Not mkstemp's owner-only 0600: a teammate, or a web server serving the plots, can read what was written."""
-    from digits import storage
+    from digits.runtime import storage
 
     old = os.umask(umask)
     try:

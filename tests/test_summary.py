@@ -1,6 +1,7 @@
-"""The summary the last stage prints at the end of ``dvc repro`` (``digits.summary``): each model's headline figures
-and its stages' seconds, the shared stages' seconds, missing timings said rather than failed on, where the results
-are, and whether DVC's closing `dvc push` hint applies; and the timing every stage run records (``digits.runner``)."""
+"""The summary the last stage prints at the end of ``dvc repro`` (``digits.evaluate.summary``): each model's headline
+figures and its stages' seconds, the shared stages' seconds, missing timings said rather than failed on, where the
+results are, and whether DVC's closing `dvc push` hint applies; and the timing every stage run records
+(``digits.runtime.runner``)."""
 from __future__ import annotations
 
 import contextlib
@@ -12,8 +13,9 @@ import sys
 import pytest
 
 from conftest import ROOT, tiny_params, write_project
-from digits import runner, summary
-from digits.names import PATHS
+from digits.evaluate import summary
+from digits.runtime import runner
+from digits.config.fixed import PATHS
 
 FIGURES = {"dense": {"accuracy": 0.9841, "ece": 0.0034, "loss": 0.0553, "macro_f1": 0.984, "robustness": 0.6189},
            "cnn": {"accuracy": 0.9953, "ece": 0.0023, "loss": 0.0162, "macro_f1": 0.9952, "robustness": 0.865}}

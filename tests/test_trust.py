@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from conftest import ROOT
-from digits import formats
+from digits.export import formats
 
 pytestmark = pytest.mark.slow  # builds TensorFlow models and starts predict processes
 
@@ -66,9 +66,9 @@ def hostile(trained_project, tmp_path_factory) -> tuple[Path, Path]:
     converter = tf.lite.TFLiteConverter.from_concrete_functions([module.serve.get_concrete_function()], module)
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS, tf.lite.OpsSet.SELECT_TF_OPS]
     formats.model_path("cnn", "tflite", project).write_bytes(converter.convert())
-    from digits import data
+    from digits.data import arrays
 
-    Image.fromarray(data.load_split(project / "artifacts/data/test.npz")[0][0]).save(root / "digit.png")
+    Image.fromarray(arrays.load_split(project / "artifacts/data/test.npz")[0][0]).save(root / "digit.png")
     return project, outside
 
 
@@ -113,19 +113,19 @@ def test_trust_model_loads_the_savedmodel_whose_graph_then_writes(hostile):
 
 
 def test_serve_loader_refuses_a_foreign_savedmodel(hostile):
-    from digits import serve
+    from digits.serve import cli
 
     project, outside = hostile
     with pytest.raises(ValueError, match="refused: a SavedModel is a TensorFlow graph"):
-        serve.load_models(project, "savedmodel", "cnn")
+        cli.load_models(project, "savedmodel", "cnn")
     assert not (outside / "savedmodel.written").exists()
 
 
 def test_own_project_savedmodel_loads_without_the_flag(trained_project, tmp_path):
     """The user's own project (the current folder's) needs no flag: its export stage made the SavedModel."""
-    from digits import data
+    from digits.data import arrays
 
-    Image.fromarray(data.load_split(trained_project / "artifacts/data/test.npz")[0][0]).save(tmp_path / "digit.png")
+    Image.fromarray(arrays.load_split(trained_project / "artifacts/data/test.npz")[0][0]).save(tmp_path / "digit.png")
     done = subprocess.run([sys.executable, "-m", "digits.predict", "--format", "savedmodel",
                            str(tmp_path / "digit.png")], cwd=trained_project, capture_output=True, text=True,
                           timeout=300, env=dict(os.environ, PYTHONPATH=str(ROOT)))

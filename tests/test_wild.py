@@ -1,5 +1,6 @@
-"""Digits in the wild: ``digits.wild``'s sets are deterministic and balanced, and ``digits.images`` reads a digit
-through what a phone photo adds (uneven light, ruled paper, specks, a mark at the edge, an off-centre digit)."""
+"""Digits in the wild: ``digits.synthetic.photos``'s sets are deterministic and balanced, and ``digits.read.images``
+reads a digit through what a phone photo adds (uneven light, ruled paper, specks, a mark at the edge, an off-centre
+digit)."""
 from __future__ import annotations
 
 import collections
@@ -10,8 +11,8 @@ import pytest
 from PIL import Image
 
 from conftest import optional_part
-from digits import fonts, wild
-from digits import images
+from digits.synthetic import fonts, photos
+from digits.read import images
 
 
 def need_fonts() -> None:
@@ -20,13 +21,13 @@ def need_fonts() -> None:
 
 
 @pytest.mark.slow  # renders every set twice
-@pytest.mark.parametrize("name", wild.SETS)
+@pytest.mark.parametrize("name", photos.SETS)
 def test_sets_are_deterministic_balanced_and_bounded(name):
     if name == "fonts":
         need_fonts()
-    first = wild.photos(name, "photo", per_class=3, seed=5)
-    assert first == wild.photos(name, "photo", per_class=3, seed=5)
-    assert first != wild.photos(name, "photo", per_class=3, seed=6)
+    first = photos.photos(name, "photo", per_class=3, seed=5)
+    assert first == photos.photos(name, "photo", per_class=3, seed=5)
+    assert first != photos.photos(name, "photo", per_class=3, seed=6)
     assert collections.Counter(label for label, _, _ in first) == {d: 3 for d in range(10)}
     for _, payload, suffix in first:
         img = Image.open(io.BytesIO(payload))
@@ -35,10 +36,10 @@ def test_sets_are_deterministic_balanced_and_bounded(name):
 
 
 def test_conditions_share_the_digit_and_clean_is_even_white_paper():
-    clean = [np.asarray(Image.open(io.BytesIO(p)).convert("L")) for _, p, _ in wild.photos("drawn", "clean", 1)]
-    lit = [np.asarray(Image.open(io.BytesIO(p)).convert("L")) for _, p, _ in wild.photos("drawn", "lighting", 1)]
+    clean = [np.asarray(Image.open(io.BytesIO(p)).convert("L")) for _, p, _ in photos.photos("drawn", "clean", 1)]
+    lit = [np.asarray(Image.open(io.BytesIO(p)).convert("L")) for _, p, _ in photos.photos("drawn", "lighting", 1)]
     for a, b in zip(clean, lit):
-        assert a.shape == b.shape and np.median(a) == wild.PAPER[0] - 1  # (245, 244, 238) in grey
+        assert a.shape == b.shape and np.median(a) == photos.PAPER[0] - 1  # (245, 244, 238) in grey
         assert np.median(b) < np.median(a) - 20  # the shadow is there
         assert a.max() - a.min() > 150
 

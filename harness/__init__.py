@@ -1,0 +1,6 @@
+"""What the tests and the benchmarks both use, so that neither imports the other.
+
+- ``workspace``: a scratch copy of the project, committed in a throwaway git repository
+- ``server``: ``digits.serve`` (or the tests' fake-model server) started as a process, and requests to it
+- ``hostile_bodies``: request heads and bodies a hostile client sends
+"""

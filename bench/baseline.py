@@ -20,7 +20,6 @@ import time
 
 START = time.perf_counter()
 
-import digits  # noqa: E402,F401  (first: TensorFlow's start-up lines are dropped, as in every stage)
 import keras  # noqa: E402  (timed: the backend's start-up is part of the baseline's wall time)
 
 from bench import arrays as in_memory  # noqa: E402

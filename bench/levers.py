@@ -21,7 +21,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import digits  # noqa: F401  (first: TensorFlow's start-up lines are dropped, as in every stage)
 import keras
 import numpy as np
 import yaml

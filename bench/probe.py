@@ -12,7 +12,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import digits  # noqa: F401  (first: TensorFlow's start-up lines are dropped, as in every stage)
 import keras
 
 from bench import arrays as in_memory

@@ -141,7 +141,7 @@ def in_memory_figures(quick: bool, mirror: str | None, overrides: dict) -> dict:
     """The TensorFlow import, and ``bench.probe``'s accuracy per epoch and input speed, on this CPU as it is."""
     with tempfile.TemporaryDirectory(prefix="mnist-bench-") as tmp:
         repo = workspace(Path(tmp), quick, mirror, overrides)
-        tf_import, _ = run([sys.executable, "-c", "import digits, tensorflow"], repo)
+        tf_import, _ = run([sys.executable, "-c", "import bench, tensorflow"], repo)
         run([sys.executable, "-m", "dvc", "repro", "prepare"], repo)
         probe = json.loads(run([sys.executable, "-m", "bench.probe"], repo)[1].splitlines()[-1])
     return {"tensorflow_import_seconds": round(tf_import, 2), "probe": probe}

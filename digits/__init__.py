@@ -1,8 +1,4 @@
-"""The library behind the MNIST pipeline: params, data, models, training, metrics, model formats, images.
-
-The DVC stages (``stages/``) and the ``predict`` command are thin entry points over it.
-"""
-from digits.runtime import quiet
-
-# Before any module imports TensorFlow (through Keras): its C++ start-up lines bury a stage's own.
-quiet.install()
+"""The library behind the MNIST pipeline, one subpackage per job (docs/layout.md). The DVC stages (``stages/``) and
+the commands (``python -m digits.predict``, ``digits.serve``, ``digits.compare``) are thin entry points over it.
+Importing it does nothing: the entry points silence TensorFlow's start-up lines themselves
+(``digits.runtime.quiet.install``)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from digits.config import schema
-from digits.export import formats, loaders
+from digits.export import formats, loaders, writers
 from digits.runtime import runner
 from digits.runtime.storage import atomic_dir
 
@@ -20,7 +20,7 @@ def main(params: schema.Params, model: str) -> None:
     chosen = tuple(dict.fromkeys(params.export.formats))
     target = Path(schema.PATHS.exports) / model
     with atomic_dir(target) as tmp:
-        formats.export(keras_model, tmp, chosen)
+        writers.export(keras_model, tmp, chosen)
     print(f"export: {model}: {', '.join(str(formats.export_path(target, f)) for f in chosen) or 'no formats listed'}")
 
 

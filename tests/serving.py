@@ -84,6 +84,9 @@ def uniform(x):
 
 
 def main(argv: list[str]) -> None:
+    from digits.runtime import quiet
+
+    quiet.install()  # as python -m digits.serve does, before its modules import TensorFlow
     from digits.serve import batching, cli, webapp
 
     extra = argparse.ArgumentParser()

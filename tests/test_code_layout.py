@@ -13,7 +13,7 @@ from conftest import ROOT
 LIBRARY = ROOT / "digits"
 # Top to bottom as in docs/layout.md: a part may import the parts before it, never one after it.
 ORDER = ("config", "corrupt", "runtime", "data", "export", "evaluate", "read", "synthetic", "train", "nondigit",
-         "predict", "serve", "compare")
+         "project", "predict", "serve", "compare")
 
 
 def parts() -> list[str]:
@@ -39,8 +39,8 @@ def imported_parts(path: Path) -> set[str]:
 
 
 def test_every_part_is_placed_in_the_order():
-    assert set(parts()) | {"predict", "compare"} == set(ORDER)
-    assert {p.stem for p in LIBRARY.glob("*.py")} == {"__init__", "predict", "compare"}
+    assert set(parts()) | {"project", "predict", "compare"} == set(ORDER)
+    assert {p.stem for p in LIBRARY.glob("*.py")} == {"__init__", "project", "predict", "compare"}
 
 
 @pytest.mark.parametrize("part", ORDER)
@@ -71,3 +71,20 @@ def test_the_library_imports_no_bench_harness_or_tests():
     for path in (ROOT / "harness").rglob("*.py"):
         text = path.read_text()
         assert "from bench" not in text and "import bench" not in text and "from tests" not in text, path
+
+
+def test_importing_the_library_runs_nothing():
+    """No import hook installed and no TensorFlow loaded by importing the library and its commands' modules: the
+    entry points (``stages``, ``bench``, the commands' ``main``) silence TensorFlow themselves."""
+    import subprocess
+    import sys
+
+    code = ("import sys, digits, digits.predict, digits.compare, digits.project, digits.read.reading; "
+            "from digits.runtime import quiet; "
+            "print(any(isinstance(f, quiet._QuietImport) for f in sys.meta_path), 'tensorflow' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["False", "False"], done.stdout + done.stderr
+    code = ("import sys, stages; from digits.runtime import quiet; "
+            "print(isinstance(sys.meta_path[0], quiet._QuietImport))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["True"], done.stdout + done.stderr

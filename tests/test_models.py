@@ -11,7 +11,7 @@ import pytest
 
 from committed import default_params
 from digits.config import schema
-from digits.export import formats, loaders
+from digits.export import loaders, writers
 from digits.runtime import hardware
 from digits.train import models
 
@@ -132,7 +132,7 @@ def test_inference_model_copies_weights_and_drops_random_ops(tmp_path):
     assert models.inference_model(stripped) is stripped
     x = np.random.default_rng(1).random((5, 28, 28), np.float32)
     assert np.allclose(model(x, training=False), stripped(x), atol=1e-6)
-    formats.export(stripped, tmp_path, ("tflite",))
+    writers.export(stripped, tmp_path, ("tflite",))
     assert np.allclose(loaders.load(tmp_path / "model.tflite", "tflite")(x), stripped(x), atol=1e-5)
 
 

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from digits import predict
+from digits import predict, project
+from digits.config import schema
 from digits.data import arrays, idx
 from digits.read import choice, images, reading, segment
 from digits.synthetic import multidigit, photos
@@ -165,7 +166,7 @@ def test_reads_clear_numbers_end_to_end(trained_project, mnist, tmp_path, capsys
 @pytest.mark.slow  # trained_project
 def test_reads_a_photo_like_number_end_to_end(trained_project):
     labels = arrays.load_class_names(trained_project / "artifacts/data/test.npz")
-    model = predict.load_model(predict.config.load_params(trained_project / "params.yaml"), trained_project,
+    model = project.load_model(schema.load_params(trained_project / "params.yaml"), trained_project,
                                "cnn", "keras")
     truth, grey, _ = wild_numbers("photo", 1)[0]
     reply = reading.answer_image("photo.jpg", grey, model, labels)
@@ -175,7 +176,7 @@ def test_reads_a_photo_like_number_end_to_end(trained_project):
 @pytest.mark.slow  # trained_project
 def test_one_digit_is_answered_as_before_with_its_box(trained_project, mnist):
     labels = arrays.load_class_names(trained_project / "artifacts/data/test.npz")
-    model = predict.load_model(predict.config.load_params(trained_project / "params.yaml"), trained_project,
+    model = project.load_model(schema.load_params(trained_project / "params.yaml"), trained_project,
                                "cnn", "keras")
     grey, (box,) = multidigit.mnist_number(mnist[0][[0]], [], scale=6)
     reply = reading.answer_image("one.png", grey, model, labels)
@@ -202,7 +203,7 @@ def test_broken_strokes_of_real_test_digits_stay_one_digit(trained_project, mnis
     """MNIST test digits whose strokes are broken in two, read as two-digit numbers before (a 0 as 63, a 5 as 12,
     a 5 as 52): now one digit, its class the one the model gives the whole image. Picked by index at test time."""
     labels = arrays.load_class_names(trained_project / "artifacts/data/test.npz")
-    model = predict.load_model(predict.config.load_params(trained_project / "params.yaml"), trained_project,
+    model = project.load_model(schema.load_params(trained_project / "params.yaml"), trained_project,
                                "cnn", "keras")
     x = idx.parse_images((mnist_dir / "t10k-images-idx3-ubyte.gz").read_bytes())[index]
     n, _ = segment.candidates(images.sheet_ink(x))

@@ -38,7 +38,7 @@ def load_keras(path: Path) -> Predictor:
 
 def load_savedmodel(path: Path) -> Predictor:
     serve = tf.saved_model.load(str(path)).signatures["serving_default"]
-    # One input and one output (formats.Serving names them "images" and "probabilities").
+    # One input and one output (writers.Serving names them "images" and "probabilities").
     (name, spec), = serve.structured_input_signature[1].items()
 
     def run(x: np.ndarray) -> np.ndarray:

@@ -15,9 +15,8 @@ import asyncio
 import logging
 from pathlib import Path
 
-from digits import predict
+from digits import project
 from digits.config import schema
-from digits.data import arrays
 from digits.export import formats, loaders
 from digits.read import reading
 from digits.serve import batching, guards
@@ -28,14 +27,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this "
                         "machine only; the server has no authentication, so think twice before 0.0.0.0)")
     parser.add_argument("--port", type=int, default=8000, help="TCP port (default: 8000; 0: any free port)")
-    parser.add_argument("--model", default="cnn", help="the model the API uses when a request names none "
-                        "(default: cnn)")
-    parser.add_argument("--format", default="keras", choices=formats.FORMATS,
-                        help="keras: the trained models; the others: export's files (default: keras)")
-    parser.add_argument("--project", type=Path, default=None,
-                        help="the project folder holding params.yaml and artifacts/ (default: as for "
-                             "python -m digits.predict)")
-    predict.trust_option(parser)
+    project.add_options(parser, "the model the API uses when a request names none")
     parser.add_argument("--access-log", action="store_true", help="log every request (default: errors only)")
     parser.add_argument("--header-timeout", type=float, default=guards.HEADER_TIMEOUT, metavar="S",
                         help="seconds a connection has to send a request's headers (default: %(default)g)")
@@ -55,19 +47,19 @@ def limits(args: argparse.Namespace) -> guards.Limits:
                          max_connections=args.max_connections)
 
 
-def load_models(project: Path, fmt: str, default: str, trust: bool = False) -> dict[str, loaders.Predictor]:
+def load_models(folder: Path, fmt: str, default: str, trust: bool = False) -> dict[str, loaders.Predictor]:
     """Each of params.yaml's models that exists in ``fmt``, ``default`` first; OSError if there is none. A
-    SavedModel from another project's folder only with ``trust`` (``predict.load_model``)."""
-    params = schema.load_params(project / schema.PARAMS_FILE)
+    SavedModel from another project's folder only with ``trust`` (``project.load_model``)."""
+    params = schema.load_params(folder / schema.PARAMS_FILE)
     if default not in params.models:
         raise ValueError(f"--model {default}: not one of params.yaml's models ({', '.join(params.models)})")
     names = sorted(params.models, key=lambda name: name != default)
-    present = [name for name in names if formats.model_path(name, fmt, project).exists()]
+    present = [name for name in names if formats.model_path(name, fmt, folder).exists()]
     if not present:
-        raise OSError(f"no {fmt} model in {project}: run `dvc repro`"
+        raise OSError(f"no {fmt} model in {folder}: run `dvc repro`"
                       + ("" if fmt == "keras" else f" with {fmt} under export.formats in params.yaml"))
-    detect = predict.load_detector(project)
-    return {name: reading.with_detector(predict.load_model(params, project, name, fmt, trust), detect)
+    detect = project.load_detector(folder)
+    return {name: reading.with_detector(project.load_model(params, folder, name, fmt, trust), detect)
             for name in present}
 
 
@@ -120,10 +112,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     from digits.serve import webapp  # after the arguments: --help answers without loading Starlette
 
-    project = predict.project_folder(args.project)
-    labels = arrays.load_class_names(arrays.split_path(project / schema.PATHS.data, "test"))
-    loaded = load_models(project, args.format, args.model, args.trust_model)
+    folder = project.folder(args.project)
+    loaded = load_models(folder, args.format, args.model, args.trust_model)
     batchers = {name: batching.Batcher(p) for name, p in loaded.items()}
-    run(webapp.Models(batchers, args.format, labels), args)
+    run(webapp.Models(batchers, args.format, project.class_names(folder)), args)
     return 0
 

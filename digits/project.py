@@ -49,13 +49,17 @@ def class_names(project: Path) -> tuple[str, ...]:
     return arrays.load_class_names(arrays.split_path(project / schema.PATHS.data, "test"))
 
 
+def check_model(params: schema.Params, model: str) -> None:
+    if model not in params.models:
+        raise ValueError(f"--model {model}: not one of params.yaml's models ({', '.join(params.models)})")
+
+
 def load_model(params: schema.Params, project: Path, model: str, fmt: str, trust: bool = False
                ) -> loaders.Predictor:
     """``model`` of ``project`` in ``fmt``; a SavedModel only from the user's own project or with ``trust``."""
     from digits.export import loaders
 
-    if model not in params.models:
-        raise ValueError(f"--model {model}: not one of params.yaml's models ({', '.join(params.models)})")
+    check_model(params, model)
     path = formats.model_path(model, fmt, project)
     how = (f"`dvc repro train@{model}`" if fmt == "keras"
            else f"`dvc repro export@{model}` (with {fmt} under export.formats in params.yaml)")

@@ -25,7 +25,7 @@ import sys
 import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-from digits import runner
+from digits.runtime import runner
 from stages import train
 runner.run_stage(train.main, per_model=True)
 """

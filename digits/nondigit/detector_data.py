@@ -80,7 +80,7 @@ def enlarge(chunk: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
     digits, scales = chunk
     out = np.empty_like(digits)
     for i, (digit, scale) in enumerate(zip(digits, scales)):
-        ink = multidigit.tight(digit.astype(np.float64) / 255.0)
+        ink = images.crop(digit.astype(np.float64) / 255.0)
         big = multidigit.resize(ink, (ink.shape[0] * scale, ink.shape[1] * scale))
         big /= big.max()
         big[big < images.NOISE] = 0.0
@@ -94,7 +94,7 @@ def merged_pairs(x: np.ndarray, count: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng([seed, 12])
     pairs = rng.integers(0, len(x), (count, 2))
     gaps = rng.integers(-2, 1, count)
-    fields = [mask_fields(multidigit.row([multidigit.tight(x[i] / 255.0) for i in pair], [int(gap)], margin=2)[0])
+    fields = [mask_fields(multidigit.row([images.crop(x[i] / 255.0) for i in pair], [int(gap)], margin=2)[0])
               for pair, gap in zip(pairs, gaps)]
     return np.concatenate(fields or [np.zeros((0, images.SIZE, images.SIZE), np.uint8)])
 

@@ -102,9 +102,10 @@ def sheet_ink(gray: np.ndarray) -> np.ndarray:
     return out
 
 
-def crop(img: np.ndarray) -> np.ndarray:
-    """The bounding box of the non-zero pixels."""
-    rows, cols = np.flatnonzero(img.any(axis=1)), np.flatnonzero(img.any(axis=0))
+def crop(img: np.ndarray, level: float = 0.0) -> np.ndarray:
+    """The bounding box of the pixels above ``level`` (ink is never negative)."""
+    inked = img > level
+    rows, cols = np.flatnonzero(inked.any(axis=1)), np.flatnonzero(inked.any(axis=0))
     if not len(rows):
         raise ValueError("blank image: no digit found")
     return img[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]

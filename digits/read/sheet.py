@@ -1,4 +1,5 @@
-"""The sheet a digit is written on, for ``digits.read.images.ink``: uneven light, ruled lines, specks. Pure numpy.
+"""The sheet a digit is written on, for ``digits.read.images.ink``: uneven light, ruled lines, specks (numpy, and
+``scipy.ndimage`` for the ink's connected components).
 
 A phone photo is lit unevenly (a gradient, a dark corner), so one paper shade for the whole image, read from its
 border, makes a shadow "ink"; the paper may be lined or squared; and the digit need not be centred, with specks
@@ -8,6 +9,7 @@ full-width lines printed on it, and ``digit`` keeps the ink that forms the digit
 from __future__ import annotations
 
 import numpy as np
+from scipy import ndimage
 
 GRID = 16  # blocks across the shorter side for the background: finer than any lighting, coarser than a stroke
 REACH = 3  # blocks either side in the opening: a window of 7/16 of the short side, wider than any stroke or blob
@@ -69,34 +71,8 @@ def ruling(flat: np.ndarray) -> np.ndarray:
 
 
 def components(mask: np.ndarray) -> np.ndarray:
-    """8-connected components of a boolean mask: H×W int labels, 0 for background, 1.. for each component
-    (union-find over the runs of each row, so the work grows with the runs, not the pixels)."""
-    edges = np.diff(np.pad(mask.astype(np.int8), ((0, 0), (1, 1))), axis=1)
-    rows, starts = np.nonzero(edges == 1)
-    ends = np.nonzero(edges == -1)[1]  # exclusive; same order as the starts
-    parent = list(range(len(rows)))
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    first = np.searchsorted(rows, np.arange(mask.shape[0] + 1))
-    for r in range(1, mask.shape[0]):
-        a = first[r - 1]
-        for j in range(first[r], first[r + 1]):  # runs of this row against the previous row's, two pointers
-            while a < first[r] and ends[a] < starts[j]:  # (ends exclusive: touching diagonally still overlaps)
-                a += 1
-            k = a
-            while k < first[r] and starts[k] <= ends[j]:
-                parent[root(k)] = root(j)
-                k += 1
-    labels = np.zeros(mask.shape, int)
-    ids = np.unique([root(i) for i in range(len(rows))], return_inverse=True)[1] if len(rows) else []
-    for i in range(len(rows)):
-        labels[rows[i], starts[i]:ends[i]] = ids[i] + 1
-    return labels
+    """8-connected components of a boolean mask: H×W int labels, 0 for background, 1.. for each component."""
+    return ndimage.label(mask, structure=np.ones((3, 3), bool))[0]
 
 
 def digit(ink: np.ndarray) -> np.ndarray:

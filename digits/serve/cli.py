@@ -51,8 +51,7 @@ def load_models(folder: Path, fmt: str, default: str, trust: bool = False) -> di
     """Each of params.yaml's models that exists in ``fmt``, ``default`` first; OSError if there is none. A
     SavedModel from another project's folder only with ``trust`` (``project.load_model``)."""
     params = schema.load_params(folder / schema.PARAMS_FILE)
-    if default not in params.models:
-        raise ValueError(f"--model {default}: not one of params.yaml's models ({', '.join(params.models)})")
+    project.check_model(params, default)
     names = sorted(params.models, key=lambda name: name != default)
     present = [name for name in names if formats.model_path(name, fmt, folder).exists()]
     if not present:

@@ -13,12 +13,6 @@ from digits.read import images
 from digits.synthetic import photos
 
 
-def tight(ink: np.ndarray, level: float = 0.0) -> np.ndarray:
-    """``ink`` cropped to the pixels above ``level``."""
-    rows, cols = np.flatnonzero((ink > level).any(1)), np.flatnonzero((ink > level).any(0))
-    return ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
-
-
 def resize(img: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """Anti-aliased resize (``images.resample_matrix`` on both axes)."""
     return images.resample_matrix(img.shape[0], shape[0]) @ img @ images.resample_matrix(img.shape[1], shape[1]).T
@@ -43,7 +37,7 @@ def row(inks: list[np.ndarray], gaps: list[int], margin: int) -> tuple[np.ndarra
 def mnist_number(digits: np.ndarray, gaps: list[int], scale: int = 4) -> tuple[np.ndarray, list[tuple]]:
     """MNIST digits (N×28×28 uint8) written as one number, ``gaps`` in MNIST pixels, enlarged ``scale`` times,
     dark ink on white: (H×W uint8 grey levels, each digit's box in those pixels)."""
-    inks = [tight(d.astype(np.float64) / 255.0) for d in digits]
+    inks = [images.crop(d.astype(np.float64) / 255.0) for d in digits]
     sheet, boxes = row(inks, gaps, margin=6)
     big = resize(sheet, (sheet.shape[0] * scale, sheet.shape[1] * scale))
     grey = np.clip(np.rint(255.0 * (1.0 - big)), 0, 255).astype(np.uint8)
@@ -56,7 +50,7 @@ def wild_number(masks: list[np.ndarray], gaps: list[int], condition: str, seed: 
     (encoded image, its suffix, each digit's box)."""
     inks = []
     for mask in masks:
-        ink = tight(mask, 0.05)
+        ink = images.crop(mask, 0.05)
         inks.append(resize(ink, (height, max(1, round(ink.shape[1] * height / ink.shape[0])))))
     sheet, boxes = row(inks, gaps, margin=height // 2)
     scene = photos.scene(np.random.default_rng([seed, 7]))

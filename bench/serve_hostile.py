@@ -3,7 +3,7 @@
 ``python -m bench.serve_hostile [--cases all|slowloris,stall,...] [--clients 200] [--slowloris 1100]
 [--real --project DIR] [--header-timeout S] [--body-timeout S] [--server-files 1024]
 [--out bench/results/serve_hostile.json]`` starts the server in a child process on a free loopback port (by
-default the tests' fake-model server, ``tests.serving``: the real app, limits and protocol, and no trained model
+default the fake-model server, ``harness.fake_server``: the real app, limits and protocol, and no trained model
 needed; ``--real``: ``digits.serve`` with the project's models), replays each case in turn and writes, per case,
 the clients' outcomes, ``/api/health``'s latency meanwhile, the server's RSS before, at peak and after, its log
 lines and whether any was a traceback (``bench.hostile_watch``). The cases (``bench.hostile_cases``): slowloris
@@ -84,7 +84,8 @@ def honest_bodies(args: argparse.Namespace) -> list[tuple[bytes, str | None]]:
 def replay(args: argparse.Namespace, cwd: Path) -> tuple[dict, dict]:
     """Start the server, replay ``args.cases`` against it, stop it: (the cases' records, the open-file limits)."""
     project = args.project if args.real else cwd
-    server = start(project, cwd, cwd, *serve_options(args), module="digits.serve" if args.real else "tests.serving")
+    module = "digits.serve" if args.real else "harness.fake_server"
+    server = start(project, cwd, cwd, *serve_options(args), module=module)
     log = hostile_watch.Log(server.proc.stderr)
     cases: dict = {}
     try:
@@ -113,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         cases, files = replay(args, Path(cwd))
     peak = max(c["server_rss_mb"]["peak"] or 0 for c in cases.values())
     result = {"command": "python -m bench.serve_hostile " + " ".join(argv if argv is not None else sys.argv[1:]),
-              "server": "digits.serve (real models)" if args.real else "tests.serving (fake model)",
+              "server": "digits.serve (real models)" if args.real else "harness.fake_server (fake model)",
               "serve_options": serve_options(args), "open_files_limit": files, "cpus": os.cpu_count(),
               "cases": cases, "peak_rss_mb": peak, "target_peak_rss_mb": TARGET_MB,
               "within_target": peak <= TARGET_MB, "seconds": round(time.monotonic() - began, 1)}

@@ -1,5 +1,5 @@
 """Scratch copies of this working tree as git repositories: the benchmarks run the pipeline in one, so the user's
-``artifacts/`` stay as they are, and the tests (tests/dvcrepo.py) run ``dvc`` in one."""
+``artifacts/`` stay as they are, and the tests (tests/support/dvcrepo.py) run ``dvc`` in one."""
 from __future__ import annotations
 
 import shutil

@@ -15,7 +15,7 @@ import pytest
 # closes the stream it was made with, which in a pytest-xdist worker is pytest's capture file, and every later test
 # on that worker errors with "I/O operation on closed file".
 import gto.log  # noqa: E402,F401
-from dvcrepo import reproduced, stage_specs  # noqa: F401  (session fixtures: DVC's view of the project)
+from tests.support.dvcrepo import reproduced, stage_specs  # noqa: F401  (session fixtures: DVC's view of the project)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -141,7 +141,7 @@ def optional_part(reason: str) -> None:
 def tiny_params(mnist: Path, **prepare) -> dict:
     """The committed params.yaml (never the user's edited one) shrunk for tests: a few hundred images, two
     epochs, local mirror only."""
-    from committed import default_params
+    from tests.support.committed import default_params
 
     params = default_params()
     params["fetch"].update(mirrors={"mnist": [str(mnist)]}, retries=1, timeout=5)

@@ -16,7 +16,7 @@ sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve
 
 from hypothesis import HealthCheck, given, seed, settings
 
-import fuzzing
+from tests.support import fuzzing
 import test_idx_properties as props
 
 

@@ -19,7 +19,7 @@ sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve
 
 from hypothesis import HealthCheck, seed, settings
 
-import fuzzing
+from tests.support import fuzzing
 import test_images_properties as props
 
 

@@ -14,10 +14,10 @@ import sys
 
 import pytest
 
-from committed import default_params
+from tests.support.committed import default_params
 from conftest import ROOT, run_stage, tiny_params, write_project
 from digits.config import catalog
-from dvcrepo import copy_project, dvc_env
+from tests.support.dvcrepo import copy_project, dvc_env
 
 
 KIND = "avx2"  # the emulated AVX2 kind alone: the native kind runs the same code with nothing set, at twice the time

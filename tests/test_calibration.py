@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import pytest
 
-from committed import default_params
+from tests.support.committed import default_params
 from digits.config import schema
 from digits.data import arrays
 from digits.evaluate import metrics

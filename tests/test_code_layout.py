@@ -88,3 +88,18 @@ def test_importing_the_library_runs_nothing():
             "print(isinstance(sys.meta_path[0], quiet._QuietImport))")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["True"], done.stdout + done.stderr
+
+
+def test_test_helpers_are_imported_from_tests_support():
+    """Helpers live in tests/support/ and are imported by their full name; beside the test files only conftest.py
+    (pytest's own) and the fuzzing scripts, which are run by hand and run the property tests' own modules longer."""
+    beside = {p.stem for p in (ROOT / "tests").glob("*.py")}
+    assert {s for s in beside if not s.startswith("test_")} == {"conftest", "fuzz_idx", "fuzz_images"}
+    for path in (ROOT / "tests").rglob("*.py"):
+        if path.stem.startswith("fuzz_"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            bare = {n.split(".")[0] for n in names} & (beside - {"conftest"})
+            assert not bare, (path, bare)

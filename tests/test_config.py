@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from committed import committed_text, default_params
+from tests.support.committed import committed_text, default_params
 from conftest import write_project
 from digits.config import schema
 
 ROOT = Path(__file__).resolve().parents[1]
-RAW = default_params()  # the committed file, never the user's edited one (tests/committed.py says why)
+RAW = default_params()  # the committed file, never the user's edited one (tests/support/committed.py says why)
 
 
 def mutated(change) -> dict:
@@ -343,7 +343,7 @@ def test_stage_command_with_unreadable_params(tmp_path, content, expected):
 @pytest.mark.slow  # runs dvc
 def test_dvc_refuses_a_duplicate_key_too(tmp_path):
     """A stage and DVC read params.yaml alike: DVC's ruamel refuses a duplicate key, and so does the loader."""
-    from dvcrepo import copy_project, dvc_env
+    from tests.support.dvcrepo import copy_project, dvc_env
 
     repo = copy_project(tmp_path / "project", RAW)
     (repo / "params.yaml").write_text(_with_duplicate())

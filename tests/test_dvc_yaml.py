@@ -9,7 +9,7 @@ import dataclasses
 import pytest
 import yaml
 
-from committed import default_params
+from tests.support.committed import default_params
 from conftest import ROOT
 
 STAGES = ROOT / "stages"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dvcrepo import commit, copy_repo, dvc_env, set_params, sh
+from tests.support.dvcrepo import commit, copy_repo, dvc_env, set_params, sh
 
 pytestmark = pytest.mark.slow  # runs dvc repro on the session's reproduced project
 

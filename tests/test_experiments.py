@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from conftest import ROOT
-from dvcrepo import commit, copy_repo, dvc_env, set_params, sh
+from tests.support.dvcrepo import commit, copy_repo, dvc_env, set_params, sh
 
 pytestmark = pytest.mark.slow  # runs dvc exp run and a queued sweep
 

@@ -13,179 +13,32 @@ the file compressed once more with ``Content-Encoding: gzip`` or ``deflate``, th
 from __future__ import annotations
 
 import gzip
-import hashlib
-import http.server
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import signal
-import threading
 import time
-import types
 import urllib.request
-import zlib
 from pathlib import Path
 
 import pytest
 
-from committed import default_params
-from conftest import write_project
-import idxfiles
-from digits.data import fetch, idx
+from tests.support.mirror import (IMAGES, LABELS, PROJECT, SPECS, cfg, digest, hidden_files,  # noqa: F401 (fixtures)
+                                  project_with_mirrors, server, sleeps, unused_port, wrong_labels_gz)
+from tests.support import idxfiles
+from digits.data import fetch
 from digits.config import catalog
 from digits.runtime.storage import leftover_temps
-from digits.config.schema import FetchConfig
 
 ROOT = Path(__file__).resolve().parents[1]
-SPECS = {spec.gz_name: spec for spec in catalog.MNIST.files}
-LABELS = SPECS["t10k-labels-idx1-ubyte.gz"]  # the smallest file: unit cases use it to stay fast
-IMAGES = SPECS["t10k-images-idx3-ubyte.gz"]
-
-
-
-
-def _digest(path: Path) -> str:
-    return hashlib.sha256(gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()).hexdigest()
-
-
-def _wrong_labels_gz(mnist_dir: Path) -> bytes:
-    """A well-formed gzip IDX label file whose content differs from MNIST's by one label."""
-    labels = idx.parse_labels((mnist_dir / LABELS.gz_name).read_bytes()).copy()
-    labels[0] = (labels[0] + 1) % 10
-    return gzip.compress(idxfiles.encode(labels))
-
-
-def gzip_bomb(size: int) -> bytes:
-    """A gzip stream of ``size`` zero bytes, about 1000 times smaller, made without holding ``size`` bytes."""
-    packer, zeros = zlib.compressobj(9, zlib.DEFLATED, 31), bytes(1 << 20)
-    parts = [packer.compress(zeros[: min(len(zeros), size - done)]) for done in range(0, size, len(zeros))]
-    return b"".join(parts) + packer.flush()
-
-
-def _unused_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Mirror(http.server.BaseHTTPRequestHandler):
-    def log_message(self, *args):  # keep pytest output clean
-        pass
-
-    def do_GET(self):
-        server = self.server
-        mode, _, name = self.path.lstrip("/").partition("/")
-        with server.lock:
-            server.requests.append(self.path)
-            seen = server.requests.count(self.path)
-        path = server.root / name
-        if mode == "missing" or not path.is_file() or "/" in name:
-            self.send_error(404)
-            return
-        if mode == "error500":
-            self.send_error(500)
-            return
-        if mode in ("endless", "trickle"):
-            self._forever(mode)
-            return
-        body = server.bomb if mode == "bomb" else path.read_bytes()
-        if mode == "corrupt" and name == LABELS.gz_name:
-            body = server.wrong
-        encoding = mode.removesuffix("-encoded") if mode.endswith("-encoded") else None
-        if encoding:
-            body = gzip.compress(body, mtime=0) if encoding == "gzip" else zlib.compress(body)
-        cut = mode == "drop" or (mode == "flaky" and seen == 1)
-        try:
-            self.send_response(200)
-            self.send_header("Content-Type", "application/octet-stream")
-            self.send_header("Content-Length", str(len(body)))
-            if encoding:
-                self.send_header("Content-Encoding", encoding)
-            self.end_headers()
-            if mode in ("stall", "slow"):
-                self._trickle(body, mode)
-            else:
-                self.wfile.write(body[: len(body) // 2] if cut else body)
-            self.wfile.flush()
-        except ConnectionError:
-            pass
-        self.close_connection = True
-
-    def _forever(self, mode: str) -> None:
-        """200 with no Content-Length, then zeros until the client hangs up (or the test ends)."""
-        try:
-            self.send_response(200)
-            self.send_header("Content-Type", "application/octet-stream")
-            self.end_headers()
-            piece = bytes(1 if mode == "trickle" else 1 << 16)
-            while not self.server.stop.is_set():
-                self.wfile.write(piece)
-                self.wfile.flush()
-                if mode == "trickle":
-                    self.server.stop.wait(TRICKLE_PAUSE)
-        except ConnectionError:
-            pass
-        self.close_connection = True
-
-    def _trickle(self, body: bytes, mode: str) -> None:
-        pieces = 2 if mode == "stall" else 6
-        for i in range(pieces):
-            self.wfile.write(body[i * len(body) // pieces: (i + 1) * len(body) // pieces])
-            self.wfile.flush()
-            if mode == "stall":  # silent until the test ends (the client should have given up long before)
-                self.server.stop.wait(60)
-                return
-            time.sleep(SLOW_PAUSE)
-
-
-TRICKLE_PAUSE = 0.05  # /trickle/: never silent for long, never done
-SLOW_PAUSE = 0.1  # /slow/'s pause between its 6 pieces: 0.5 s in all, each pause under the slow test's timeout
-
-
-@pytest.fixture
-def server(mnist_dir):
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Mirror)
-    httpd.root = mnist_dir
-    httpd.wrong = _wrong_labels_gz(mnist_dir)
-    httpd.bomb = gzip_bomb(100 << 20)
-    httpd.requests = []
-    httpd.lock = threading.Lock()
-    httpd.stop = threading.Event()
-    httpd.url = lambda mode: f"http://127.0.0.1:{httpd.server_address[1]}/{mode}/"
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield httpd
-    httpd.stop.set()
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join(5)
-
-
-@pytest.fixture
-def sleeps(monkeypatch):
-    """Record fetch's back-off sleeps instead of sleeping, so retry cases stay fast."""
-    calls = []
-    monkeypatch.setattr(fetch, "time", types.SimpleNamespace(sleep=calls.append, monotonic=time.monotonic))
-    return calls
-
-
-def cfg(*mirrors, retries: int = 1, timeout: float = 5) -> tuple[tuple[str, ...], FetchConfig]:
-    """``fetch_file``'s last two arguments: the mirrors to try, and the fetch section holding them."""
-    urls = tuple(str(m) for m in mirrors)
-    return urls, FetchConfig(mirrors={"mnist": urls}, retries=retries, timeout=timeout)
-
-
-def _hidden(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.iterdir() if p.name.startswith(".") or ".tmp" in p.name)
 
 
 def test_pins_match_shared_copy(mnist_dir):
-    """fetch's pins, the shared copy's SHA256SUMS (tests/mnist.sha256) and the MNIST the tests found agree."""
+    """fetch's pins, the shared copy's SHA256SUMS (tests/support/mnist.sha256) and the MNIST the tests found agree."""
     sums = idxfiles.mnist_sums()
     assert {spec.gz_name[: -len(".gz")]: spec.sha256 for spec in catalog.MNIST.files} == sums
-    assert {name: _digest(mnist_dir / f"{name}.gz") for name in sums} == sums
+    assert {name: digest(mnist_dir / f"{name}.gz") for name in sums} == sums
 
 
 # (a) good mirror
@@ -196,9 +49,9 @@ def test_good_mirror_downloads_all_four(server, mnist_dir, tmp_path):
         path = fetch.fetch_file(folder, spec, *cfg(server.url("good").rstrip("/")))  # no trailing slash either
         assert path == folder / spec.gz_name
         assert path.read_bytes() == (mnist_dir / spec.gz_name).read_bytes()
-        assert _digest(path) == sums[spec.gz_name[:-3]]
+        assert digest(path) == sums[spec.gz_name[:-3]]
     assert sorted(p.name for p in folder.iterdir()) == sorted(s.gz_name for s in catalog.MNIST.files)
-    assert _hidden(folder) == []
+    assert hidden_files(folder) == []
     assert sorted(server.requests) == sorted(f"/good/{s.gz_name}" for s in catalog.MNIST.files)
 
 
@@ -225,7 +78,7 @@ def test_corrupt_mirror_rejected_then_next_used(server, mnist_dir, tmp_path, cap
     assert len(rejected) == 1, out
     assert server.url("corrupt") in rejected[0] and LABELS.gz_name in rejected[0]
     assert LABELS.sha256 in rejected[0]  # states what was expected
-    assert _hidden(tmp_path) == []
+    assert hidden_files(tmp_path) == []
 
 
 def test_corrupt_only_mirror_fails_naming_file(server, tmp_path, sleeps):
@@ -265,7 +118,7 @@ def test_transient_failure_retried_then_succeeds(server, mnist_dir, tmp_path, sl
     assert path.read_bytes() == (mnist_dir / LABELS.gz_name).read_bytes()
     assert server.requests == [f"/flaky/{LABELS.gz_name}"] * 2
     assert len(sleeps) == 1
-    assert _hidden(tmp_path) == []
+    assert hidden_files(tmp_path) == []
 
 
 # (d) HTTP 404
@@ -279,7 +132,7 @@ def test_404_then_good_mirror(server, mnist_dir, tmp_path, capsys, sleeps):
 
 
 def test_refused_connection_then_good_mirror(server, mnist_dir, tmp_path):
-    dead = f"http://127.0.0.1:{_unused_port()}/"
+    dead = f"http://127.0.0.1:{unused_port()}/"
     path = fetch.fetch_file(tmp_path, LABELS, *cfg(dead, server.url("good")))
     assert path.read_bytes() == (mnist_dir / LABELS.gz_name).read_bytes()
 
@@ -326,7 +179,7 @@ def test_slow_server_is_waited_for(server, mnist_dir, tmp_path):
 
 # (d4) a download killed mid-file: never a partial file under the final name, and a rerun starts clean
 def test_killed_download_then_rerun_is_clean(server, mnist_dir, tmp_path):
-    folder = _params(tmp_path, [server.url("stall")])
+    folder = project_with_mirrors(tmp_path, [server.url("stall")])
     first = catalog.MNIST.files[0]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen([sys.executable, "-m", "stages.fetch"], cwd=tmp_path / PROJECT, env=env,
@@ -340,14 +193,14 @@ def test_killed_download_then_rerun_is_clean(server, mnist_dir, tmp_path):
     finally:
         proc.send_signal(signal.SIGKILL)  # skips every `finally`: the temp file stays, as after a power cut
         proc.wait()
-    assert _hidden(folder) and not (folder / first.gz_name).exists()
+    assert hidden_files(folder) and not (folder / first.gz_name).exists()
 
-    _params(tmp_path, [server.url("good")])
+    project_with_mirrors(tmp_path, [server.url("good")])
     done = _run_stage(tmp_path)
     assert done.returncode == 0, done.stderr
     assert sorted(p.name for p in folder.iterdir()) == sorted(s.gz_name for s in catalog.MNIST.files)
     sums = idxfiles.mnist_sums()
-    assert all(_digest(folder / s.gz_name) == sums[s.gz_name[:-3]] for s in catalog.MNIST.files)
+    assert all(digest(folder / s.gz_name) == sums[s.gz_name[:-3]] for s in catalog.MNIST.files)
 
 
 # (e) a local folder (or file:// URL) as mirror
@@ -358,7 +211,7 @@ def test_local_folder_mirror(mnist_dir, tmp_path, as_uri):
         path = fetch.fetch_file(tmp_path / "dataset", spec, *cfg(mirror))
         assert path == tmp_path / "dataset" / spec.gz_name
         assert path.read_bytes() == (mnist_dir / spec.gz_name).read_bytes()
-    assert _hidden(tmp_path / "dataset") == []
+    assert hidden_files(tmp_path / "dataset") == []
 
 
 def test_missing_local_folder_then_good(mnist_dir, tmp_path, capsys):
@@ -370,7 +223,7 @@ def test_missing_local_folder_then_good(mnist_dir, tmp_path, capsys):
 # (f) files a user placed are used as they are
 @pytest.mark.parametrize("naming", ["raw", "gz"])
 def test_user_placed_files_used_untouched(server, mnist_dir, tmp_path, naming):
-    failing = cfg(f"http://127.0.0.1:{_unused_port()}/", server.url("missing"))
+    failing = cfg(f"http://127.0.0.1:{unused_port()}/", server.url("missing"))
     placed = {}
     for spec in (IMAGES, LABELS):
         data = (mnist_dir / spec.gz_name).read_bytes()
@@ -397,7 +250,7 @@ def test_raw_naming_preferred_when_both_placed(mnist_dir, tmp_path):
 # (g) a user-placed file with wrong content
 @pytest.mark.parametrize("kind", ["raw-wrong-labels", "gz-wrong-labels", "gz-corrupt-stream", "empty"])
 def test_user_placed_wrong_file_rejected(server, mnist_dir, tmp_path, kind):
-    wrong = _wrong_labels_gz(mnist_dir)
+    wrong = wrong_labels_gz(mnist_dir)
     name, data = {
         "raw-wrong-labels": (LABELS.raw_name, gzip.decompress(wrong)),
         "gz-wrong-labels": (LABELS.gz_name, wrong),
@@ -417,15 +270,8 @@ def test_user_placed_wrong_file_rejected(server, mnist_dir, tmp_path, kind):
 
 
 # the stage as a command
-PROJECT = "my project"  # a space in the path, as in many users' home folders
 
 
-def _params(tmp_path: Path, mirrors: list[str]) -> Path:
-    """A project in ``tmp_path/my project`` fetching from ``mirrors``; returns its dataset folder."""
-    params = default_params()
-    params["fetch"].update(mirrors={"mnist": mirrors}, retries=1, timeout=5)
-    write_project(tmp_path / PROJECT, params)
-    return tmp_path / PROJECT / "dataset" / "mnist"
 
 
 def _run_stage(tmp_path: Path) -> subprocess.CompletedProcess:
@@ -435,19 +281,19 @@ def _run_stage(tmp_path: Path) -> subprocess.CompletedProcess:
 
 
 def test_command_fetches_all_four(server, mnist_dir, tmp_path):
-    folder = _params(tmp_path, [f"http://127.0.0.1:{_unused_port()}/", server.url("good")])
+    folder = project_with_mirrors(tmp_path, [f"http://127.0.0.1:{unused_port()}/", server.url("good")])
     proc = _run_stage(tmp_path)
     assert proc.returncode == 0, proc.stderr
     sums = idxfiles.mnist_sums()
     assert sorted(p.name for p in folder.iterdir()) == sorted(s.gz_name for s in catalog.MNIST.files)
     for spec in catalog.MNIST.files:
-        assert _digest(folder / spec.gz_name) == sums[spec.gz_name[:-3]]
+        assert digest(folder / spec.gz_name) == sums[spec.gz_name[:-3]]
         assert f"fetch: {Path('dataset/mnist') / spec.gz_name} verified" in proc.stdout  # as the project names it
     assert "error" not in proc.stderr
 
 
 def test_command_fails_with_one_line(server, tmp_path):
-    folder = _params(tmp_path, [f"http://127.0.0.1:{_unused_port()}/", server.url("missing")])
+    folder = project_with_mirrors(tmp_path, [f"http://127.0.0.1:{unused_port()}/", server.url("missing")])
     proc = _run_stage(tmp_path)
     assert proc.returncode != 0
     lines = proc.stderr.strip().splitlines()
@@ -462,7 +308,7 @@ def test_command_fails_with_one_line(server, tmp_path):
 
 
 def test_command_rejects_bad_placed_file(mnist_dir, tmp_path):
-    folder = _params(tmp_path, [str(mnist_dir)])
+    folder = project_with_mirrors(tmp_path, [str(mnist_dir)])
     folder.mkdir(parents=True)
     shutil.copyfile(mnist_dir / LABELS.gz_name, folder / SPECS["train-labels-idx1-ubyte.gz"].raw_name)
     proc = _run_stage(tmp_path)

@@ -22,7 +22,9 @@ from conftest import tiny_params, write_project
 from digits.data import download, fetch, idx, prepare
 from digits.config import catalog
 from digits.runtime import storage
-from test_fetch import IMAGES, LABELS, PROJECT, ROOT, _hidden, _params, cfg, gzip_bomb, server, sleeps  # noqa: F401 (fixtures)
+from conftest import ROOT
+from tests.support.mirror import (IMAGES, LABELS, PROJECT, cfg, gzip_bomb, hidden_files, project_with_mirrors,  # noqa: F401
+                                  server, sleeps)
 
 TRAIN_IMAGES = catalog.MNIST.files[0]
 BOMB_BYTES = 400 << 20  # inflated; 0.4 MB as gzip: the old code held all of it (and more) in memory
@@ -109,14 +111,14 @@ def test_endless_mirror_stopped_at_the_cap_then_next(server, mnist_dir, tmp_path
     assert server.requests == [f"/endless/{LABELS.gz_name}", f"/good/{LABELS.gz_name}"]  # not asked again
     assert f"{server.url('endless')}: {LABELS.gz_name}: more than 11132 bytes sent, expected at most 10008" \
         in capsys.readouterr().out
-    assert _hidden(tmp_path) == []
+    assert hidden_files(tmp_path) == []
 
 
 def test_served_gzip_bomb_refused_then_next(server, mnist_dir, tmp_path, capsys):
     path = fetch.fetch_file(tmp_path, IMAGES, *cfg(server.url("bomb"), server.url("good")))
     assert path.read_bytes() == (mnist_dir / IMAGES.gz_name).read_bytes()
     assert "inflates past 7919440 bytes, expected 7840016" in capsys.readouterr().out
-    assert _hidden(tmp_path) == []
+    assert hidden_files(tmp_path) == []
 
 
 def test_trickling_mirror_stopped_at_the_deadline(server, tmp_path, capsys, sleeps):
@@ -139,7 +141,7 @@ def test_content_encoding_undone(server, mnist_dir, tmp_path, encoding):
 
 
 def test_sigterm_mid_download_leaves_nothing(server, tmp_path):
-    folder = _params(tmp_path, [server.url("stall")])
+    folder = project_with_mirrors(tmp_path, [server.url("stall")])
     proc = subprocess.Popen([sys.executable, "-m", "stages.fetch"], cwd=tmp_path / PROJECT, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
     try:

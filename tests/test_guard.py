@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from conftest import tiny_params
-from dvcrepo import copy_project, dvc_env, sh
+from tests.support.dvcrepo import copy_project, dvc_env, sh
 
 
 def snapshot(*folders: Path) -> dict[str, tuple[bytes, int]]:
@@ -61,7 +61,7 @@ def test_a_stage_run_from_another_folder_works_on_its_project(mnist_dir, tmp_pat
 
 
 def test_no_test_names_the_users_workspace():
-    """The tests' params come from the committed params.yaml (tests/committed.py) and their results from temp
+    """The tests' params come from the committed params.yaml (tests/support/committed.py) and their results from temp
     projects: no test source names the checkout's params.yaml, dvc.lock, metrics/, artifacts/ or dvc_plots/, which
     are the user's (``conftest.checkout_untouched`` fails the run if one is written)."""
     named = re.compile(r"""(ROOT|parents\[1\])\s*/\s*["'](params\.yaml|dvc\.lock|metrics|artifacts|dvc_plots)""")

@@ -7,7 +7,7 @@ import hashlib
 import numpy as np
 import pytest
 
-import idxfiles
+from tests.support import idxfiles
 from digits.data import idx
 
 

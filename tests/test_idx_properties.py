@@ -6,22 +6,20 @@ The default run keeps the example counts small (a few seconds); ``tests/fuzz_idx
 """
 from __future__ import annotations
 
-import contextlib
 import gzip
 import math
-import signal
 import sys
 import time
 from datetime import timedelta
-from typing import Iterator
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import idxfiles
+from tests.support import idxfiles
 from digits.data import idx
+from tests.support.fuzzing import Hang, no_hang
 
 PARSERS = {"images": idx.parse_images, "labels": idx.parse_labels}
 NDIM = {"images": 3, "labels": 1}
@@ -32,29 +30,10 @@ FAST = settings(max_examples=200, deadline=timedelta(seconds=1), database=None,
                 suppress_health_check=[HealthCheck.too_slow])
 
 
-class Hang(Exception):
-    """A parse that ran past ``HANG_SECONDS`` (deliberately not a ValueError)."""
-
-
-@contextlib.contextmanager
-def _no_hang(seconds: float) -> Iterator[None]:
-    """Interrupt the block with Hang after ``seconds``; a hypothesis deadline alone cannot stop an endless loop."""
-    def interrupt(signum, frame):
-        raise Hang(f"still parsing after {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, interrupt)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-
-
 def check(kind: str, data: bytes) -> str:
     """Parse ``data`` as ``kind``; assert the outcome is one of the two allowed, and return which."""
     try:
-        with _no_hang(HANG_SECONDS):
+        with no_hang(HANG_SECONDS):
             array = PARSERS[kind](data)
     except ValueError as err:
         assert str(err) and "\n" not in str(err), repr(str(err))

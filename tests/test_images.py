@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import hostile
+from tests.support import hostile
 from conftest import ROOT
 from digits.read import imagefile, images
 

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from digits.read import images
-from test_idx_properties import _no_hang
+from tests.support.fuzzing import no_hang
 
 HANG_SECONDS = 5
 NAME = "fuzzed.img"
@@ -32,7 +32,7 @@ def check(data: bytes, tmp_file) -> str:
     """Read ``data`` as an image file; assert the outcome is one of the two allowed, and return which."""
     tmp_file.write_bytes(data)
     try:
-        with _no_hang(HANG_SECONDS):
+        with no_hang(HANG_SECONDS):
             digit = images.to_mnist(images.decode(tmp_file))
     except (ValueError, OSError) as err:
         message = str(err)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import tiny_params
-from dvcrepo import copy_project, dvc_env, sh
+from tests.support.dvcrepo import copy_project, dvc_env, sh
 from digits.data import fetch
 from digits.config import catalog
 from digits.config.schema import FetchConfig

@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import pytest
 
-from committed import default_params
+from tests.support.committed import default_params
 from digits.config import schema
 from digits.export import loaders, writers
 from digits.runtime import hardware

@@ -6,21 +6,14 @@ import math
 import numpy as np
 import pytest
 
-from committed import default_params
+from tests.support.committed import default_params
 from conftest import shards_in_memory, write_project
 from digits.config import schema
 from digits.data import arrays
 from digits.evaluate import metrics
 from digits.train import models, training
 from stages import evaluate
-from test_reproducibility import NO_AUGMENT, tiny_data
-
-
-def dense_cfg(learning_rate: float) -> schema.DenseConfig:
-    # Built directly, past the loader (which refuses .inf): a finite but absurd rate still diverges.
-    return schema.DenseConfig(hidden_units=(16,), epochs=3, batch_size=32, learning_rate=learning_rate,
-                              schedule="constant", label_smoothing=0.0, augment=NO_AUGMENT, input="memory",
-                              distribute="none", dtype_policy="float32", threads=0, steps_per_execution=1)
+from tests.support.training import dense_cfg, tiny_data
 
 
 def test_diverging_training_stops_naming_model_and_epoch(tmp_path):

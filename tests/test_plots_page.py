@@ -1,5 +1,5 @@
 """The page of results, ``dvc plots show`` and ``dvc plots diff``, in headless Chromium with the network off
-(tests/browser.py): every chart draws, says what it shows (title, axis titles, a legend or header naming each
+(tests/support/browser.py): every chart draws, says what it shows (title, axis titles, a legend or header naming each
 model) and sits in its section beside its note; each figure appears once.
 
 ``PLOTS_SCREENSHOT=docs/plots.png python -m pytest tests/test_plots_page.py`` also saves the ``dvc plots show``
@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from conftest import ROOT, optional_part
-from dvcrepo import commit, copy_repo, sh
+from tests.support.dvcrepo import commit, copy_repo, sh
 
 pytestmark = pytest.mark.slow  # dvc repro (the session's reproduced project), then Chromium
 
@@ -63,7 +63,7 @@ def test_the_page_carries_its_scripts(repo, pages):
 
 
 def test_every_chart_draws_offline_and_says_what_it_shows(repo, pages):
-    from browser import ChromiumUnavailable, render
+    from tests.support.browser import ChromiumUnavailable, render
 
     charts = declared(repo)
     for kind, (page, series) in pages.items():
@@ -98,7 +98,7 @@ def test_dvcs_own_page_is_blank_offline(repo, tmp_path):
     so offline not one chart draws."""
     from dvc_render.html import PAGE_HTML
 
-    from browser import ChromiumUnavailable, render
+    from tests.support.browser import ChromiumUnavailable, render
 
     (tmp_path / "dvc.html").write_text(PAGE_HTML)
     sh("dvc", "plots", "show", "-o", str(tmp_path / "out"), "--html-template", str(tmp_path / "dvc.html"), cwd=repo)

@@ -19,7 +19,7 @@ import pytest
 import yaml
 from PIL import Image, ImageDraw
 
-import hostile
+from tests.support import hostile
 from conftest import ROOT, write_project
 from digits import predict
 from digits.data import arrays

@@ -18,7 +18,7 @@ import pytest
 from PIL import Image
 
 from conftest import ROOT, tiny_params, write_project
-import idxfiles
+from tests.support import idxfiles
 from digits.config import schema
 from digits.data import arrays, idx, prepare
 from digits.config import catalog

@@ -12,8 +12,7 @@ import pytest
 
 from conftest import shards_in_memory
 from digits.train import training
-from test_nonfinite import dense_cfg
-from test_reproducibility import tiny_data
+from tests.support.training import dense_cfg, tiny_data
 
 pytestmark = pytest.mark.slow  # trains a small model
 

@@ -14,7 +14,7 @@ import pytest
 
 from bench.quick import QUICK
 from conftest import ROOT, tiny_params
-from dvcrepo import commit, copy_project, dvc_env, dvc_stage_specs, sh
+from tests.support.dvcrepo import commit, copy_project, dvc_env, dvc_stage_specs, sh
 
 pytestmark = pytest.mark.slow
 

@@ -7,21 +7,15 @@ import numpy as np
 import pytest
 
 from conftest import shards_in_memory
+from tests.support.training import NO_AUGMENT, tiny_data
 from digits.config import schema
 from digits.evaluate import metrics
 from digits.train import distribute, training
 
 pytestmark = pytest.mark.slow  # trains models, twice each
 
-NO_AUGMENT = schema.AugmentConfig(enabled=False, shift=0.0, rotation=0.0, zoom=0.0, brightness=0.0, contrast=0.0,
-                                  noise=0.0, blur=0.0)
 EVERY_AUGMENT = schema.AugmentConfig(enabled=True, shift=0.05, rotation=5.0, zoom=0.05, brightness=0.3, contrast=0.5,
                                      noise=0.1, blur=1.5)
-
-
-def tiny_data(seed: int, n: int):
-    rng = np.random.default_rng(seed)
-    return rng.integers(0, 256, (n, 28, 28), dtype=np.uint8), rng.integers(0, 10, n).astype(np.uint8)
 
 
 def weights_after_training(seed: int, tmp_path, steps_per_execution: int = 1,

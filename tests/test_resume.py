@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import yaml
 
-from committed import default_params
+from tests.support.committed import default_params
 from conftest import ROOT, copy_of, write_project
 from digits.train import checkpoint
 

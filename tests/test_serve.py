@@ -16,13 +16,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import hostile
+from tests.support import hostile
 from conftest import ROOT
 from digits.data import arrays
 from digits.export import formats, loaders
 from digits.read import imagefile, images, reading
 from digits.serve import batching, uploads
-from serving import multipart, request, served  # noqa: F401  (served: the fixture)
+from tests.support.serving import multipart, request, served  # noqa: F401  (served: the fixture)
 
 pytestmark = pytest.mark.slow  # trains a CNN (trained_project) and serves it
 

@@ -1,6 +1,6 @@
 """The draw-a-digit page of ``python -m digits.serve`` in headless Chromium (Debian's, driven by playwright as in
-tests/browser.py): digits drawn with mouse strokes and uploaded files are answered on the page, a non-image shows
-its error, the page asks nothing of any host but its own server and finds every file it asks for (its icon too),
+tests/support/browser.py): digits drawn with mouse strokes and uploaded files are answered on the page, a non-image
+shows its error, the page asks nothing of any host but its own server and finds every file it asks for (its icon too),
 and on a phone its buttons are big enough for a finger.
 
 ``SERVE_SCREENSHOT=docs/serve.png python -m pytest tests/test_serve_browser.py`` also saves the page with an
@@ -13,9 +13,9 @@ from contextlib import contextmanager
 
 import pytest
 
-from browser import ARGS, CHROMIUM, offline_page
+from tests.support.browser import ARGS, CHROMIUM, offline_page
 from conftest import ROOT, optional_part
-from serving import served  # noqa: F401  (the fixture)
+from tests.support.serving import served  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.slow  # starts Chromium
 

@@ -1,5 +1,5 @@
-"""``digits.serve`` under crowds, over real sockets to the fake-model server (``tests.serving``) with small limits:
-every request of a burst past the connection cap is answered (503, not a reset); a stalled body is cut after one
+"""``digits.serve`` under crowds, over real sockets to the fake-model server (``harness.fake_server``) with small
+limits: every request of a burst past the connection cap is answered (503, not a reset); a stalled body is cut after one
 window of the minimum rate and gives its budget back, while a slow but steady one is read; small bodies keep a slice
 of the budget and requests that came whole a fifth of the request slots; a small image is answered while large ones
 decode, large ones past the decode queue get 503 at once, and an image whose decoder needs more memory than the lane
@@ -18,7 +18,7 @@ from PIL import Image
 
 from harness.hostile_bodies import stroke_png
 from conftest import ROOT
-from serving import answer_of, connect, post_head, request, start_fake
+from tests.support.serving import answer_of, connect, post_head, request, start_fake
 
 CAP, WINDOW, BUDGET, SMALL = 4, 1.0, 100_000, 4096  # connections; s; bytes; bytes (reserve: CAP × SMALL = 16 KB)
 SLACK = 1.5  # seconds a deadline may be late by on two busy cores

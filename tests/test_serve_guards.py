@@ -1,8 +1,8 @@
-"""``digits.serve``'s limits against hostile clients, over real sockets to the fake-model server (``tests.serving``:
-the real app, guards and protocol, with short deadlines): header and body deadlines, the connection cap, prompt
-shutdown, 400 for malformed bodies, one log line per client fault, security headers, the Host check; and, in this
-process, the decode turns, the body budget and the Host names. (tests/test_serve_crowds.py: bursts, stalled and
-small bodies, small images beside large ones, health under load.)"""
+"""``digits.serve``'s limits against hostile clients, over real sockets to the fake-model server
+(``harness.fake_server``: the real app, guards and protocol, with short deadlines): header and body deadlines, the
+connection cap, prompt shutdown, 400 for malformed bodies, one log line per client fault, security headers, the Host
+check; and, in this process, the decode turns, the body budget and the Host names. (tests/test_serve_crowds.py: bursts,
+stalled and small bodies, small images beside large ones, health under load.)"""
 from __future__ import annotations
 
 import asyncio
@@ -17,7 +17,7 @@ import pytest
 
 from conftest import ROOT
 from digits.serve import guards, shares, uploads
-from serving import answer_of, connect, multipart, new_log, post_head, request, start_fake
+from tests.support.serving import answer_of, connect, multipart, new_log, post_head, request, start_fake
 
 HEADER_TIMEOUT, BODY_TIMEOUT, MAX_CONNECTIONS = 2.0, 3.0, 4
 SLACK = 1.5  # seconds a deadline may be late by on two busy cores

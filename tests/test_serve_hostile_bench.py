@@ -24,7 +24,7 @@ def test_the_hostile_bench_writes_its_figures(tmp_path):
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
     result = json.loads(out.read_text())
     assert list(result) == sorted(result) and set(result["cases"]) == {"boundary", "truncated", "disconnect"}
-    assert result["server"] == "tests.serving (fake model)" and result["serve_options"] == []
+    assert result["server"] == "harness.fake_server (fake model)" and result["serve_options"] == []
     for name, case in result["cases"].items():
         assert CASE_KEYS <= set(case), (name, set(case))
         assert not case["traceback"] and case["clients"] == 5, (name, case)

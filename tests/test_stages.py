@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import yaml
 
-from committed import default_params
+from tests.support.committed import default_params
 from conftest import tiny_params, write_project
 from digits.config import schema
 from digits.data import arrays

@@ -87,7 +87,7 @@ def test_remote_named_when_configured_and_no_hint_note_under_experiments(project
 
 
 def test_the_summary_knows_every_stage(stage_specs):
-    from committed import default_params
+    from tests.support.committed import default_params
 
     models = default_params()["models"]
     named = {*summary.SHARED_STAGES, summary.LAST_STAGE, *(f"{s}@{m}" for s in summary.MODEL_STAGES for m in models)}

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from dvcrepo import commit, copy_repo, dvc_env, dvc_project, sh
+from tests.support.dvcrepo import commit, copy_repo, dvc_env, dvc_project, sh
 
 pytestmark = pytest.mark.slow  # runs dvc repro, push and pull across clones
 

@@ -1,7 +1,7 @@
 """Pages in headless Chromium (Debian's, driven by playwright) with the network off: a `dvc plots` page
 (``render``) and the draw-a-digit page of a running server (``offline_page``).
 
-The plots page carries its scripts (.dvc/plots/page.html, filled by tests/vega_libs.py), so every request for
+The plots page carries its scripts (.dvc/plots/page.html, filled by tests/support/vega_libs.py), so every request for
 anything but a file of the page is refused and reported: a page that needs a CDN fails, as it would for a user
 offline.
 """

@@ -57,7 +57,7 @@ def dvc_project(root: Path) -> Path:
     checkout itself would give the stages of the user's last experiment (``dvc exp run -S models=[dense]``)."""
     from dvc.repo import Repo
 
-    from committed import default_params
+    from tests.support.committed import default_params
     from conftest import write_project
 
     write_project(root, default_params())

@@ -1,22 +1,16 @@
-"""The session's ``digits.serve`` for the API and browser tests (``harness.server`` starts it), and a server
-with a fake model for the tests of its limits: ``python -m tests.serving`` takes ``digits.serve``'s options, and
-``--limit NAME=VALUE`` for any other of ``guards.Limits``' figures (the tests shorten them), and serves the real
-app, guards and protocol, with a predictor that needs no trained model."""
+"""The session's ``digits.serve`` for the API and browser tests (``harness.server`` starts it), and raw-socket
+helpers for the tests of its limits, which talk to the fake-model server (``harness.fake_server``)."""
 from __future__ import annotations
 
-import argparse
-import dataclasses
 import os
 import socket
-import sys
 import time
 import urllib.parse
 
 import pytest
 
-from harness.server import Server, multipart, request, start  # noqa: F401  (the tests import them from here)
-
-LABELS = tuple(str(i) for i in range(10))
+from harness.fake_server import start_fake  # noqa: F401  (the tests import them from here)
+from harness.server import Server, multipart, request, start  # noqa: F401
 
 
 @pytest.fixture(scope="session")
@@ -26,11 +20,6 @@ def served(trained_project, tmp_path_factory):
     server = start(trained_project, tmp_path_factory.mktemp("serve-cwd"), tmp_path_factory.mktemp("serve-tmp"))
     yield server
     server.stop()
-
-
-def start_fake(tmp_path, *args: str) -> Server:
-    """The fake-model server (below) in ``tmp_path``, with ``digits.serve``'s options ``args``."""
-    return start(tmp_path, tmp_path, tmp_path, *args, module="tests.serving")
 
 
 def connect(server: Server, head: bytes = b"") -> socket.socket:
@@ -72,32 +61,3 @@ def new_log(server: Server, settle: float = 0.0) -> str:
             break
         chunks.append(chunk)
     return b"".join(chunks).decode("utf-8", "replace")
-
-
-def uniform(x):
-    """The fake model: the same probabilities for every image, class 7 most probable."""
-    import numpy as np
-
-    row = np.full(10, 0.05, np.float32)
-    row[7] = 0.55
-    return np.tile(row, (len(x), 1))
-
-
-def main(argv: list[str]) -> None:
-    from digits.runtime import quiet
-
-    quiet.install()  # as python -m digits.serve does, before its modules import TensorFlow
-    from digits.serve import batching, cli, webapp
-
-    extra = argparse.ArgumentParser()
-    extra.add_argument("--limit", action="append", default=[], metavar="NAME=VALUE")
-    own, rest = extra.parse_known_args(argv)
-    args = cli.parse_args(rest)  # (--project, which start passes, is accepted and not used)
-    bounds = cli.limits(args)
-    for name, value in (item.split("=", 1) for item in own.limit):
-        bounds = dataclasses.replace(bounds, **{name: type(getattr(bounds, name))(value)})
-    cli.run(webapp.Models({"cnn": batching.Batcher(uniform)}, "keras", LABELS), args, bounds)
-
-
-if __name__ == "__main__":
-    main(sys.argv[1:])

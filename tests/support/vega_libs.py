@@ -3,7 +3,7 @@
 The page (``.dvc/config``'s ``plots.html_template``) carries vega, vega-lite and vega-embed inline, so that
 ``dvc plots show`` and ``dvc plots diff`` draw with no network, wherever the page is written or copied. Each
 ``<script data-lib="NAME@VERSION">`` in it holds that package's minified build, as published. To change a version:
-edit it in the tag, then run ``python tests/vega_libs.py`` (needs npm and the registry, once; the tests and
+edit it in the tag, then run ``python tests/support/vega_libs.py`` (needs npm and the registry, once; the tests and
 ``.ci/run`` need neither). The tests check the page draws offline (tests/test_e2e.py).
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PAGE = ROOT / ".dvc" / "plots" / "page.html"
 TAG = re.compile(r'(<script data-lib="(?P<name>[\w.-]+)@(?P<version>[\w.-]+)">)(?P<body>.*?)(</script>)', re.S)
 # What DVC replaces in the template (dvc_render.html.HTML): a library must not contain them, nor end the tag early.

@@ -1,11 +1,33 @@
-"""What the fuzz scripts (``tests/fuzz_idx.py``, ``tests/fuzz_images.py``) share: their command line, each input
-source's share of the examples, the timing of each source's run, and the report."""
+"""What the property tests and the fuzz scripts (``tests/fuzz_idx.py``, ``tests/fuzz_images.py``) share: a guard
+against a parse that never ends, their command line, each input source's share of the examples, the timing of each
+source's run, and the report."""
 from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
+import signal
 import time
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
+
+
+class Hang(Exception):
+    """A parse that ran past ``HANG_SECONDS`` (deliberately not a ValueError)."""
+
+
+@contextlib.contextmanager
+def no_hang(seconds: float) -> Iterator[None]:
+    """Interrupt the block with Hang after ``seconds``; a hypothesis deadline alone cannot stop an endless loop."""
+    def interrupt(signum, frame):
+        raise Hang(f"still parsing after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def arguments(doc: str) -> argparse.Namespace:

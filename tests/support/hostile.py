@@ -1,7 +1,8 @@
 """Hostile image files made cheaply, for the image tests and the memory figures in docs/faults.md.
 
-``python tests/hostile.py peak FILE`` prints the peak memory (MB) of reading FILE with ``digits.read.images.decode``
-in this process and its one-line outcome; the tests run it in a child process under a memory limit.
+``python tests/support/hostile.py peak FILE`` prints the peak memory (MB) of reading FILE with
+``digits.read.images.decode`` in this process and its one-line outcome; the tests run it in a child process under a
+memory limit.
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import sys
 import zlib
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 
 def chunk(kind: bytes, body: bytes) -> bytes:
@@ -48,7 +49,7 @@ def peak(path: str) -> None:
 
 
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["png"]:  # python tests/hostile.py png WIDTH HEIGHT BAND OUT
+    if sys.argv[1:2] == ["png"]:  # python tests/support/hostile.py png WIDTH HEIGHT BAND OUT
         Path(sys.argv[5]).write_bytes(png_of_zeros(int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])))
     else:
         peak(sys.argv[2])

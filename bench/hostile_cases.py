@@ -1,4 +1,4 @@
-"""The cases ``bench.serve_hostile`` replays (the red team's table, docs/serve.md "Limits"), each a function of
+"""The cases ``bench.serve_hostile`` replays (the red team's table, docs/using.md "Limits"), each a function of
 the ``Target`` that returns its clients' outcomes; ``bench.hostile_watch`` adds what the server did meanwhile."""
 from __future__ import annotations
 

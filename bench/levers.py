@@ -1,4 +1,4 @@
-"""The measurements behind the training recipe's speed settings, on full MNIST (docs/speed.md).
+"""The measurements behind the training recipe's speed settings, on full MNIST (docs/results.md).
 
 ``steps``: training images/second per ``steps_per_execution`` value, epochs alternating between the settings so
 machine noise hits all alike (medians after a warm-up epoch). ``runs``: whole training runs through the stage's

@@ -45,7 +45,7 @@ def settings(items: list[str] | tuple[str, ...]) -> dict:
 QUICK = settings(quick_try.QUICK)
 QUICK_BASELINE_EPOCHS = 1
 # CPU kinds, each the environment all of its processes run in. This machine as it is, and the common CPU without
-# AVX-512, emulated by capping oneDNN at AVX2: float32 at AVX2 speed, no bf16 (docs/speed.md, "CPU kinds").
+# AVX-512, emulated by capping oneDNN at AVX2: float32 at AVX2 speed, no bf16 (docs/results.md, "CPU kinds").
 KINDS = {"native": {}, "avx2": {"ONEDNN_MAX_CPU_ISA": "AVX2"}}
 
 

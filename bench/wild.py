@@ -1,6 +1,6 @@
 """Digits in the wild: each trained model's accuracy and mean reported top probability on ``digits.synthetic.photos``'s
 sets under each condition, read through ``digits.read.images`` exactly as ``digits.predict`` reads a file (decode, then
-to_mnist); and, with ``--mnist N``, on MNIST's first N test digits as docs/predict.md's check renders them (dark ink on
+to_mnist); and, with ``--mnist N``, on MNIST's first N test digits as docs/using.md's check renders them (dark ink on
 white, enlarged to 160×160 on a 200×240 sheet, JPEG).
 
 Prints one JSON line per model, set and condition; writes them all to OUT.

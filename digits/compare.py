@@ -1,5 +1,5 @@
 """This workspace's test accuracy against a git revision's, per model, and whether the gap is within what a run on
-another kind of CPU gives (docs/reproducibility.md, "Across CPUs").
+another kind of CPU gives (docs/pipeline.md, "Across CPUs").
 
 The committed results came from one CPU kind (its precision and instructions decide the last bits of every sum); a
 ``dvc repro`` on another kind retrains with other bytes. Two runs of the same recipe are two models of the same
@@ -85,7 +85,7 @@ def main(argv: list[str]) -> int:
     if not results:
         raise ValueError(f"no model has metrics both here ({schema.PATHS.metrics}/) and at {rev}")
     if all(ok for ok, _ in results):
-        print(f"compare: every model within tolerance of {rev}: what another CPU kind gives (docs/reproducibility.md)")
+        print(f"compare: every model within tolerance of {rev}: what another CPU kind gives (docs/pipeline.md)")
         return 0
     print(f"compare: a model is outside tolerance of {rev}: not explained by the CPU; check params and data "
           "(dvc params diff, dvc status)")

@@ -9,7 +9,7 @@ or any colour on transparent paper; ``-`` reads one image from standard input) i
 (``keras``, the default) or ``export`` (the other formats); class names from ``artifacts/data/test.npz``. These and
 ``params.yaml`` are the project's: ``--project DIR``, by default the current folder if it holds ``params.yaml`` and
 ``dvc.yaml``, else the folder this package lives in; IMAGE paths stay relative to the current folder. A SavedModel
-runs its own graph, so from any other project it needs ``--trust-model`` (docs/predict.md, "Whose model files are
+runs its own graph, so from any other project it needs ``--trust-model`` (docs/using.md, "Whose model files are
 safe").
 Images are decoded on two threads a chunk ahead and the model is called once per chunk of 64 (``digits.read.reading``),
 so 10,000 files cost 157 model calls, with memory bounded by the chunk. Prints ``IMAGE: class (probability 0.997)``
@@ -18,7 +18,7 @@ objects with keys ``class``, ``file``, ``label`` (the class index), ``probabilit
 Ink the project's "not a digit" detector (stage ``nondigit``) refuses is dropped; an image of nothing else prints
 ``IMAGE: not a digit (...)``, its class ``not a digit`` with ``not_a_digit`` (score, the model's guess). A
 written number ("2026") is read digit by digit, left to right (``digits.read.segment``; ``answer_image`` and
-docs/numbers.md give its line and keys). An image that cannot be read
+docs/using.md give its line and keys). An image that cannot be read
 gets one ``error: IMAGE: ...`` line on stderr, the others are still answered, and the exit status is 1. Ctrl-C
 prints the answers so far (the JSON list too) and exits 130.
 """

@@ -1,7 +1,7 @@
 """A project's trained models as the commands load them (``python -m digits.predict``, ``python -m digits.serve``):
 its folder, a classifier in any format, the "not a digit" detector beside it, its class names, and the options
 both commands take for them. A SavedModel runs its own graph, so it loads only from the user's own project, or
-with ``--trust-model`` (docs/predict.md, "Whose model files are safe")."""
+with ``--trust-model`` (docs/using.md, "Whose model files are safe")."""
 from __future__ import annotations
 
 import argparse

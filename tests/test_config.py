@@ -58,7 +58,7 @@ def test_committed_params_load(tmp_path):
     assert params.prepare.train_limit is None and params.prepare.test_limit is None
     assert params.train.dense.hidden_units == tuple(RAW["train"]["dense"]["hidden_units"])
     assert params.train.cnn.schedule in ("cosine", "constant")
-    assert params.train.cnn.augment.enabled is True  # chosen on the robustness suite (docs/robustness.md)
+    assert params.train.cnn.augment.enabled is True  # chosen on the robustness suite (docs/results.md)
     assert params.train.dense.augment.enabled is False  # it would cost the dense net its clean-accuracy floor
     assert isinstance(params.train.cnn.augment.rotation, float)
     with pytest.raises(dataclasses.FrozenInstanceError):

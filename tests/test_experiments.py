@@ -17,7 +17,7 @@ from tests.support.dvcrepo import commit, copy_repo, dvc_env, set_params, sh
 pytestmark = pytest.mark.slow  # runs dvc exp run and a queued sweep
 
 TRACKED = ["metrics/dense.json", "metrics/cnn.json"]  # the headline files: all that DVC lists
-# The commands docs/experiments.md documents (a test checks they are there), each within 120 columns with both models
+# The commands docs/pipeline.md documents (a test checks they are there), each within 120 columns with both models
 # and the changed param in view. exp show: a row per experiment; only the params that differ, both accuracies kept,
 # the other metrics (paths: "/"), the dependencies' hashes (paths; dataset/ too), the dates and the queue's columns
 # dropped.
@@ -63,7 +63,7 @@ def test_misspelled_set_param_is_refused(repo):
 
 @pytest.fixture(scope="module")
 def swept(repo) -> dict:
-    """The queued sweep docs/experiments.md documents, run once in ``repo``: two CNN learning rates, neither the
+    """The queued sweep docs/pipeline.md documents, run once in ``repo``: two CNN learning rates, neither the
     baseline's, run by ``dvc queue start``; {"rates", "status": the queue's last status, "rows": ``exp_rows``}."""
     default = yaml.safe_load((repo / "params.yaml").read_text())["train"]["cnn"]["learning_rate"]
     rates = (default / 8, default * 2)
@@ -143,7 +143,7 @@ def test_the_documented_commands_fit_120_columns(repo, swept, tmp_path):
 
 
 def test_docs_document_the_commands():
-    text = (ROOT / "docs" / "experiments.md").read_text()
+    text = (ROOT / "docs" / "pipeline.md").read_text()
     exp_show = " ".join(EXP_SHOW[:4]) + f" --drop '{EXP_SHOW[5]}' --keep '{EXP_SHOW[7]}'"
     for cmd in (*map(" ".join, METRICS), exp_show):
         assert cmd in text, cmd

@@ -3,7 +3,7 @@ served), a huge raw file, a mirror that streams forever or trickles, a body gzip
 mid-download, leftovers of killed runs, and ``prepare.copies`` that would not fit on the disk.
 
 Peak memory is the stage run as a command, its own high-water mark (VmHWM) written at exit. Run with
-``-s`` to see the figures docs/faults.md quotes."""
+``-s`` to see the figures docs/development.md quotes."""
 from __future__ import annotations
 
 import os

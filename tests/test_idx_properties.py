@@ -2,7 +2,7 @@
 its header or raises ValueError with a one-line message; never another exception, never a hang.
 
 The default run keeps the example counts small (a few seconds); ``tests/fuzz_idx.py`` runs the same property on
-``--examples`` inputs (docs/faults.md's fuzz run: 100,000).
+``--examples`` inputs (docs/development.md's fuzz run: 100,000).
 """
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ from digits.read import choice, images, reading, segment
 from digits.synthetic import multidigit, photos
 
 NUMBERS = [[0, 1, 2, 3], [4, 5, 6, 7], [10, 11, 12, 13], [14, 15, 16, 17]]  # MNIST test indices, clear ones
-# Touching pairs as wide as two digits (4 9, 4 1, 7 1): a 1 touching a 0 is no wider than one digit (docs/numbers.md)
+# Touching pairs as wide as two digits (4 9, 4 1, 7 1): a 1 touching a 0 is no wider than one digit (docs/using.md)
 TOUCHING = [[6, 7], [4, 5], [0, 2]]
 
 

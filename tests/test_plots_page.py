@@ -3,7 +3,7 @@
 model) and sits in its section beside its note; each figure appears once.
 
 ``PLOTS_SCREENSHOT=docs/plots.png python -m pytest tests/test_plots_page.py`` also saves the ``dvc plots show``
-page (docs/experiments.md shows it)."""
+page (docs/pipeline.md shows it)."""
 from __future__ import annotations
 
 import os

@@ -1,4 +1,4 @@
-"""The quick try (README's "Using it", docs/experiments.md): ``python -m bench.quick`` in a fresh clone, with MNIST's
+"""The quick try (README's "Using it", docs/pipeline.md): ``python -m bench.quick`` in a fresh clone, with MNIST's
 files placed loose in dataset/ under the seed's naming and no mirror to download from, runs every stage as a DVC
 experiment that ``dvc exp show`` lists, and leaves the clone's committed results and git's working tree as they were."""
 from __future__ import annotations

@@ -4,7 +4,7 @@ shows its error, the page asks nothing of any host but its own server and finds 
 and on a phone its buttons are big enough for a finger.
 
 ``SERVE_SCREENSHOT=docs/serve.png python -m pytest tests/test_serve_browser.py`` also saves the page with an
-answer (docs/serve.md shows it)."""
+answer (docs/using.md shows it)."""
 from __future__ import annotations
 
 import os

@@ -1,6 +1,6 @@
 """``bench.serve_hostile`` end to end at a tiny size against the fake-model server: the JSON it writes has every
 figure per case, the malformed bodies got 400 with their messages, the clients that left were one log line each,
-and nothing logged a traceback. (The full bench's figures are in docs/serve.md, "Limits".)"""
+and nothing logged a traceback. (The full bench's figures are in docs/using.md, "Limits".)"""
 from __future__ import annotations
 
 import json

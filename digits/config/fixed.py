@@ -32,7 +32,7 @@ class Paths:
     data: str = "artifacts/data"
     models: str = "artifacts/models"
     train_logs: str = "artifacts/train"
-    headline: str = "metrics"  # <model>.json: the handful of figures DVC shows (top level: see docs/experiments.md)
+    headline: str = "metrics"  # <model>.json: the handful of figures DVC shows (top level: see docs/pipeline.md)
     metrics: str = "artifacts/metrics"  # the detail: per class, calibration, per corruption
     predictions: str = "artifacts/predictions"
     plots: str = "artifacts/plots"

@@ -15,7 +15,7 @@ from digits.runtime import runner
 SHARED_STAGES = ("fetch", "prepare", "nondigit", "corrupt", "read")
 MODEL_STAGES = ("train", "evaluate", "export")  # the foreach stanzas, one stage per model
 LAST_STAGE = "plots"
-SHARING = "docs/reproducibility.md"
+SHARING = "docs/pipeline.md"
 
 
 def read_json(path: Path) -> dict | None:
@@ -94,8 +94,8 @@ def lines(models: tuple[str, ...], running_seconds: float | None) -> list[str]:
     out = [f"summary ({schema.PATHS.headline}/<model>.json; seconds of each stage's last run, "
            f"{schema.PATHS.timings}/stages/):", *table(rows),
            "  as read: the test images predict reads right from their files, digits found by the reader "
-           "(docs/numbers.md)",
-           "  refused: the held-out non-digit photos predict answers \"not a digit\" (docs/predict.md)",
+           "(docs/using.md)",
+           "  refused: the held-out non-digit photos predict answers \"not a digit\" (docs/using.md)",
            f"  {times}, {LAST_STAGE} {seconds_text(running_seconds)} so far"]
     if untimed:
         out.append(f"  no timing for {', '.join(untimed)}: not run in this workspace since timings were kept")

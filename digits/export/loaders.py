@@ -2,7 +2,7 @@
 (Keras, ``tf.saved_model.load`` without Keras, the TFLite interpreter), as one function: N×28×28 float32 images
 (``arrays.preprocess``'d) → N×classes probabilities. A file that exists but does not load is one line naming it.
 
-What each runtime may do with a hostile file (docs/predict.md, "Whose model files are safe"): Keras loads
+What each runtime may do with a hostile file (docs/using.md, "Whose model files are safe"): Keras loads
 ``.keras`` and ``.h5`` in safe mode, which refuses Python code (Lambda layers): ``UnsafeModel``. The TFLite
 interpreter of TensorFlow's package runs builtin ops only (a file with TensorFlow ops such as ``WriteFile`` fails
 to load). A SavedModel is a TensorFlow graph, free to read and write files when loaded and run: ``load`` runs it,

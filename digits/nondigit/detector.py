@@ -1,6 +1,6 @@
 """The "not a digit" detector: a small model beside the two classifiers that reads the same 28×28 field and answers
 one logit, above 0 for "not a digit". Chosen by measurement among five methods (``python -m bench.nondigits``,
-docs/predict.md): the classifiers' own scores (top probability, energy, feature distances) refused too few
+docs/using.md): the classifiers' own scores (top probability, energy, feature distances) refused too few
 non-digits. The classifiers stay the seed's, layer for layer; this model is a separate file, ``nondigit.keras``.
 
 Conv16 → pool → Conv32 → pool → Dense32 → Dense1 (55,041 parameters), trained on digits (0) against synthetic

@@ -1,4 +1,4 @@
-"""Which reading of an image's ink is chosen (segmentation by recognition, docs/numbers.md): the partition of its
+"""Which reading of an image's ink is chosen (segmentation by recognition, docs/using.md): the partition of its
 parts into candidate digits (``segment.candidates``) with the best sum of the model's log-probabilities, a stated
 prior on a digit's shape, and, where the "not a digit" detector is loaded, its doubt; a reading of two or more
 digits is then chosen again by weights learned on MNIST's training split (``WEIGHTS``). Pure numpy; no model here.
@@ -15,7 +15,7 @@ from digits.read import segment
 # The prior, in the units of the model's log-probabilities (natural log), that a reading's score adds to them;
 # each digit adds its own log-probability (at most 0), so a reading with more digits must read its pieces better.
 # Chosen on 10,000 single digits and 600 numbers each with gaps and touching, all made from MNIST's training
-# images, never the test set (docs/numbers.md).
+# images, never the test set (docs/using.md).
 WIDE = 1.0  # a digit up to this × the ink's height wide costs nothing ...
 WIDTH_COST = 2.0  # ... and this per height of width beyond
 GAP_COST = 8.0  # per height of empty columns inside one digit: strokes of one digit touch or share columns
@@ -32,14 +32,14 @@ def prior(c: segment.Candidate) -> float:
 
 # Where the "not a digit" detector is loaded, each candidate's score also adds this × the log of its "a digit" odds
 # by the detector (log sigmoid of minus its logit, whose 0 is the threshold): a fragment or a merged pair, which the
-# detector doubts, loses to the reading whose marks it takes for digits. Chosen with the prior's sets (docs/numbers.md).
+# detector doubts, loses to the reading whose marks it takes for digits. Chosen with the prior's sets (docs/using.md).
 DETECTOR_COST = 2.0
 
 
 # Where the reading chosen with the detector holds two or more digits, where they end is chosen again by learned
 # weights (an averaged perceptron over numbers of MNIST's training split: ``python -m bench.chooser``, which prints
 # them) on each candidate's ``FEATURES``. The single-or-number decision stays the stated prior's, so singles stay
-# single; touching numbers of training digits read whole went from 78% to 83% (docs/numbers.md).
+# single; touching numbers of training digits read whole went from 78% to 83% (docs/using.md).
 FEATURES = ("log top probability", "log top over second", "width", "width beyond 1", "tall", "tall short of 0.85",
             "gap", "cut", "merged", "detector logit", "detector softplus", "prior", "one")
 WEIGHTS = (1.6164, 0.4873, -1.0607, -7.5894, 1.8790, 1.2779, -0.6894, 5.1401, 1.2467, 0.0917, -1.7460, 10.1643,

@@ -56,12 +56,12 @@ def with_detector(predict: loaders.Predictor, detect: loaders.Predictor | None) 
 
 
 # An image is "not a digit" when the detector doubts chosen candidates spanning at least this share of the chosen
-# ones' width; otherwise only the doubted ones are dropped. Chosen on validation parts (docs/predict.md): refusing
+# ones' width; otherwise only the doubted ones are dropped. Chosen on validation parts (docs/using.md): refusing
 # only when all are refused let words through (their o, l, s look like digits); by width rather than by count, so a
 # refused speck beside a digit never takes the digit with it.
 REFUSED_WIDTH = 0.5
 # A mark the detector refuses by at most ``MARGIN`` (logits) stands when the classifier reads it with at least
-# ``CONFIDENT``: on validation parts (docs/predict.md) this kept 4 in 10 of the refused MNIST digits and let about
+# ``CONFIDENT``: on validation parts (docs/using.md) this kept 4 in 10 of the refused MNIST digits and let about
 # 1 in 500 non-digits more through; a wider margin or a lower bar let letters through by the dozen.
 CONFIDENT = 0.99
 MARGIN = 1.0
@@ -75,11 +75,11 @@ def doubted(probs: np.ndarray, nondigit: np.ndarray) -> np.ndarray:
 
 # An image refused as read is still a number when the detector's doubt splits its reading into marks it takes for
 # digits by at least ``SURE`` logits, each read with ``CONFIDENT``: touching digits, whose merged mark the detector
-# learned to refuse. Chosen on validation parts with 600 touching numbers of training digits (docs/predict.md).
+# learned to refuse. Chosen on validation parts with 600 touching numbers of training digits (docs/using.md).
 SURE = 4.0
 # In an image read as digits, a mark the detector doubts stands when it is at least ``AMONG`` × as tall as the
 # tallest mark it takes for a digit: in a number, a digit written oddly; a speck or a stray stroke is shorter.
-# Chosen on validation parts (docs/predict.md): numbers with gaps lost a digit in 6 of 1,000; singles, photos of
+# Chosen on validation parts (docs/using.md): numbers with gaps lost a digit in 6 of 1,000; singles, photos of
 # digits and non-digits read the same.
 AMONG = 0.5
 

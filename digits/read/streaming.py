@@ -18,7 +18,7 @@ if TYPE_CHECKING:  # a type only: no TensorFlow needed here
     from digits.export import loaders
 
 # Images decoded ahead and answered with one model call. Each decode holds at most one image within
-# imagefile's caps (under 1 GB, docs/predict.md) while it runs, and only 28×28 fields after: so at most
+# imagefile's caps (under 1 GB, docs/using.md) while it runs, and only 28×28 fields after: so at most
 # WORKERS decodes and 2 × CHUNK small readings are in memory, whatever the number of files.
 CHUNK = 64
 WORKERS = 2

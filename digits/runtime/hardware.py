@@ -3,9 +3,9 @@
 
 ``auto`` picks ``mixed_bfloat16`` only where it pays: for a model with convolutions, on a CPU with bf16 instructions
 (``avx512_bf16`` or ``amx_bf16``) that oneDNN may use; elsewhere ``float32``. The dense net's small matrix products
-gained little from bf16 and lost accuracy in every setting tried (docs/speed.md). A CPU without them emulates bf16,
-8 to 12 times slower than float32 (docs/speed.md); on a GPU these small models gained nothing from it (an H100:
-docs/gpus.md).
+gained little from bf16 and lost accuracy in every setting tried (docs/results.md). A CPU without them emulates bf16,
+8 to 12 times slower than float32 (docs/results.md); on a GPU these small models gained nothing from it (an H100:
+docs/pipeline.md).
 ``ONEDNN_MAX_CPU_ISA`` below ``AVX512_CORE_BF16`` is honoured as the user's word on which instructions may run
 (under it TensorFlow still sends bf16 work to oneDNN, which then cannot build it), and ``TF_ENABLE_ONEDNN_OPTS=0``
 leaves bf16 to slow Eigen kernels.
@@ -26,7 +26,7 @@ BF16_ISA = ONEDNN_ISAS.index("AVX512_CORE_BF16")
 # The cap every stage runs under unless the user sets one (``pin_isa``). On a CPU with AMX, oneDNN computes bf16
 # convolutions on its tile units, whose sums round otherwise than AVX-512 BF16's: a fresh clone's CNN there came
 # out with other bytes (test accuracy 99.52% against the committed 99.53%). Capped here, an AMX CPU computes as an
-# AVX-512 BF16 one does, and a clone's `dvc repro` gave back the committed bytes (docs/reproducibility.md). A cap
+# AVX-512 BF16 one does, and a clone's `dvc repro` gave back the committed bytes (docs/pipeline.md). A cap
 # above a CPU's own instructions changes nothing, so AVX2 and AVX-512 BF16 CPUs run exactly as before.
 SAME_BYTES_ISA = "AVX512_CORE_BF16"
 NO_BF16_PRIMITIVES = ONEDNN_ISAS.index("AVX512_CORE")
@@ -52,7 +52,7 @@ def native_bf16(machine: Machine) -> tuple[bool, str]:
     if machine.gpus:
         # Measured on an H100 (bf16 tensor cores): float32 trained both models as fast or faster, the compile of
         # the bf16 graph costing more than it saved. A GPU of another size may differ: set bf16 explicitly there.
-        return False, "on a GPU these models train as fast in float32 (docs/gpus.md)"
+        return False, "on a GPU these models train as fast in float32 (docs/pipeline.md)"
     found = [flag for flag in BF16_FLAGS if flag in machine.cpu_flags]
     if not found:
         return False, "this CPU has no bf16 instructions (" + ", ".join(BF16_FLAGS) + ")"
@@ -73,7 +73,7 @@ def choose(name: str, policy: str, machine: Machine, convolutional: bool = True)
     key = f"train.{name}.dtype_policy"
     if policy == "auto":
         if native and not convolutional:
-            native, why = False, f"{why}, but bf16 pays for convolutions, and this model has none (docs/speed.md)"
+            native, why = False, f"{why}, but bf16 pays for convolutions, and this model has none (docs/results.md)"
         chosen = "mixed_bfloat16" if native else "float32"
         return chosen, f"train: {name}: precision {chosen} ({key} auto: {why})"
     line = f"train: {name}: precision {policy} (set by {key})"
@@ -124,7 +124,7 @@ def pin_isa(environ: dict | None = None) -> str:
 def pin_threads(threads: int) -> str:
     """Run TensorFlow's ops on ``threads`` threads (0: one per core, TensorFlow's default); call it before any other
     TensorFlow work. How a sum is split between threads decides the last bits of its result, so a pinned count gives
-    the same bytes on a machine with any number of cores (docs/reproducibility.md). Returns a few words for the log."""
+    the same bytes on a machine with any number of cores (docs/pipeline.md). Returns a few words for the log."""
     import tensorflow as tf
 
     if not threads:

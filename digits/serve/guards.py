@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from digits.read import imagefile
 
-# Why each figure (docs/serve.md, "Limits", says the same):
+# Why each figure (docs/using.md, "Limits", says the same):
 # A browser or curl sends its request line and headers in one packet, milliseconds after connecting; 10 s leaves a
 # slow mobile link room, and a connection that dribbles its headers (slowloris) holds its slot 10 s at most.
 HEADER_TIMEOUT = 10.0

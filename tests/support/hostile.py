@@ -1,4 +1,4 @@
-"""Hostile image files made cheaply, for the image tests and the memory figures in docs/faults.md.
+"""Hostile image files made cheaply, for the image tests and the memory figures in docs/development.md.
 
 ``python tests/support/hostile.py peak FILE`` prints the peak memory (MB) of reading FILE with
 ``digits.read.images.decode`` in this process and its one-line outcome; the tests run it in a child process under a

@@ -1,5 +1,6 @@
-"""``export@<model>``: each format, loaded back by ``digits.export.formats`` with its own runtime, predicts as the Keras
-model does; the export folder holds exactly the listed formats and is replaced whole or not at all."""
+"""``export@<model>``: each format, written by ``digits.export.writers`` and loaded back by ``digits.export.loaders``
+with its own runtime, predicts as the Keras model does; the export folder holds exactly the listed formats and is
+replaced whole or not at all."""
 from __future__ import annotations
 
 import contextlib
@@ -16,7 +17,7 @@ import yaml
 from conftest import ROOT, write_project
 from digits.config import fixed, schema
 from digits.data import arrays
-from digits.export import formats, loaders
+from digits.export import formats, loaders, writers
 from stages import export
 
 pytestmark = pytest.mark.slow  # trains a CNN (trained_project) and starts stage processes
@@ -92,7 +93,7 @@ def test_failed_export_leaves_the_previous_one(other_project, monkeypatch):
         (folder / "model.h5").write_bytes(b"half")
         raise OSError("disk full")
 
-    monkeypatch.setattr(formats, "export", fail_halfway)
+    monkeypatch.setattr(writers, "export", fail_halfway)
     with pytest.raises(OSError, match="disk full"):
         export_with(other_project, ["h5", "tflite"])
     assert (other_project / "artifacts/export/cnn/model.h5").read_bytes() == before

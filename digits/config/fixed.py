@@ -13,8 +13,8 @@ DtypePolicy = Literal["auto", "float32", "mixed_bfloat16", "mixed_float16"]
 Distribute = Literal["none", "mirrored", "multiworker"]
 InputKind = Literal["auto", "memory", "stream"]
 Schedule = Literal["cosine", "constant"]
-# digits.corrupt.corruptions.CORRUPTIONS' names, spelled out so that loading params needs no image code (a test checks
-# they agree): importing digits.corrupt.corruptions here would make every stage depend on it in dvc.yaml.
+# The corruption families' names (digits.corrupt.corruptions names each family by its function; a test checks they
+# agree): spelled out here so that loading params needs no image code, and no stage depends on digits/corrupt/ for it.
 CorruptionName = Literal["shot_noise", "impulse_noise", "glass_blur", "motion_blur", "shear", "scale", "rotate",
                          "brightness", "translate", "stripe", "fog", "spatter", "dotted_line", "zigzag", "canny_edges"]
 MODEL_NAMES: tuple[str, ...] = typing.get_args(ModelName)

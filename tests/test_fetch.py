@@ -1,15 +1,6 @@
-"""Stage ``fetch`` against a real HTTP server on 127.0.0.1 serving the offline MNIST copy.
-
-The server's first path segment picks a behaviour, so one server acts as several mirrors:
-``/good/`` serves the files, ``/corrupt/`` serves wrong bytes for t10k-labels, ``/drop/`` announces the full
-Content-Length then closes half-way, ``/flaky/`` drops only the first request per file, ``/missing/`` is 404,
-``/error500/`` is always 500, ``/stall/`` sends half the body then goes silent until the test ends, and
-``/slow/`` sends the body in pieces with pauses shorter than the client's timeout. Hostile ones
-(``tests/test_fetch_bounds.py``): ``/endless/`` answers 200 and streams zeros until the client hangs up,
-``/trickle/`` sends one byte every ``TRICKLE_PAUSE`` seconds, ``/bomb/`` serves ``server.bomb`` (a small gzip
-that inflates far past any file) under every name, and ``/gzip-encoded/`` and ``/deflate-encoded/`` send
-the file compressed once more with ``Content-Encoding: gzip`` or ``deflate``, though asked for ``identity``.
-"""
+"""Stage ``fetch`` against a real HTTP server on 127.0.0.1 serving the offline MNIST copy (``tests.support.mirror``,
+whose first path segment picks how it behaves: good, corrupt, dropping, flaky, missing, failing, stalling, slow):
+files fetched and verified, retries and fallbacks, errors named, nothing half-written left behind."""
 from __future__ import annotations
 
 import gzip

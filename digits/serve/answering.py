@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from digits.read import imagefile, images, reading
 from digits.serve import batching, shares, uploads
-from digits.data import arrays as digits_data
+from digits.data import arrays
 
 TOP = 5  # classes per digit in ``top``
 
@@ -49,7 +49,7 @@ def classify(name: str, data: bytes, batcher: batching.Batcher, labels: tuple[st
         gray = images.decode_bytes(name, data)
         found = reading.read(name, gray)  # a blank image is its fault: 400
     release()  # the candidates' 28×28 fields are the model's small input
-    x = digits_data.preprocess(found.fields)
+    x = arrays.preprocess(found.fields)
     out = batcher(x)  # the classes' probabilities, and the detector's logit where there is one
     picked, digits = reading.kept(found, out, labels)
     return {**reading.answer_reading(found, out, labels), "seen": seen_png([x[digits or picked]]),

@@ -20,11 +20,6 @@ def parts() -> list[str]:
     return sorted(p.name for p in LIBRARY.iterdir() if (p / "__init__.py").is_file())
 
 
-def part_of(path: Path) -> str:
-    rel = path.relative_to(LIBRARY).parts
-    return rel[0] if len(rel) > 1 else path.stem
-
-
 def imported_parts(path: Path) -> set[str]:
     """The parts of ``digits`` that the module at ``path`` imports."""
     found = set()

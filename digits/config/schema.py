@@ -11,12 +11,12 @@ from pathlib import Path
 import yaml
 
 from digits.config import convert, rules
-# ParamsError lives in checks, which raises it too; stages and tests catch it as config.ParamsError.
-from digits.config.rules import UNITS, Check, ParamsError, allowed, integer, number, one_of, optional  # noqa: F401
 from digits.config.catalog import DATASETS
-# PATHS is re-exported, read as config.PATHS.
+# PATHS is re-exported, read as schema.PATHS.
 from digits.config.fixed import (CORRUPTION_NAMES, MODEL_NAMES, PATHS, CorruptionName, Distribute,  # noqa: F401
-                          DtypePolicy, ExportFormat, InputKind, ModelName, Schedule)
+                                 DtypePolicy, ExportFormat, InputKind, ModelName, Schedule)
+# ParamsError lives in rules, which raises it too; stages and tests catch it as schema.ParamsError.
+from digits.config.rules import UNITS, Check, ParamsError, allowed, integer, number, one_of, optional  # noqa: F401
 
 PARAMS_FILE = "params.yaml"
 

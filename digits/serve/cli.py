@@ -112,8 +112,9 @@ def main(argv: list[str] | None = None) -> int:
     from digits.serve import webapp  # after the arguments: --help answers without loading Starlette
 
     folder = project.folder(args.project)
+    labels = project.class_names(folder)  # before the models load: a missing test split fails at once
     loaded = load_models(folder, args.format, args.model, args.trust_model)
     batchers = {name: batching.Batcher(p) for name, p in loaded.items()}
-    run(webapp.Models(batchers, args.format, project.class_names(folder)), args)
+    run(webapp.Models(batchers, args.format, labels), args)
     return 0
 

@@ -24,10 +24,9 @@ MODELS = ("dense", "cnn")
 
 def scores(probs: np.ndarray, labels: np.ndarray) -> dict:
     top, right = probs.max(axis=1), probs.argmax(axis=1) == labels
-    picked = probs[np.arange(len(labels)), labels]
     return {"accuracy": round(float(right.mean()), 4),
             "ece": round(metrics.expected_calibration_error(probs, labels), 4),
-            "nll": round(float(-np.log(np.maximum(picked, 1e-7)).mean()), 4),
+            "nll": round(metrics.nll(probs, labels), 4),
             "brier": round(metrics.brier_score(probs, labels), 4),
             "mean_top_probability": round(float(top.mean()), 4),
             "mean_top_probability_right": round(float(top[right].mean()), 4),

@@ -35,12 +35,12 @@ def score(cases: list[tuple[str, np.ndarray]], model, labels) -> dict:
     counted = digits = whole = flagged = refused = 0
     for truth, grey in cases:
         reply = reading.answer_image("bench", grey, model, labels)
-        refused += reply["class"] == reading.NOT_A_DIGIT
-        got = reply.get("number", reply["class"])
-        counted += len(reply["digits"]) == len(truth)
+        refused += reply.refusal is not None
+        got = reply.text
+        counted += len(reply.digits) == len(truth)
         digits += sum(a == b for a, b in zip(got, truth)) if len(got) == len(truth) else 0
         whole += got == truth
-        flagged += any(d["merged"] for d in reply["digits"])
+        flagged += any(d.merged for d in reply.digits)
     n = len(cases)
     return {"images": n, "count": round(counted / n, 4), "digit": round(digits / sum(len(t) for t, _ in cases), 4),
             "number": round(whole / n, 4), "flagged_touching": round(flagged / n, 4),

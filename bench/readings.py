@@ -38,6 +38,7 @@ from digits.data import arrays, idx
 from digits.config import catalog
 from digits.export import loaders
 from digits.read import images, reading, streaming
+from digits.read.answers import Answer
 from digits.runtime import runner
 from digits.synthetic import multidigit
 from digits.runtime.storage import write_json
@@ -60,9 +61,9 @@ def load_mnist(folder: Path, source: str) -> tuple[np.ndarray, np.ndarray]:
     return idx.parse_images(raw[0], gunzip=False), idx.parse_labels(raw[1], gunzip=False)
 
 
-def refusals(replies: list[dict | Exception]) -> int:
+def refusals(replies: list[Answer | Exception]) -> int:
     """How many replies say "not a digit"."""
-    return sum(isinstance(r, dict) and r["class"] == reading.NOT_A_DIGIT for r in replies)
+    return sum(isinstance(r, Answer) and r.refusal is not None for r in replies)
 
 
 def predictor(model: Path, detector: str) -> loaders.Predictor:
@@ -72,13 +73,13 @@ def predictor(model: Path, detector: str) -> loaders.Predictor:
     return reading.with_detector(loaders.load(model, "keras"), detect)
 
 
-def score_singles(truth: list[str], replies: list[dict | Exception]) -> dict:
+def score_singles(truth: list[str], replies: list[Answer | Exception]) -> dict:
     """Fractions read as one digit of the right class, as a number, as one wrong digit, as "not a digit"; errors
     counted."""
-    n, found = len(truth), [len(r["digits"]) if isinstance(r, dict) else 0 for r in replies]
-    right = sum(k == 1 and r["class"] == t for k, r, t in zip(found, replies, truth))
-    wrong = sum(k == 1 and r["class"] != t for k, r, t in zip(found, replies, truth))
-    numbers = [{"index": i, "read": r["class"]} for i, (k, r) in enumerate(zip(found, replies)) if k > 1]
+    n, found = len(truth), [len(r.digits) if isinstance(r, Answer) else 0 for r in replies]
+    right = sum(k == 1 and r.text == t for k, r, t in zip(found, replies, truth))
+    wrong = sum(k == 1 and r.text != t for k, r, t in zip(found, replies, truth))
+    numbers = [{"index": i, "read": r.text} for i, (k, r) in enumerate(zip(found, replies)) if k > 1]
     return {"images": n, "right": round(right / n, 4), "as_number": round(len(numbers) / n, 4),
             "wrong_single": round(wrong / n, 4),
             "not_a_digit": round(refusals(replies) / n, 4),
@@ -122,10 +123,10 @@ def number_cases(x: np.ndarray, y: np.ndarray, count: int, gaps: tuple[int, int]
     return [([int(v) for v in y[pick]], grey) for pick, grey, _ in cases]
 
 
-def score_numbers(truth: list[list[str]], replies: list[dict | Exception]) -> dict:
+def score_numbers(truth: list[list[str]], replies: list[Answer | Exception]) -> dict:
     """Whole number, digit count and digit (position by position; a wrong count all wrong) accuracy, by length."""
-    got = [[d["class"] for d in r["digits"]] if isinstance(r, dict) else [] for r in replies]
-    whole = [isinstance(r, dict) and r["class"] == "".join(t) for r, t in zip(replies, truth)]
+    got = [[d.text for d in r.digits] if isinstance(r, Answer) else [] for r in replies]
+    whole = [isinstance(r, Answer) and r.text == "".join(t) for r, t in zip(replies, truth)]
     digits = sum(sum(a == b for a, b in zip(g, t)) for g, t in zip(got, truth) if len(g) == len(t))
     lengths = sorted({len(t) for t in truth})
     by_length = {str(k): round(float(np.mean([w for w, t in zip(whole, truth) if len(t) == k])), 4) for k in lengths}

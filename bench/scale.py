@@ -15,7 +15,7 @@ from pathlib import Path
 import yaml
 
 from digits.config import schema
-from bench.speed import ROOT, run, workspace
+from bench.speed import ROOT, run, stage_timings, workspace
 
 
 def measure(repo: Path, copies: int, model: str, epochs: int) -> list[dict]:
@@ -28,11 +28,8 @@ def measure(repo: Path, copies: int, model: str, epochs: int) -> list[dict]:
         if input_kind:
             params["train"][model]["input"] = input_kind
         (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-        timings = repo / "timings.jsonl"
-        timings.unlink(missing_ok=True)
-        wall, _ = run([sys.executable, "-m", f"stages.{stage}", *([model] if input_kind else [])], repo,
-                      {"MNIST_STAGE_TIMINGS": str(timings)})
-        line = json.loads(timings.read_text())
+        wall, _ = run([sys.executable, "-m", f"stages.{stage}", *([model] if input_kind else [])], repo, {})
+        (line,) = stage_timings(repo, ["@".join([stage, *([model] if input_kind else [])])])
         summary = repo / schema.PATHS.timings / f"train_{model}.json"
         rows.append({"copies": copies, "stage": line["stage"], "input": input_kind, "wall_seconds": round(wall, 2),
                      "run_seconds": line["run_seconds"], "peak_rss_mb": line["peak_rss_mb"],

@@ -18,7 +18,7 @@ objects with keys ``class``, ``file``, ``label`` (the class index), ``probabilit
 Ink the project's "not a digit" detector (stage ``nondigit``) refuses is dropped; an image of nothing else prints
 ``IMAGE: not a digit (...)``, its class ``not a digit`` with ``not_a_digit`` (score, the model's guess). A
 written number ("2026") is read digit by digit, left to right (``digits.read.segment``; ``answer_image`` and
-docs/using.md give its line and keys). An image that cannot be read
+docs/using.md give its line and keys; ``digits.read.answers`` its ``Answer``). An image that cannot be read
 gets one ``error: IMAGE: ...`` line on stderr, the others are still answered, and the exit status is 1. Ctrl-C
 prints the answers so far (the JSON list too) and exits 130.
 """
@@ -34,7 +34,7 @@ import numpy as np
 from digits import project
 from digits.config import schema
 from digits.read import images, reading, streaming
-from digits.read.reading import line
+from digits.read.answers import Answer, line
 from digits.runtime import quiet, runner
 
 INTERRUPTED = 130  # the shell's status for a command ended by Ctrl-C (128 + SIGINT)
@@ -49,7 +49,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def classify(names: list[str], answers: list[dict], folder: Path, args: argparse.Namespace) -> bool:
+def classify(names: list[str], answers: list[Answer], folder: Path, args: argparse.Namespace) -> bool:
     """Answer each image as it is read, appending to ``answers`` (printed at once unless ``--json``), so an
     interruption loses nothing already answered. Returns whether every image was answered."""
     labels = project.class_names(folder)
@@ -74,13 +74,13 @@ def main(argv: list[str] | None = None) -> int:
     """Answer every readable image, in the order given; return 1 if any could not be read, 130 on Ctrl-C, else 0."""
     args = parse_args(argv)
     quiet.install()  # before the model loads TensorFlow: its start-up lines would bury the answers
-    answers: list[dict] = []
+    answers: list[Answer] = []
     try:
         ok = classify(args.images, answers, project.folder(args.project), args)
     except KeyboardInterrupt:
         ok = None
     if args.json:
-        print(json.dumps(answers, indent=2, sort_keys=True), flush=True)
+        print(json.dumps([a.as_json() for a in answers], indent=2, sort_keys=True), flush=True)
     if ok is None:
         print(f"error: interrupted after {len(answers)} of {len(args.images)} images", file=sys.stderr)
         return INTERRUPTED

@@ -42,7 +42,7 @@ def main(params: schema.Params, name: str) -> None:
     test_path = arrays.split_path(schema.PATHS.data, "test")
     (images, labels), class_names = arrays.load_split(test_path), arrays.load_class_names(test_path)
     probs, images_per_second = metrics.timed_predict(model, arrays.preprocess(images), params.evaluate.batch_size)
-    metrics.refuse_non_finite(probs, source)
+    metrics.refuse_non_finite(probs, str(source), f"retrain it (dvc repro --force train@{name})")
     scores = metrics.classification_metrics(labels, probs, class_names)
     # The model outputs calibrated probabilities (train baked T in); those before follow from them and T.
     temperature = calibration.load_temperature(name)

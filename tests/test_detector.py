@@ -18,7 +18,7 @@ from PIL import Image, ImageDraw
 from conftest import ROOT, constant_detector
 from digits.data import arrays
 from digits.nondigit import detector, detector_data
-from digits.read import as_files, choice, reading, segment
+from digits.read import answers, as_files, choice, reading, segment
 from digits.serve import answering
 
 LABELS = tuple("0123456789")
@@ -47,7 +47,7 @@ def test_without_a_detector_every_chosen_candidate_is_a_digit():
     found = two_bars()
     probs = output(found, [0.0] * len(found.candidates))[:, :10]
     assert reading.with_detector(len, None) is len
-    assert reading.answer_reading(found, probs, LABELS)["class"] == "11"
+    assert reading.answer_reading(found, probs, LABELS).text == "11"
 
 
 @pytest.mark.parametrize("tall", [20, 29])
@@ -55,7 +55,7 @@ def test_refused_candidates_are_dropped_and_the_rest_still_read(tall):
     """A refused mark narrower and shorter than the rest (a speck beside a digit) is dropped; the digit stays."""
     found = two_bars(left=3, tall=tall)
     reply = reading.answer_reading(found, output(found, by_span(found, {(0, 1): 3.0, (1, 2): -3.0, (0, 2): 3.0})),
-                                   LABELS)
+                                   LABELS).as_json()
     assert reply["class"] == "1" and len(reply["digits"]) == 1 and reply["digits"][0]["box"][0] > 100
 
 
@@ -66,7 +66,7 @@ def test_a_refused_mark_as_tall_as_half_the_digits_beside_it_stands(tall):
     found = two_bars(left=3, tall=tall)
     assert tall >= reading.AMONG * 60
     reply = reading.answer_reading(found, output(found, by_span(found, {(0, 1): 3.0, (1, 2): -3.0, (0, 2): 3.0})),
-                                   LABELS)
+                                   LABELS).as_json()
     assert reply["class"] == "11" and [d["box"][3] for d in reply["digits"]] == [tall, 60]
 
 
@@ -75,18 +75,19 @@ def test_refused_marks_spanning_half_the_width_refuse_the_image():
     refuse the image (``reading.REFUSED_WIDTH``)."""
     found = two_bars()
     reply = reading.answer_reading(found, output(found, by_span(found, {(0, 1): 3.0, (1, 2): -3.0, (0, 2): 3.0})),
-                                   LABELS)
+                                   LABELS).as_json()
     assert reply["class"] == reading.NOT_A_DIGIT and reply["not_a_digit"]["score"] == pytest.approx(
         1 / (1 + np.exp(-3.0)), abs=1e-6)
 
 
 def test_an_image_of_nothing_but_refused_ink_is_not_a_digit():
     found = two_bars()
-    reply = reading.answer_reading(found, output(found, [2.0] * len(found.candidates)), LABELS)
+    answer = reading.answer_reading(found, output(found, [2.0] * len(found.candidates)), LABELS)
+    reply = answer.as_json()
     assert reply["class"] == reading.NOT_A_DIGIT and reply["digits"] == [] and reply["label"] is None
     assert reply["not_a_digit"] == {"score": pytest.approx(1 / (1 + np.exp(-2.0)), abs=1e-6), "guess": "11",
                                     "guess_probability": 1.0}
-    assert reading.line(reply) == "bars: not a digit (detector 0.881; the model alone: 11, probability 1.000)"
+    assert answers.line(answer) == "bars: not a digit (detector 0.881; the model alone: 11, probability 1.000)"
 
 
 @pytest.mark.parametrize(("top", "logit", "refused"), [
@@ -102,7 +103,7 @@ def test_a_surely_read_mark_the_detector_barely_refuses_stands(top, logit, refus
     found = reading.read("bar", sheet)
     probs = np.tile(np.eye(10, dtype=np.float32)[1] * (top - (1 - top) / 9) + (1 - top) / 9, (len(found.candidates), 1))
     out = np.concatenate([probs, np.full((len(found.candidates), 1), logit, np.float32)], axis=1)
-    reply = reading.answer_reading(found, out, LABELS)
+    reply = reading.answer_reading(found, out, LABELS).as_json()
     assert (reply["class"] == reading.NOT_A_DIGIT) == refused, reply
 
 
@@ -121,8 +122,8 @@ def test_the_detector_decides_where_one_digit_ends():
     """Pieces the classifier reads well but the detector doubts (a broken 0's halves read as 1s) lose to the whole
     it takes for a digit: its log-odds enter ``choice.choose`` (``DETECTOR_COST``)."""
     found, out = pair(0.99, 0.99, piece_logit=-0.2, whole_logit=-10.0)
-    assert reading.answer_reading(found, out[:, :10], LABELS)["class"] == "11"  # the classifier alone: two digits
-    reply = reading.answer_reading(found, out, LABELS)
+    assert reading.answer_reading(found, out[:, :10], LABELS).text == "11"  # the classifier alone: two digits
+    reply = reading.answer_reading(found, out, LABELS).as_json()
     assert reply["class"] == "0" and len(reply["digits"]) == 1 and reply["digits"][0]["box"][2] >= 40
 
 
@@ -131,7 +132,7 @@ def test_whether_an_image_is_a_digit_is_decided_before_the_detector_shapes_the_r
     pieces the detector lets pass: here the classifier reads the whole, which the detector refuses."""
     found, out = pair(0.05, 0.99, piece_logit=-10.0, whole_logit=3.0)
     assert choice.choose(found, out[:, :10], out[:, 10]) != choice.choose(found, out[:, :10])  # pieces with it
-    assert reading.answer_reading(found, out, LABELS)["class"] == reading.NOT_A_DIGIT
+    assert reading.answer_reading(found, out, LABELS).text == reading.NOT_A_DIGIT
 
 
 def touching(piece_logit: float) -> tuple[segment.Reading, np.ndarray]:
@@ -152,9 +153,9 @@ def test_touching_digits_the_detector_refuses_as_one_mark_are_read_as_their_digi
     when, read again with the detector's doubt, its pieces are sure digits (``reading.SURE``); not otherwise."""
     found, out = touching(-reading.SURE - 1)
     assert choice.choose(found, out[:, :10]) == [2]  # the classifier alone: one digit
-    assert reading.answer_reading(found, out, LABELS)["class"] == "11"
+    assert reading.answer_reading(found, out, LABELS).text == "11"
     found, out = touching(-reading.SURE + 1)  # the halves not sure enough
-    assert reading.answer_reading(found, out, LABELS)["class"] == reading.NOT_A_DIGIT
+    assert reading.answer_reading(found, out, LABELS).text == reading.NOT_A_DIGIT
 
 
 def test_the_server_shows_what_was_refused_without_bars():

@@ -169,7 +169,7 @@ def test_reads_a_photo_like_number_end_to_end(trained_project):
     model = project.load_model(schema.load_params(trained_project / "params.yaml"), trained_project,
                                "cnn", "keras")
     truth, grey, _ = wild_numbers("photo", 1)[0]
-    reply = reading.answer_image("photo.jpg", grey, model, labels)
+    reply = reading.answer_image("photo.jpg", grey, model, labels).as_json()
     assert len(reply["digits"]) == 4 and len(reply["number"]) == 4
 
 
@@ -179,8 +179,10 @@ def test_one_digit_is_answered_as_before_with_its_box(trained_project, mnist):
     model = project.load_model(schema.load_params(trained_project / "params.yaml"), trained_project,
                                "cnn", "keras")
     grey, (box,) = multidigit.mnist_number(mnist[0][[0]], [], scale=6)
-    reply = reading.answer_image("one.png", grey, model, labels)
-    before = reading.answer("one.png", model(arrays.preprocess(images.to_mnist(grey)[None]))[0], labels)
+    reply = reading.answer_image("one.png", grey, model, labels).as_json()
+    probs = model(arrays.preprocess(images.to_mnist(grey)[None]))[0]
+    before = {"file": "one.png", "class": labels[probs.argmax()], "label": int(probs.argmax()),
+              "probability": round(float(probs.max()), 6)}
     assert {k: v for k, v in reply.items() if k not in ("digits", "size")} == before
     (digit,) = reply["digits"]
     assert digit["class"] == before["class"] and digit["merged"] is False
@@ -208,6 +210,6 @@ def test_broken_strokes_of_real_test_digits_stay_one_digit(trained_project, mnis
     x = idx.parse_images((mnist_dir / "t10k-images-idx3-ubyte.gz").read_bytes())[index]
     n, _ = segment.candidates(images.sheet_ink(x))
     assert n >= 2  # its ink is in more than one piece: the case
-    reply = reading.answer_image(f"{index}.png", x, model, labels)
+    reply = reading.answer_image(f"{index}.png", x, model, labels).as_json()
     assert "number" not in reply and len(reply["digits"]) == 1
     assert reply["label"] == int(model(arrays.preprocess(images.to_mnist(x)[None]))[0].argmax())

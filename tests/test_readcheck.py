@@ -37,11 +37,11 @@ def test_the_score_is_what_predict_answers_for_the_files(test_images, tmp_path):
     readings = as_files.unpack(as_files.pack(as_files.read_all(x, workers=2)))
     probs = fixed_model(arrays.preprocess(np.concatenate([r.fields for r in readings])))
     got = as_files.score(readings, probs, y, CLASSES)
-    single = [len(r["digits"]) == 1 for r in replies]
-    right = [s and r["class"] == CLASSES[t] for s, r, t in zip(single, replies, y)]
+    single = [len(r.digits) == 1 for r in replies]
+    right = [s and r.text == CLASSES[t] for s, r, t in zip(single, replies, y)]
     assert got["images"] == len(x)
     assert got["right"] == round(np.mean(right), 4) and got["as_number"] == round(1 - np.mean(single), 4)
-    assert [n["read"] for n in got["read_as_numbers"]] == [r["class"] for r in replies if len(r["digits"]) > 1]
+    assert [n["read"] for n in got["read_as_numbers"]] == [r.text for r in replies if r.is_number]
 
 
 def test_pack_round_trips_and_one_worker_reads_the_same(test_images):

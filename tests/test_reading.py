@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw
 
-from digits.read import reading, streaming
+from digits.read import answers, reading, streaming
 
 LABELS = tuple("0123456789")
 
@@ -44,11 +44,11 @@ def test_answers_keep_order_and_errors_with_one_call_per_chunk(tmp_path):
         if path.endswith("missing.png") or (tmp_path / path).read_bytes() == b"not an image":
             assert isinstance(reply, (ValueError, OSError)) and path in str(reply), reply
         else:
-            assert reply["file"] == path
-    assert fake.calls == -(-len(paths) // 32) and fake.images == sum(isinstance(r, dict) for r in replies)
+            assert reply.file == path
+    assert fake.calls == -(-len(paths) // 32) and fake.images == sum(isinstance(r, answers.Answer) for r in replies)
     one_by_one = Fake()
     for path, reply in zip(paths, replies):  # the same answers as one image at a time
-        if isinstance(reply, dict):
+        if isinstance(reply, answers.Answer):
             assert reply == reading.answer_image(path, reading.images.decode(path), one_by_one, LABELS)
 
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from bench import readings
+from digits.read import answers
 
 LABELS = tuple(str(d) for d in range(10))
 
@@ -34,9 +35,10 @@ def test_singles_are_scored_against_their_labels(test_set):
     assert got["wrong_single"] == round(sum(y[i] != 7 for i in singles) / 40, 4)
 
 
-def reply(*classes: str) -> dict:
-    """``reading.answer_reading``'s keys that the scoring reads."""
-    return {"class": "".join(classes), "digits": [{"class": c} for c in classes]}
+def reply(*classes: str) -> answers.Answer:
+    """An answer reading ``classes``, each digit sure, boxes made up."""
+    digits = tuple(answers.Digit(c, int(c), 1.0, (10 * i, 0, 8, 8), False) for i, c in enumerate(classes))
+    return answers.Answer("x.png", "".join(classes), 1.0, digits, (40, 8))
 
 
 def test_numbers_are_scored_whole_by_count_and_digit_by_digit():

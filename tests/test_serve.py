@@ -54,7 +54,7 @@ def test_digits_get_answer_images_json_and_the_image_seen(served, trained_projec
     for content, _ in mnist_pngs:
         status, body = request(served.url + "api/predict?model=cnn", content)
         assert status == 200, body
-        expected = reading.answer_image("image", images.decode_bytes("image", content), predict_here, labels)
+        expected = reading.answer_image("image", images.decode_bytes("image", content), predict_here, labels).as_json()
         seen, top = body.pop("seen"), body.pop("top")
         assert body.keys() == expected.keys() and body["class"] == expected["class"]
         assert body["probability"] == pytest.approx(expected["probability"], abs=1e-4)

@@ -147,11 +147,11 @@ def test_evaluate_metrics(project, model, count):
     assert 20 <= refusals["images"] <= 28 and 0 <= refusals["refused"] <= 1
     assert set(refusals["by_kind"]) == {"letters", "drawn_letters", "words", "blank", "lines", "shapes", "noise"}
     calib = metrics["calibration"]
-    assert set(calib) == {"ece", "nll", "brier", "ece_uncalibrated", "nll_uncalibrated", "brier_uncalibrated",
+    assert set(calib) == {"ece", "brier", "ece_uncalibrated", "nll_uncalibrated", "brier_uncalibrated",
                           "temperature"}
     assert calib["temperature"] == json.loads((root / f"artifacts/train/{model}/calibration.json").read_text())[
         "temperature"]
-    assert calib["nll"] == pytest.approx(metrics["loss"]) and all(0 <= calib[k] <= 2 for k in calib)
+    assert all(0 <= calib[k] <= 2 for k in calib if k != "nll_uncalibrated") and calib["nll_uncalibrated"] > 0
     assert 0.3 < metrics["accuracy"] <= 1.0  # two epochs on 540 images already learn something
     assert metrics["loss"] > 0 and metrics["params"] == count and metrics["test_images"] == 200
     assert sorted(metrics["per_class"], key=int) == [str(c) for c in range(10)]

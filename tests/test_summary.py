@@ -102,4 +102,6 @@ def test_a_stage_run_records_its_seconds(tmp_path, mnist_dir):
                           env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert done.returncode == 0, done.stderr
     timing = json.loads((root / PATHS.timings / "stages" / "fetch.json").read_text())
-    assert set(timing) == {"seconds"} and 0 < timing["seconds"] < 600
+    assert set(timing) == {"seconds", "startup_seconds", "peak_rss_mb", "tensorflow"}, timing
+    assert 0 < timing["startup_seconds"] < timing["seconds"] < 600 and timing["peak_rss_mb"] > 0, timing
+    assert not timing["tensorflow"]  # fetch never imports it (a stage's start-up is TensorFlow's when it does)

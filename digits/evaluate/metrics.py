@@ -26,6 +26,13 @@ def confusion_counts(actual: np.ndarray, predicted: np.ndarray, num_classes: int
     return counts
 
 
+def nll(probs: np.ndarray, labels: np.ndarray) -> float:
+    """Mean negative log-likelihood (cross-entropy, nats) of ``labels`` under ``probs``, in float64, each probability
+    clipped at 1e-7 as Keras clips its loss: one confident mistake cannot make it infinite."""
+    picked = np.asarray(probs, np.float64)[np.arange(len(labels)), np.asarray(labels, np.int64)]
+    return float(-np.log(np.clip(picked, 1e-7, 1.0)).mean())
+
+
 def classification_metrics(labels: np.ndarray, probs: np.ndarray, class_names: tuple[str, ...]) -> dict:
     """Accuracy, cross-entropy and per-class precision/recall/F1 (keyed by class name) of ``probs``
     (N×classes) against ``labels``."""
@@ -36,10 +43,9 @@ def classification_metrics(labels: np.ndarray, probs: np.ndarray, class_names: t
         precision = np.nan_to_num(true_pos / confusion.sum(axis=0))
         recall = np.nan_to_num(true_pos / confusion.sum(axis=1))
         f1 = np.nan_to_num(2 * precision * recall / (precision + recall))
-    picked = probs[np.arange(len(labels)), labels]
     return {
         "accuracy": float(true_pos.sum() / len(labels)),
-        "loss": float(-np.log(np.clip(picked, 1e-7, 1.0)).mean()),
+        "loss": nll(probs, labels),
         "macro_f1": float(f1.mean()),
         "per_class": {
             name: {"precision": float(precision[c]), "recall": float(recall[c]), "f1": float(f1[c])}
@@ -69,11 +75,11 @@ def timed_predict(model: keras.Model, x: np.ndarray, batch_size: int) -> tuple[n
     return probs, len(x) / (time.perf_counter() - start)
 
 
-def refuse_non_finite(probs: np.ndarray, model_path: Path) -> None:
-    """A model with NaN or infinite weights predicts NaN; its metrics would hold NaN, which is not JSON."""
+def refuse_non_finite(probs: np.ndarray, where: str, hint: str = "retrain it") -> None:
+    """A model with NaN or infinite weights predicts NaN; its metrics would hold NaN, which is not JSON. The error
+    names ``where`` (the model file, a corruption) and says what to do."""
     if not np.isfinite(probs).all():
-        raise ValueError(f"{model_path}: the model predicts NaN or infinite probabilities; retrain it "
-                         f"(dvc repro --force train@{model_path.stem})")
+        raise ValueError(f"{where}: the model predicts NaN or infinite probabilities; {hint}")
 
 
 def refuse_nan_json(metrics: dict, path: Path) -> None:
@@ -121,12 +127,11 @@ def brier_score(probs: np.ndarray, labels: np.ndarray) -> float:
 
 
 def calibration_metrics(labels: np.ndarray, probs: np.ndarray, before: np.ndarray, temperature: float) -> dict:
-    """ECE, NLL and Brier score of ``probs`` (calibrated) and of ``before`` (the same model before scaling)."""
-    scores = {"temperature": temperature}
+    """ECE and Brier score of ``probs`` (calibrated) and of ``before`` (the same model before scaling), and the
+    NLL before: the calibrated NLL is ``classification_metrics``' ``loss``, kept once."""
+    scores = {"temperature": temperature, "nll_uncalibrated": nll(before, labels)}
     for suffix, p in (("", probs), ("_uncalibrated", before)):
-        picked = np.asarray(p, np.float64)[np.arange(len(labels)), np.asarray(labels, np.int64)]
-        scores.update({"ece" + suffix: expected_calibration_error(p, labels), "brier" + suffix: brier_score(p, labels),
-                       "nll" + suffix: float(-np.log(np.maximum(picked, 1e-7)).mean())})  # the clip of ``loss``
+        scores.update({"ece" + suffix: expected_calibration_error(p, labels), "brier" + suffix: brier_score(p, labels)})
     return scores
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from digits.data import arrays
+from digits.evaluate import metrics
 from digits.runtime.storage import atomic_path
 
 # Beside the corruption names in the .npz; no family may take these names (checked in ``save_suite``).
@@ -48,8 +49,7 @@ def accuracies(model, suite: Suite, labels: np.ndarray, batch_size: int) -> dict
     scores = {}
     for name, images in suite.items():
         probs = model.predict(arrays.preprocess(images), batch_size=batch_size, verbose=0)
-        if not np.isfinite(probs).all():
-            raise ValueError(f"{name}: the model predicts NaN or infinite probabilities; retrain it")
+        metrics.refuse_non_finite(probs, name)
         scores[name] = float((probs.argmax(axis=1) == labels).mean())
     return scores
 

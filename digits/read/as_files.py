@@ -13,7 +13,7 @@ import numpy as np
 from PIL import Image
 
 from digits.data import arrays
-from digits.read import images, reading, segment
+from digits.read import answers, images, reading, segment
 from digits.runtime import pool
 
 
@@ -91,7 +91,8 @@ def load_check(path: Path) -> tuple[list[segment.Reading | None], np.ndarray]:
     return [None if unread else next(found) for unread in packed["unread"]], packed["kinds"]
 
 
-def answered(readings: list[segment.Reading], out: np.ndarray, class_names: tuple[str, ...]) -> list[dict]:
+def answered(readings: list[segment.Reading], out: np.ndarray, class_names: tuple[str, ...]
+             ) -> list[answers.Answer]:
     """Each reading's answer from the predictor's output for every candidate, in order (``with_detector``'s)."""
     ends = np.cumsum([len(r.candidates) for r in readings])
     return [reading.answer_reading(r, out[end - len(r.candidates):end], class_names)
@@ -103,12 +104,12 @@ def score(readings: list[segment.Reading], out: np.ndarray, labels: np.ndarray, 
     """How predict answers each image, given the predictor's output for every candidate (in order): the share
     read as the right single digit, as one wrong digit, as a number of several digits and as "not a digit"; the
     images read as numbers, by index, with what they were read as (the first 20)."""
-    answers = answered(readings, out, class_names)
-    single = np.array([len(a["digits"]) == 1 for a in answers])
-    refused = np.array([a["class"] == reading.NOT_A_DIGIT for a in answers])
-    right = np.array([a["class"] == class_names[y] for a, y in zip(answers, labels)]) & single
+    replies = answered(readings, out, class_names)
+    single = np.array([len(a.digits) == 1 for a in replies])
+    refused = np.array([a.refusal is not None for a in replies])
+    right = np.array([a.text == class_names[y] for a, y in zip(replies, labels)]) & single
     n = len(readings)
-    as_numbers = [{"index": i, "read": a["class"]} for i, a in enumerate(answers) if len(a["digits"]) > 1]
+    as_numbers = [{"index": i, "read": a.text} for i, a in enumerate(replies) if a.is_number]
     return {"images": n, "right": round(float(right.mean()), 4),
             "wrong_single": round(float((single & ~right).mean()), 4), "not_a_digit": round(float(refused.mean()), 4),
             "as_number": round(float(1 - single.mean() - refused.mean()), 4), "read_as_numbers": as_numbers[:20]}
@@ -119,7 +120,7 @@ def score_refusals(readings: list[segment.Reading | None], kinds: np.ndarray, ou
     """The share of non-digit images refused, in all and by kind: read as "not a digit", or nothing read at all
     (None: a blank sheet, which predict answers with an error line)."""
     found = [r for r in readings if r is not None]
-    answers = iter(answered(found, out, class_names))
-    refused = np.array([r is None or next(answers)["class"] == reading.NOT_A_DIGIT for r in readings])
+    replies = iter(answered(found, out, class_names))
+    refused = np.array([r is None or next(replies).refusal is not None for r in readings])
     return {"images": len(readings), "refused": round(float(refused.mean()), 4),
             "by_kind": {k: round(float(refused[kinds == k].mean()), 4) for k in sorted(set(kinds.tolist()))}}

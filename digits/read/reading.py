@@ -10,19 +10,19 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from digits.data import arrays
-from digits.read import choice, images, segment
+from digits.read import answers, choice, images, segment
+from digits.read.answers import NOT_A_DIGIT
 
 if TYPE_CHECKING:  # a type only: reading needs no TensorFlow (as_files's worker processes import it)
     from digits.export import loaders
 
 
-def answer(path: str, probs: np.ndarray, class_names: tuple[str, ...]) -> dict:
-    """``{file, class, label, probability}`` for one image's probabilities, the most probable class."""
+def top(probs: np.ndarray, class_names: tuple[str, ...]) -> int:
+    """The most probable class of one candidate's probabilities, checked against the data's classes."""
     if len(probs) != len(class_names):
         raise ValueError(f"the model has {len(probs)} outputs but the data {len(class_names)} classes; "
                          "rerun `dvc repro`")
-    label = int(probs.argmax())
-    return {"file": path, "class": class_names[label], "label": label, "probability": round(float(probs[label]), 6)}
+    return int(probs.argmax())
 
 
 def read(name: str, gray: np.ndarray) -> segment.Reading:
@@ -38,7 +38,6 @@ def read(name: str, gray: np.ndarray) -> segment.Reading:
     return segment.Reading(name, n, found, fields, [int(gray.shape[1]), int(gray.shape[0])])
 
 
-NOT_A_DIGIT = "not a digit"  # the class of an image the detector refuses
 
 
 def split(out: np.ndarray, labels: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray | None]:
@@ -104,57 +103,35 @@ def kept(reading: segment.Reading, out: np.ndarray, labels: tuple[str, ...]) -> 
     return again, [k for k in again if not doubt[k] or digits and reading.candidates[k].box[3] >= AMONG * tallest]
 
 
-def answer_reading(reading: segment.Reading, out: np.ndarray, labels: tuple[str, ...]) -> dict:
+def answer_reading(reading: segment.Reading, out: np.ndarray, labels: tuple[str, ...]) -> answers.Answer:
     """The answer for a ``segment.Reading`` given the predictor's output for its fields (see ``answer_image``)."""
-    (probs, nondigit), (picked, digits) = split(out, labels), kept(reading, out, labels)
-    if not digits:
-        return refused(reading, probs[picked], nondigit[picked], labels)
-    each = [answer(reading.name, probs[k], labels) for k in digits]
-    listed = [{"class": a["class"], "label": a["label"], "probability": a["probability"],
-               "box": list(reading.candidates[k].box), "merged": reading.candidates[k].merged}
-              for a, k in zip(each, digits)]
-    if len(digits) == 1:
-        return {**each[0], "digits": listed, "size": reading.size}
-    number = ("" if all(len(a["class"]) == 1 for a in each) else " ").join(a["class"] for a in each)
-    least = min(a["probability"] for a in each)
-    return {"file": reading.name, "class": number, "number": number, "probability": least, "digits": listed,
-            "size": reading.size}
+    (probs, nondigit), (picked, read) = split(out, labels), kept(reading, out, labels)
+    if not read:
+        return refused(reading, probs[picked], nondigit[picked], labels, tuple(map(int, picked)))
+    digits = tuple(answers.Digit(labels[label], label, round(float(probs[k, label]), 6),
+                                 tuple(reading.candidates[k].box), reading.candidates[k].merged)
+                   for k, label in ((k, top(probs[k], labels)) for k in read))
+    text = ("" if all(len(d.text) == 1 for d in digits) else " ").join(d.text for d in digits)
+    return answers.Answer(reading.name, text, min(d.probability for d in digits), digits, tuple(reading.size),
+                          read=tuple(map(int, read)), chosen=tuple(map(int, read)))
 
 
-def refused(reading: segment.Reading, probs: np.ndarray, nondigit: np.ndarray, labels: tuple[str, ...]) -> dict:
+def refused(reading: segment.Reading, probs: np.ndarray, nondigit: np.ndarray, labels: tuple[str, ...],
+            chosen: tuple[int, ...]) -> answers.Answer:
     """The answer for an image the detector refuses (``kept``): "not a digit", with the detector's score of the
-    candidate it refuses most (its logit's sigmoid: above 0.5 refuses) and what the classifier alone would read."""
+    candidate it refuses most and what the classifier alone would read."""
     classes = [labels[i] for i in probs.argmax(1)]
     guess = ("" if all(len(c) == 1 for c in classes) else " ").join(classes)
-    return {"file": reading.name, "class": NOT_A_DIGIT, "label": None, "probability": None, "digits": [],
-            "not_a_digit": {"score": round(float(1 / (1 + np.exp(-nondigit.max()))), 6), "guess": guess,
-                            "guess_probability": round(float(probs.max(1).min()), 6)},
-            "size": reading.size}
+    why = answers.Refusal(round(float(1 / (1 + np.exp(-nondigit.max()))), 6), guess,
+                          round(float(probs.max(1).min()), 6))
+    return answers.Answer(reading.name, NOT_A_DIGIT, None, (), tuple(reading.size), why, chosen=chosen)
 
 
-def answer_image(name: str, gray: np.ndarray, predict: loaders.Predictor, labels: tuple[str, ...]) -> dict:
-    """The answer for one decoded image (``images.decode``'s grey levels) named ``name``: what ``--json`` prints
-    for it, and what the server returns. The model reads every candidate digit (``segment.candidates``) in one
-    call and ``choose`` picks the reading. One digit: ``answer``'s keys and ``digits``, a list of one
-    ``{class, label, probability, box, merged}`` (box: x, y, width, height in the pixels of ``gray``, whose width
-    and height are ``size``: the file as read, shrunk to at most ``imagefile.WORK`` pixels). A written number:
-    ``{file, class, number, probability, digits, size}``, class and number the digits' classes joined,
-    probability the least of the digits' (the number is as sure as its least sure digit; a product would fall
-    with the length alone), digits left to right. A blank image is a ValueError naming ``name``."""
+def answer_image(name: str, gray: np.ndarray, predict: loaders.Predictor, labels: tuple[str, ...]
+                 ) -> answers.Answer:
+    """The answer for one decoded image (``images.decode``'s grey levels) named ``name``: the model reads every
+    candidate digit (``segment.candidates``) in one call and ``choice.choose`` picks the reading, digits left to
+    right; boxes are in the pixels of ``gray`` (the file as read, shrunk to at most ``imagefile.WORK`` pixels). A
+    blank image is a ValueError naming ``name``."""
     reading = read(name, gray)
     return answer_reading(reading, predict(arrays.preprocess(reading.fields)), labels)
-
-
-def line(reply: dict) -> str:
-    """The printed answer: ``IMAGE: 7 (probability 0.912)``, or for a number ``IMAGE: 2026 (probability 0.970;
-    digits 2 0.990, 0 0.980, 2 0.970, 6 0.990)``, a digit cut from touching ones marked ``(touching)``, or
-    ``IMAGE: not a digit (detector 0.981; the model alone: 4, probability 0.977)``."""
-    if reply["class"] == NOT_A_DIGIT:
-        why = reply["not_a_digit"]
-        return (f"{reply['file']}: {NOT_A_DIGIT} (detector {why['score']:.3f}; the model alone: {why['guess']}, "
-                f"probability {why['guess_probability']:.3f})")
-    head = f"{reply['file']}: {reply['class']} (probability {reply['probability']:.3f}"
-    if "number" not in reply:
-        return head + ")"
-    parts = [f"{d['class']} {d['probability']:.3f}" + (" (touching)" if d["merged"] else "") for d in reply["digits"]]
-    return f"{head}; digits {', '.join(parts)})"

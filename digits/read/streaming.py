@@ -12,6 +12,7 @@ import numpy as np
 
 from digits.data import arrays
 from digits.read import images, segment
+from digits.read.answers import Answer
 from digits.read.reading import answer_reading, read
 
 if TYPE_CHECKING:  # a type only: no TensorFlow needed here
@@ -39,8 +40,8 @@ def sigint_blocked() -> None:
 
 
 def answers(paths: Iterable[str], predict: loaders.Predictor, labels: tuple[str, ...], chunk: int = CHUNK
-            ) -> Iterator[dict | Exception]:
-    """Each path's answer (``answer_image``'s dict) or its error, in the order given, as soon as its chunk is
+            ) -> Iterator[Answer | Exception]:
+    """Each path's answer (``answers.Answer``) or its error, in the order given, as soon as its chunk is
     answered. Files are decoded on ``WORKERS`` threads, one chunk ahead of the model; standard input (``-``) is
     read on this thread, where Ctrl-C can interrupt it."""
     pool = concurrent.futures.ThreadPoolExecutor(WORKERS, "decode", initializer=sigint_blocked)
@@ -67,7 +68,7 @@ def answers(paths: Iterable[str], predict: loaders.Predictor, labels: tuple[str,
 
 
 def answer_chunk(done: list[segment.Reading | Exception], predict: loaders.Predictor, labels: tuple[str, ...]
-                 ) -> Iterator[dict | Exception]:
+                 ) -> Iterator[Answer | Exception]:
     """The answers of a chunk of readings (errors passed through), from one model call for all their digits."""
     readings = [r for r in done if isinstance(r, segment.Reading)]
     probs = iter(np.split(predict(arrays.preprocess(np.concatenate([r.fields for r in readings]))),

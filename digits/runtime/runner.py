@@ -6,8 +6,6 @@ A stage module ends with ``runner.run_stage(main)`` (``main(params)``) or ``runn
 """
 from __future__ import annotations
 
-import atexit
-import json
 import os
 import signal
 import sys
@@ -20,7 +18,6 @@ from digits.runtime import hardware
 from digits.runtime.storage import write_json
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the checkout this library belongs to
-TIMINGS_ENV = "MNIST_STAGE_TIMINGS"  # a file; when set, each stage appends one JSON line (bench/speed.py)
 
 
 def project_root(cwd: Path | None = None) -> Path:
@@ -70,19 +67,19 @@ def peak_rss_mb() -> float:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def record_timing(stage: str, startup: float | None, seconds: float) -> None:
-    """Append this stage's start-up (process start to ``main``), run time and peak memory to $MNIST_STAGE_TIMINGS."""
-    line = {"stage": stage, "startup_seconds": None if startup is None else round(startup, 2),
-            "run_seconds": round(seconds, 2), "tensorflow": "tensorflow" in sys.modules,
-            "peak_rss_mb": round(peak_rss_mb(), 1)}
-    with open(os.environ[TIMINGS_ENV], "a") as f:
-        f.write(json.dumps(line, sort_keys=True) + "\n")
-
-
 def stage_timing_path(stage: str) -> Path:
-    """Where stage ``stage`` ("train@cnn") keeps the seconds of its last successful run: read by the summary the
-    last stage prints (``digits.evaluate.summary``), shown by ``dvc metrics show artifacts/timings``; not in git."""
+    """Where stage ``stage`` ("train@cnn") keeps the timing of its last successful run (``stage_timing``): read by
+    the summary the last stage prints (``digits.evaluate.summary``) and by ``bench.speed``, shown by ``dvc metrics
+    show artifacts/timings``; not in git."""
     return Path(schema.PATHS.timings) / "stages" / f"{stage}.json"
+
+
+def stage_timing(startup: float | None, seconds: float) -> dict:
+    """A run's ``seconds`` (process start to the end of ``main``: the wait the user sees), ``startup_seconds``
+    (interpreter and imports, before ``main``), peak memory and whether it loaded TensorFlow."""
+    total = process_age() or seconds + (startup or 0.0)
+    return {"seconds": round(total, 2), "startup_seconds": None if startup is None else round(startup, 2),
+            "peak_rss_mb": round(peak_rss_mb(), 1), "tensorflow": "tensorflow" in sys.modules}
 
 
 def one_line(err: Exception) -> str:
@@ -100,13 +97,9 @@ def run_stage(main: Callable[..., None], per_model: bool = False) -> None:
         os.chdir(project_root())
         args = [model_name(sys.argv[1:], f"stages.{prog}")] if per_model else []
         name = "@".join([prog, *args])
-        if os.environ.get(TIMINGS_ENV):
-            atexit.register(lambda: record_timing(name, startup, time.perf_counter() - start))
         hardware.pin_isa()  # before TensorFlow's first op: the same bytes on AMX CPUs (digits.runtime.hardware)
         main(schema.load_params(), *args)
-        # Start-up (interpreter, imports) included: the wait the user sees.
-        seconds = process_age() or time.perf_counter() - start
-        write_json(stage_timing_path(name), {"seconds": round(seconds, 2)})
+        write_json(stage_timing_path(name), stage_timing(startup, time.perf_counter() - start))
 
     exit_on_error(stage)
 

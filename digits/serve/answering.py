@@ -40,9 +40,9 @@ def cost(name: str, data: bytes) -> tuple[int, int]:
 
 def classify(name: str, data: bytes, batcher: batching.Batcher, labels: tuple[str, ...],
              release: Callable[[], None]) -> dict:
-    """``answer_image``'s object for one image in memory, plus ``seen`` and ``top`` for the digits read (the
-    candidates the reading chose, ``reading.kept``; for "not a digit", ``seen`` shows what was refused and ``top``
-    is empty). Decoding and finding the candidates hold the caller's decode
+    """``answers.Answer.as_json`` for one image in memory, plus ``seen`` and ``top`` for the digits read (the
+    answer's ``chosen`` and ``read`` candidates: for "not a digit", ``seen`` shows what was refused and ``top`` is
+    empty). Decoding and finding the candidates hold the caller's decode
     turn (their memory is what grows with the image); ``release`` gives it back before the model call, so requests
     waiting for the model still share one batch."""
     with refusals():
@@ -51,9 +51,9 @@ def classify(name: str, data: bytes, batcher: batching.Batcher, labels: tuple[st
     release()  # the candidates' 28×28 fields are the model's small input
     x = arrays.preprocess(found.fields)
     out = batcher(x)  # the classes' probabilities, and the detector's logit where there is one
-    picked, digits = reading.kept(found, out, labels)
-    return {**reading.answer_reading(found, out, labels), "seen": seen_png([x[digits or picked]]),
-            "top": top_classes(reading.split(out, labels)[0][digits], labels)}
+    answer = reading.answer_reading(found, out, labels)
+    return {**answer.as_json(), "seen": seen_png([x[list(answer.chosen)]]),
+            "top": top_classes(reading.split(out, labels)[0][list(answer.read)], labels)}
 
 
 async def answer(name: str, data: bytes, batcher: batching.Batcher, labels: tuple[str, ...],

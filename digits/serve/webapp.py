@@ -1,7 +1,7 @@
 """The web app of ``digits.serve``: the draw-a-digit page (``digits/serve/static/``) and its JSON API, on Starlette.
 
 ``POST /api/predict?model=cnn`` answers one image (raw body or form field ``image``) with the object
-``digits.read.reading.answer_image`` gives for it, plus ``seen``: the 28×28 image(s) the model was given, as a base64
+``digits.read.answers.Answer`` it gets (``as_json``), plus ``seen``: the 28×28 image(s) the model was given, as a base64
 PNG (several digits side by side), and ``top``: per digit, its five most probable classes. ``GET /api/health``
 lists the models loaded. Every error is ``{"error": "..."}`` with its status; decoding and preprocessing run in
 worker threads, each image in its lane once its header has been read (``digits.serve.answering``; small images never

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import keras
 import numpy as np
+from scipy import optimize
 
 from digits.config import schema
 from digits.evaluate import metrics
@@ -20,7 +21,7 @@ from digits.evaluate import metrics
 # T is searched in [1/20, 20]: wider than any network needs (Guo et al. report 1.1 to 3), narrow enough that a
 # degenerate split (all right, or one image) gives a finite T instead of running off to 0 or infinity.
 LOG_T_RANGE = (float(np.log(1 / 20)), float(np.log(20)))
-GOLDEN_STEPS = 80  # the bracket shrinks by 0.618 a step: 80 steps leave it far below float64's resolution of T
+LOG_T_TOLERANCE = 1e-10  # far below the 6 digits T is kept to: 14 NLL evaluations on MNIST's validation split
 
 
 def log_softmax(logits: np.ndarray) -> np.ndarray:
@@ -39,28 +40,18 @@ def nll(logits: np.ndarray, labels: np.ndarray) -> float:
 
 
 def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
-    """The T > 0 minimising the NLL of softmax(``logits`` / T) on ``labels``: a golden-section search in log T.
+    """The T > 0 minimising the NLL of softmax(``logits`` / T) on ``labels``: SciPy's bounded scalar minimiser
+    (Brent's method) in log T over ``LOG_T_RANGE``.
 
-    The NLL is convex in 1/T, so it has one minimum along log T and the search finds it without a starting
-    guess or gradients. Plain float64 numpy in a fixed number of steps: the same inputs give the same T on every
-    run. Rounded to 6 significant digits, so the file recording it reads cleanly. No images: T = 1."""
+    The NLL is convex in 1/T, so it has one minimum along log T, found without a starting guess or gradients.
+    Plain float64 numpy, deterministic: the same inputs give the same T on every run. Rounded to 6 significant
+    digits, so the file recording it reads cleanly. No images: T = 1."""
     if len(labels) == 0:
         return 1.0
     z, y = np.asarray(logits, np.float64), np.asarray(labels, np.int64)
-    lo, hi = LOG_T_RANGE
-    ratio = (np.sqrt(5) - 1) / 2
-    a, b = hi - ratio * (hi - lo), lo + ratio * (hi - lo)
-    fa, fb = nll(z / np.exp(a), y), nll(z / np.exp(b), y)
-    for _ in range(GOLDEN_STEPS):
-        if fa <= fb:  # the minimum lies left of b
-            hi, b, fb = b, a, fa
-            a = hi - ratio * (hi - lo)
-            fa = nll(z / np.exp(a), y)
-        else:
-            lo, a, fa = a, b, fb
-            b = lo + ratio * (hi - lo)
-            fb = nll(z / np.exp(b), y)
-    return float(f"{np.exp((lo + hi) / 2):.6g}")
+    best = optimize.minimize_scalar(lambda log_t: nll(z / np.exp(log_t), y), bounds=LOG_T_RANGE, method="bounded",
+                                    options={"xatol": LOG_T_TOLERANCE})
+    return float(f"{np.exp(best.x):.6g}")
 
 
 def uncalibrated(probs: np.ndarray, temperature: float) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""The library's layout as docs/pipeline.md draws it: one subpackage per job, each ``__init__.py`` a docstring naming
+"""The library's layout as docs/development.md draws it: one subpackage per job, each ``__init__.py`` a docstring naming
 every module in it (and nothing run on import), and imports that run one way, each part importing only parts above
 it in ``ORDER`` (so no import cycle can form between parts)."""
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 from conftest import ROOT
 
 LIBRARY = ROOT / "digits"
-# Top to bottom as in docs/pipeline.md: a part may import the parts before it, never one after it.
+# Top to bottom as in docs/development.md: a part may import the parts before it, never one after it.
 ORDER = ("config", "corrupt", "runtime", "data", "export", "evaluate", "read", "synthetic", "train", "nondigit",
          "project", "predict", "serve", "compare")
 

@@ -55,6 +55,15 @@ def test_each_face_names_its_modules_and_runs_nothing(part):
     assert {m for m in modules if f"``{m}``" not in doc} == set(), part
 
 
+def test_the_products_tests_import_no_bench():
+    """tests/ checks the product and never imports bench; bench's own scripts are checked in bench/tests/."""
+    for path in [ROOT / "conftest.py", *(ROOT / "tests").rglob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            assert not any(n.split(".")[0] == "bench" for n in names), path
+
+
 def test_the_library_imports_no_bench_harness_or_tests():
     """The library stands alone; the harness (what bench and the tests share) imports neither of them either."""
     for path in LIBRARY.rglob("*.py"):
@@ -86,15 +95,16 @@ def test_importing_the_library_runs_nothing():
 
 
 def test_test_helpers_are_imported_from_tests_support():
-    """Helpers live in tests/support/ and are imported by their full name; beside the test files only conftest.py
-    (pytest's own) and the fuzzing scripts, which are run by hand and run the property tests' own modules longer."""
+    """Helpers live in tests/support/ and are imported by their full name; beside the test files only the fuzzing
+    scripts, which are run by hand and run the property tests' own modules longer (the fixtures are the root's
+    conftest.py, shared with bench/tests/)."""
     beside = {p.stem for p in (ROOT / "tests").glob("*.py")}
-    assert {s for s in beside if not s.startswith("test_")} == {"conftest", "fuzz_idx", "fuzz_images"}
+    assert {s for s in beside if not s.startswith("test_")} == {"fuzz_idx", "fuzz_images"}
     for path in (ROOT / "tests").rglob("*.py"):
         if path.stem.startswith("fuzz_"):
             continue
         for node in ast.walk(ast.parse(path.read_text())):
             names = ([a.name for a in node.names] if isinstance(node, ast.Import)
                      else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
-            bare = {n.split(".")[0] for n in names} & (beside - {"conftest"})
+            bare = {n.split(".")[0] for n in names} & beside
             assert not bare, (path, bare)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import tiny_params
+from conftest import ROOT, tiny_params
 from tests.support.dvcrepo import copy_project, dvc_env, sh
 
 
@@ -65,6 +65,8 @@ def test_no_test_names_the_users_workspace():
     projects: no test source names the checkout's params.yaml, dvc.lock, metrics/, artifacts/ or dvc_plots/, which
     are the user's (``conftest.checkout_untouched`` fails the run if one is written)."""
     named = re.compile(r"""(ROOT|parents\[1\])\s*/\s*["'](params\.yaml|dvc\.lock|metrics|artifacts|dvc_plots)""")
-    found = [f"{path.name}:{number}: {line.strip()}" for path in sorted(Path(__file__).parent.glob("*.py"))
+    sources = [ROOT / "conftest.py", *sorted((ROOT / "tests").rglob("*.py")),
+               *sorted((ROOT / "bench" / "tests").glob("*.py"))]
+    found = [f"{path.name}:{number}: {line.strip()}" for path in sources
              for number, line in enumerate(path.read_text().splitlines(), 1) if named.search(line)]
     assert found == []

@@ -17,7 +17,7 @@ import pytest
 import gto.log  # noqa: E402,F401
 from tests.support.dvcrepo import reproduced, stage_specs  # noqa: F401  (session fixtures: DVC's view of the project)
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parent
 
 
 def mnist_candidates() -> list[Path]:

@@ -165,7 +165,7 @@ def parse_params(raw: typing.Any) -> Params:
         raise
     shape, classes = DATASETS[params.dataset].image_shape, len(DATASETS[params.dataset].class_names)
     rules.check_cnn(params.train.cnn, shape)
-    for name in ("dense", "cnn"):
+    for name in MODEL_NAMES:
         rules.check_size(name, getattr(params.train, name), shape, classes)
     return params
 

@@ -108,22 +108,25 @@ def answer_reading(reading: segment.Reading, out: np.ndarray, labels: tuple[str,
     (probs, nondigit), (picked, read) = split(out, labels), kept(reading, out, labels)
     if not read:
         return refused(reading, probs[picked], nondigit[picked], labels, tuple(map(int, picked)))
-    digits = tuple(answers.Digit(labels[label], label, round(float(probs[k, label]), 6),
-                                 tuple(reading.candidates[k].box), reading.candidates[k].merged)
-                   for k, label in ((k, top(probs[k], labels)) for k in read))
-    text = ("" if all(len(d.text) == 1 for d in digits) else " ").join(d.text for d in digits)
-    return answers.Answer(reading.name, text, min(d.probability for d in digits), digits, tuple(reading.size),
-                          read=tuple(map(int, read)), chosen=tuple(map(int, read)))
+    read = tuple(map(int, read))
+    classes = [top(probs[k], labels) for k in read]
+    digits = tuple(answers.Digit(labels[c], c, round(float(probs[k, c]), 6), tuple(reading.candidates[k].box),
+                                 reading.candidates[k].merged) for k, c in zip(read, classes))
+    return answers.Answer(reading.name, joined([d.text for d in digits]), min(d.probability for d in digits),
+                          digits, tuple(reading.size), read=read, chosen=read)
+
+
+def joined(classes: list[str]) -> str:
+    """Classes as a number reads them: digits run together ("2026"), longer class names ("Sneaker") spaced."""
+    return ("" if all(len(c) == 1 for c in classes) else " ").join(classes)
 
 
 def refused(reading: segment.Reading, probs: np.ndarray, nondigit: np.ndarray, labels: tuple[str, ...],
             chosen: tuple[int, ...]) -> answers.Answer:
     """The answer for an image the detector refuses (``kept``): "not a digit", with the detector's score of the
     candidate it refuses most and what the classifier alone would read."""
-    classes = [labels[i] for i in probs.argmax(1)]
-    guess = ("" if all(len(c) == 1 for c in classes) else " ").join(classes)
-    why = answers.Refusal(round(float(1 / (1 + np.exp(-nondigit.max()))), 6), guess,
-                          round(float(probs.max(1).min()), 6))
+    score = round(float(1 / (1 + np.exp(-nondigit.max()))), 6)
+    why = answers.Refusal(score, joined([labels[i] for i in probs.argmax(1)]), round(float(probs.max(1).min()), 6))
     return answers.Answer(reading.name, NOT_A_DIGIT, None, (), tuple(reading.size), why, chosen=chosen)
 
 
